@@ -1,0 +1,169 @@
+"""The quality model, loaded from YAML and validated.
+
+The model is data (``data/model/dqm.yaml``): levels, dimensions with their survey questions and
+level descriptors, and the rule that combines dimensions into an overall level. A malformed file
+raises :class:`dqm.errors.ModelError` naming the key that is wrong.
+
+>>> m = load_model()
+>>> m.dimension_ids[:2]
+['leadership', 'strategy']
+>>> m.level_name(3)
+'Impactful'
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .errors import ModelError
+from .paths import model_path
+
+OVERALL_RULES = {
+    "rounded_mean": "the mean of the dimension levels, rounded half up to a whole level",
+    "median": "the median of the dimension levels, rounded half up to a whole level",
+    "geometric_mean": "the geometric mean of the dimension levels, rounded half up",
+    "threshold": "the highest level L such that every answered dimension is at L or above",
+}
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_REQUIRED_DIMENSION_KEYS = (
+    "id", "name", "group", "provisional", "question", "target_question", "evidence_question", "descriptors",
+)
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    version: str
+    source: str
+    levels: pd.DataFrame  # value, name, description
+    dimensions: pd.DataFrame  # id, name, group, provisional, question, target_question, evidence_question
+    descriptors: pd.DataFrame  # dimension_id, level, descriptor
+    overall_rule: str
+    min_coverage: int
+    metadata_questions: dict = field(default_factory=dict)
+    renamed: dict = field(default_factory=dict)  # old dimension id -> current id, for earlier waves
+    path: str = ""
+
+    @property
+    def dimension_ids(self) -> list[str]:
+        return list(self.dimensions["id"])
+
+    @property
+    def level_values(self) -> list[int]:
+        return [int(v) for v in self.levels["value"]]
+
+    def level_name(self, value: int) -> str:
+        row = self.levels.loc[self.levels["value"] == int(value)]
+        if row.empty:
+            raise KeyError(f"no level {value} in model {self.id}")
+        return str(row["name"].iloc[0])
+
+    def dimension_name(self, dimension_id: str) -> str:
+        return str(self.dimensions.set_index("id").loc[dimension_id, "name"])
+
+    def describe_overall_rule(self) -> str:
+        return OVERALL_RULES[self.overall_rule]
+
+
+def _fail(path, key, message, hint="Fix the model file and run again."):
+    raise ModelError(f"key {key!r}: {message}", file=path, hint=hint)
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Read and validate a quality model YAML file (default ``data/model/dqm.yaml``)."""
+    path = Path(path) if path is not None else model_path()
+    if not path.exists():
+        raise ModelError("the model file does not exist.", file=path,
+                         hint="Pass the path of a model YAML file (see data/model/dqm.yaml).")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ModelError(f"the file is not valid YAML{where}: {getattr(exc, 'problem', exc)}.", file=path,
+                         hint="Check indentation and quoting.") from None
+    if not isinstance(raw, dict):
+        raise ModelError("the file must hold a mapping with keys id, version, levels, dimensions, overall.", file=path)
+    for key in ("id", "version", "source", "levels", "dimensions", "overall"):
+        if key not in raw:
+            _fail(path, key, "is missing.")
+
+    levels = raw["levels"]
+    if not isinstance(levels, list) or not levels:
+        _fail(path, "levels", "must be a list of {value, name, description}.")
+    for i, lv in enumerate(levels):
+        for k in ("value", "name", "description"):
+            if not isinstance(lv, dict) or k not in lv:
+                _fail(path, f"levels[{i}].{k}", "is missing.")
+    values = [lv["value"] for lv in levels]
+    if values != list(range(1, len(values) + 1)):
+        _fail(path, "levels", f"values must be 1, 2, ... in order; found {values}.")
+    level_df = pd.DataFrame(
+        [{"value": int(lv["value"]), "name": str(lv["name"]), "description": str(lv["description"])} for lv in levels]
+    )
+
+    dims = raw["dimensions"]
+    if not isinstance(dims, list) or not dims:
+        _fail(path, "dimensions", "must be a non-empty list.")
+    rows, desc_rows, seen = [], [], set()
+    for i, d in enumerate(dims):
+        if not isinstance(d, dict):
+            _fail(path, f"dimensions[{i}]", "must be a mapping.")
+        label = d.get("id", i)
+        for k in _REQUIRED_DIMENSION_KEYS:
+            if k not in d:
+                _fail(path, f"dimensions[{label}].{k}", "is missing.")
+        if not isinstance(d["id"], str) or not _ID.match(d["id"]):
+            _fail(path, f"dimensions[{i}].id", f"{d['id']!r} must be snake_case (a-z, 0-9, _).")
+        if d["id"] in seen:
+            _fail(path, f"dimensions[{label}].id", "is used twice.")
+        seen.add(d["id"])
+        if not isinstance(d["provisional"], bool):
+            _fail(path, f"dimensions[{label}].provisional", "must be true or false.")
+        desc = d["descriptors"]
+        if not isinstance(desc, dict):
+            _fail(path, f"dimensions[{label}].descriptors", "must map each level value to a description.")
+        for v in level_df["value"]:
+            if v not in desc or not str(desc[v]).strip():
+                _fail(path, f"dimensions[{label}].descriptors.{v}", "is missing.")
+        extra = set(desc) - set(level_df["value"])
+        if extra:
+            _fail(path, f"dimensions[{label}].descriptors", f"has levels {sorted(extra)} not in 'levels'.")
+        rows.append({k: d[k] for k in _REQUIRED_DIMENSION_KEYS if k != "descriptors"})
+        desc_rows += [{"dimension_id": d["id"], "level": int(v), "descriptor": str(desc[v])} for v in level_df["value"]]
+    dim_df = pd.DataFrame(rows)
+    for col in ("question", "target_question", "evidence_question"):
+        dup = dim_df[col][dim_df[col].duplicated()]
+        if not dup.empty:
+            _fail(path, f"dimensions.{col}", f"{dup.iloc[0]!r} is used by two dimensions.")
+
+    overall = raw["overall"]
+    if not isinstance(overall, dict) or "rule" not in overall:
+        _fail(path, "overall.rule", "is missing.")
+    if overall["rule"] not in OVERALL_RULES:
+        _fail(path, "overall.rule", f"{overall['rule']!r} is not one of {', '.join(OVERALL_RULES)}.")
+    min_cov = overall.get("min_coverage", len(dim_df))
+    if not isinstance(min_cov, int) or not 1 <= min_cov <= len(dim_df):
+        _fail(path, "overall.min_coverage", f"must be a whole number from 1 to {len(dim_df)}.")
+
+    meta = raw.get("metadata_questions", {}) or {}
+    if "council" not in meta:
+        _fail(path, "metadata_questions.council", "is missing; the survey must say which council answered.")
+    for k, q in meta.items():
+        if not isinstance(q, dict) or "question" not in q:
+            _fail(path, f"metadata_questions.{k}.question", "is missing.")
+    renamed = raw.get("renamed_dimensions", {}) or {}
+    for old, new in renamed.items():
+        if new not in seen:
+            _fail(path, f"renamed_dimensions.{old}", f"points at {new!r}, which is not a dimension id.")
+
+    return Model(
+        id=str(raw["id"]), version=str(raw["version"]), source=str(raw["source"]).strip(),
+        levels=level_df, dimensions=dim_df, descriptors=pd.DataFrame(desc_rows),
+        overall_rule=overall["rule"], min_coverage=min_cov, metadata_questions=meta, renamed=renamed,
+        path=str(path),
+    )
