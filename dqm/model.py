@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -56,14 +57,22 @@ class Model:
     def level_values(self) -> list[int]:
         return [int(v) for v in self.levels["value"]]
 
+    @cached_property
+    def level_names(self) -> dict[int, str]:
+        return dict(zip(self.levels["value"].astype(int), self.levels["name"]))
+
+    @cached_property
+    def dimension_names(self) -> dict[str, str]:
+        return dict(zip(self.dimensions["id"], self.dimensions["name"]))
+
     def level_name(self, value: int) -> str:
-        row = self.levels.loc[self.levels["value"] == int(value)]
-        if row.empty:
-            raise KeyError(f"no level {value} in model {self.id}")
-        return str(row["name"].iloc[0])
+        try:
+            return self.level_names[int(value)]
+        except KeyError:
+            raise KeyError(f"no level {value} in model {self.id}") from None
 
     def dimension_name(self, dimension_id: str) -> str:
-        return str(self.dimensions.set_index("id").loc[dimension_id, "name"])
+        return self.dimension_names[dimension_id]
 
     def describe_overall_rule(self) -> str:
         return OVERALL_RULES[self.overall_rule]

@@ -1,0 +1,291 @@
+"""The assessment store: a DuckDB file holding every ingest, submission, answer and quarantined row.
+
+Schema (version 1; ``meta.schema_version``):
+
+* ``ingests``: one row per ingested file: file name, SHA-256, tool shape, wave, default assessment
+  type, time, counts (rows read, stored, superseded, rejected, blank rows) and ignored columns.
+* ``submissions``: one row per accepted survey response: council, wave, assessment type, a salted
+  hash of the respondent's e-mail or name (the clear text is never stored), role, submitted time,
+  source ingest and spreadsheet row, and ``superseded_by`` (NULL for the current submission).
+* ``answers``: submission, dimension, level (NULL when blank or "don't know"), level status,
+  target level and evidence text (stored as given, never interpreted).
+* ``rejects``: quarantined rows: source ingest, row number, reason, detail and the row's values
+  (without personal data) as JSON.
+
+Migrations: ``MIGRATIONS[n]`` upgrades a store from version n to n + 1; :func:`connect` applies them
+in order in one transaction. A store written by a newer dqm is refused.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import DQMError, IngestError
+from .ingest import ASSESSMENT_TYPES, parse_export, read_export
+from .model import Model, load_model
+from .paths import default_store
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS ingest_seq START 1;
+CREATE SEQUENCE IF NOT EXISTS submission_seq START 1;
+CREATE TABLE IF NOT EXISTS ingests (
+    ingest_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL UNIQUE,
+    shape VARCHAR NOT NULL, wave INTEGER NOT NULL, assessment_type VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL, model_id VARCHAR, model_version VARCHAR,
+    rows_read INTEGER NOT NULL, stored INTEGER NOT NULL, superseded INTEGER NOT NULL, rejected INTEGER NOT NULL,
+    superseded_earlier INTEGER NOT NULL, blank_rows INTEGER NOT NULL, ignored_columns VARCHAR
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    submission_id INTEGER PRIMARY KEY, ingest_id INTEGER NOT NULL, source_row INTEGER NOT NULL,
+    council_code VARCHAR NOT NULL, council_text VARCHAR, wave INTEGER NOT NULL, assessment_type VARCHAR NOT NULL,
+    respondent_key VARCHAR NOT NULL, respondent_role VARCHAR, submitted_at TIMESTAMP, superseded_by INTEGER
+);
+CREATE TABLE IF NOT EXISTS answers (
+    submission_id INTEGER NOT NULL, dimension_id VARCHAR NOT NULL, level TINYINT, level_status VARCHAR NOT NULL,
+    target_level TINYINT, evidence VARCHAR, PRIMARY KEY (submission_id, dimension_id)
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    ingest_id INTEGER NOT NULL, source_row INTEGER NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR, raw_json VARCHAR
+);
+"""
+MIGRATIONS = {0: _V1}  # version n -> SQL that makes version n + 1
+
+
+def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) a store."""
+    path = Path(path) if path else default_store()
+    if read_only and not path.exists():
+        raise DQMError("the store does not exist yet.", file=path, hint="Ingest survey exports first with `dqm ingest`.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        msg = str(exc).splitlines()[0]
+        raise DQMError(f"the store cannot be opened ({msg}).", file=path,
+                       hint="Another dqm process may be using it; wait for it to finish.") from None
+    except duckdb.Error as exc:
+        raise DQMError(f"this is not a DuckDB store ({str(exc).splitlines()[0]}).", file=path) from None
+    if not read_only:
+        _migrate(con, path)
+    return con
+
+
+def schema_version(con) -> int:
+    has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchall()[0][0]
+    if not has_meta:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(row[0][0]) if row else 0
+
+
+def _migrate(con, path):
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        raise DQMError(f"the store has schema version {version}, newer than this dqm understands ({SCHEMA_VERSION}).",
+                       file=path, hint="Upgrade dqm.")
+    if version == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        while version < SCHEMA_VERSION:
+            con.execute(MIGRATIONS[version])
+            version += 1
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+        if not con.execute("SELECT 1 FROM meta WHERE key = 'salt'").fetchall():
+            con.execute("INSERT INTO meta VALUES ('salt', ?)", [secrets.token_hex(16)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+@dataclass
+class IngestResult:
+    file: str
+    ingest_id: int | None
+    already_ingested: bool
+    shape: str
+    rows_read: int
+    stored: int
+    superseded: int
+    rejected: int
+    superseded_earlier: int
+    blank_rows: int
+    reasons: dict
+    unmatched_councils: list
+    ignored_columns: list
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file, "ingest_id": self.ingest_id, "already_ingested": self.already_ingested,
+            "shape": self.shape, "rows_read": self.rows_read, "stored": self.stored, "superseded": self.superseded,
+            "rejected": self.rejected, "superseded_earlier": self.superseded_earlier, "blank_rows": self.blank_rows,
+            "reasons": self.reasons, "unmatched_councils": self.unmatched_councils,
+            "ignored_columns": self.ignored_columns,
+        }
+
+    def summary(self) -> str:
+        if self.already_ingested:
+            return f"{self.file}: already ingested (ingest {self.ingest_id}); nothing changed. {self.message}".strip()
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items())) or "none"
+        return (f"{self.file} ({self.shape}): {self.rows_read} rows read = {self.stored} stored + "
+                f"{self.superseded} superseded + {self.rejected} quarantined (reasons: {reasons}); "
+                f"{self.superseded_earlier} earlier submissions superseded; ingest {self.ingest_id}.")
+
+
+def _resupersede(con, keys: pd.DataFrame) -> None:
+    """Within each (council, wave, assessment type, respondent), the latest submission is current."""
+    con.register("touched_keys", keys)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT s.submission_id,
+               first_value(s.submission_id) OVER (
+                   PARTITION BY s.council_code, s.wave, s.assessment_type, s.respondent_key
+                   ORDER BY s.submitted_at DESC NULLS LAST, s.ingest_id DESC, s.source_row DESC) AS latest
+        FROM submissions s
+        JOIN touched_keys k USING (council_code, wave, assessment_type, respondent_key)
+    """)
+    con.execute("""
+        UPDATE submissions
+        SET superseded_by = CASE WHEN ranked.latest = ranked.submission_id THEN NULL ELSE ranked.latest END
+        FROM ranked WHERE submissions.submission_id = ranked.submission_id
+    """)
+    con.execute("DROP TABLE ranked")
+    con.unregister("touched_keys")
+
+
+def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self", model: Model | None = None,
+                shape: str | None = None, sheet: str | None = None) -> IngestResult:
+    """Ingest one export in one transaction. Row problems are quarantined; file problems raise IngestError."""
+    model = model or load_model()
+    path = Path(path)
+    if assessment_type not in ASSESSMENT_TYPES:
+        raise IngestError(f"assessment type {assessment_type!r} is not one of {', '.join(ASSESSMENT_TYPES)}.")
+    if not isinstance(wave, int) or not 2000 <= wave <= 2100:
+        raise IngestError(f"wave {wave!r} is not a year.", hint="Pass the assessment year, for example --wave 2026.")
+    raw, detected = read_export(path, shape=shape, sheet=sheet)
+    prior = next(iter(con.execute("SELECT ingest_id, wave FROM ingests WHERE sha256 = ?", [raw.sha256]).fetchall()), None)
+    if prior:
+        note = "" if prior[1] == wave else f"It was ingested as wave {prior[1]}, not {wave}."
+        return IngestResult(path.name, prior[0], True, detected, len(raw.rows), 0, 0, 0, 0, raw.blank_rows, {}, [], [], note)
+    salt = con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchall()[0][0]
+    parsed = parse_export(raw, detected, model, wave, assessment_type, salt)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ingest_id = con.execute("SELECT nextval('ingest_seq')").fetchall()[0][0]
+        subs = parsed.submissions.copy()
+        n = len(subs)
+        first = con.execute("SELECT nextval('submission_seq')").fetchall()[0][0] if n else 0
+        if n > 1:  # reserve a block of ids
+            con.execute(f"SELECT nextval('submission_seq') FROM range({n - 1})").fetchall()
+        subs.insert(0, "submission_id", range(first, first + n))
+        subs["ingest_id"] = ingest_id
+        subs["wave"] = wave
+        subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
+        con.register("new_subs", subs)
+        con.execute("""INSERT INTO submissions SELECT submission_id, ingest_id, source_row, council_code, council_text,
+                       wave, assessment_type, respondent_key, respondent_role, submitted_at, NULL FROM new_subs""")
+        ans = parsed.answers.merge(subs[["source_row", "submission_id"]], on="source_row")
+        con.register("new_answers", ans)
+        con.execute("""INSERT INTO answers SELECT submission_id, dimension_id, level, level_status, target_level, evidence
+                       FROM new_answers""")
+        rej = parsed.rejects.assign(ingest_id=ingest_id)
+        con.register("new_rejects", rej)
+        con.execute("INSERT INTO rejects SELECT ingest_id, source_row, reason, detail, raw_json FROM new_rejects")
+        before = con.execute("SELECT count(*) FROM submissions WHERE superseded_by IS NOT NULL AND ingest_id <> ?",
+                             [ingest_id]).fetchall()[0][0]
+        _resupersede(con, subs[["council_code", "wave", "assessment_type", "respondent_key"]].drop_duplicates())
+        stored, superseded = con.execute(
+            "SELECT count(*) FILTER (WHERE superseded_by IS NULL), count(*) FILTER (WHERE superseded_by IS NOT NULL) "
+            "FROM submissions WHERE ingest_id = ?", [ingest_id]).fetchall()[0]
+        after = con.execute("SELECT count(*) FROM submissions WHERE superseded_by IS NOT NULL AND ingest_id <> ?",
+                            [ingest_id]).fetchall()[0][0]
+        rejected = len(rej)
+        rows_read = len(raw.rows)
+        if rows_read != stored + superseded + rejected:  # the promise: every row is accounted for
+            raise RuntimeError(f"row accounting failed: {rows_read} read, {stored} + {superseded} + {rejected} accounted")
+        reasons = rej["reason"].value_counts().sort_index().to_dict()
+        con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            ingest_id, path.name, raw.sha256, detected, wave, assessment_type, dt.datetime.now().replace(microsecond=0),
+            model.id, model.version, rows_read, stored, superseded, rejected, after - before, raw.blank_rows,
+            " | ".join(parsed.columns.ignored)])
+        pause = os.environ.get("DQM_TEST_PAUSE_BEFORE_COMMIT")  # lets a test kill the process mid-ingest
+        if pause:
+            print("PAUSED", flush=True)
+            time.sleep(float(pause))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for view in ("new_subs", "new_answers", "new_rejects"):
+            try:
+                con.unregister(view)
+            except Exception:
+                pass
+    return IngestResult(path.name, ingest_id, False, detected, rows_read, stored, superseded, rejected,
+                        after - before, raw.blank_rows, {str(k): int(v) for k, v in reasons.items()},
+                        parsed.unmatched, parsed.columns.ignored)
+
+
+def ingest_files(paths, wave: int, store=None, assessment_type: str = "self", model: Model | None = None,
+                 shape: str | None = None, sheet: str | None = None) -> list[IngestResult]:
+    """Ingest several exports into a store (each file in its own transaction); for notebooks and the CLI."""
+    model = model or load_model()
+    con = connect(store)
+    try:
+        return [ingest_file(con, p, wave, assessment_type, model, shape, sheet) for p in paths]
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- loading for analysis
+@dataclass
+class StoreData:
+    """Tidy frames for analysis. Only current (not superseded) submissions are in ``answers``."""
+
+    ingests: pd.DataFrame
+    submissions: pd.DataFrame  # all, with a `current` flag
+    answers: pd.DataFrame  # long: submission, council, wave, assessment type, dimension, level, target, evidence
+    rejects: pd.DataFrame
+    councils: pd.DataFrame  # one row per council, wave and assessment type: median level per dimension + reference
+
+
+def load(store=None, wave: int | None = None, model: Model | None = None) -> StoreData:
+    """Read a store into tidy pandas DataFrames (optionally one wave only)."""
+    from .reference import councils as ref_councils
+    from .scoring import council_levels
+
+    model = model or load_model()
+    con = connect(store, read_only=True)
+    try:
+        where = "" if wave is None else f"WHERE wave = {int(wave)}"
+        ingests = con.execute(f"SELECT * FROM ingests {where} ORDER BY ingest_id").df()
+        subs = con.execute(f"SELECT *, superseded_by IS NULL AS current FROM submissions {where} ORDER BY submission_id").df()
+        answers = con.execute(f"""
+            SELECT a.submission_id, s.council_code, s.wave, s.assessment_type, s.respondent_role, a.dimension_id,
+                   a.level, a.level_status, a.target_level, a.evidence
+            FROM answers a JOIN submissions s USING (submission_id)
+            WHERE s.superseded_by IS NULL {'' if wave is None else f'AND s.wave = {int(wave)}'}
+            ORDER BY a.submission_id, a.dimension_id""").df()
+        rejects = con.execute(f"""SELECT r.*, i.file_name, i.wave FROM rejects r JOIN ingests i USING (ingest_id)
+                                  {'' if wave is None else f'WHERE i.wave = {int(wave)}'} ORDER BY ingest_id, source_row""").df()
+    finally:
+        con.close()
+    for c in ("level", "target_level"):
+        answers[c] = answers[c].astype("Int64")
+    wide = council_levels(answers, model)
+    wide = wide.merge(ref_councils(), left_on="council_code", right_on="local-authority-code", how="left")
+    return StoreData(ingests, subs, answers, rejects, wide)
