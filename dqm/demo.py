@@ -22,6 +22,7 @@ from .reference import councils, match_council
 from .paths import reference_dir
 
 WAVES = (2024, 2025, 2026)
+SYNTHETIC_CELL = "Yes: demonstration data, not a real assessment"
 SYNTHETIC_LABEL = "Synthetic demonstration data: these are not real council assessments."
 
 # The planted truth. Latent maturity is on the 1-5 level scale.
@@ -165,14 +166,16 @@ def _records(model: Model, rows: list[dict], with_invalid: bool) -> list:
     meta = model.metadata_questions
     out = []
     for r in rows:
-        rec = {meta["council"]["question"]: r["council_text"], meta["respondent_role"]["question"]: r["role"]}
+        rec = {meta["council"]["question"]: r["council_text"], meta["respondent_role"]["question"]: r["role"],
+               meta["synthetic"]["question"]: SYNTHETIC_CELL}
         for dim, q, k in _question_columns(model):
             rec[q] = r["answers"][dim][k]
         out.append((r["submitted_at"], r["email"], r["name"], rec))
     if with_invalid:
         when = rows[0]["submitted_at"] if rows else dt.datetime(2026, 3, 1)
         for text, _ in INVALID_ROWS:
-            rec = {meta["council"]["question"]: text, meta["respondent_role"]["question"]: "Tester"}
+            rec = {meta["council"]["question"]: text, meta["respondent_role"]["question"]: "Tester",
+                   meta["synthetic"]["question"]: SYNTHETIC_CELL}
             for dim, q, k in _question_columns(model):
                 rec[q] = "3 - Impactful" if k < 2 else ""
             out.append((when + dt.timedelta(hours=1), "tester@example.org", "Test User", rec))

@@ -488,6 +488,9 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
     add(outside, "submitted outside the wave",
         lambda i: f"submitted on {submitted.iloc[i]:%d %B %Y}, outside {wave - 1} to {wave}")
 
+    js = by_field.get(("meta", "synthetic"))
+    synthetic = (col(js).fillna("").str.strip().str.lower().map(lambda v: bool(v) and v not in ("no", "false", "0", "n"))
+                 if js is not None else pd.Series([False] * n))
     role = col(by_field[("meta", "respondent_role")]).fillna("").str.strip() if ("meta", "respondent_role") in by_field else pd.Series([""] * n, dtype="string")
     keys = []
     for i in range(n):
@@ -514,6 +517,7 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
         "respondent_key": [keys[i] for i in ok],
         "respondent_role": role.iloc[ok].to_numpy() if ok else [],
         "submitted_at": submitted.iloc[ok].to_numpy() if ok else pd.Series([], dtype="datetime64[ns]"),
+        "synthetic": synthetic.iloc[ok].astype(bool).to_numpy() if ok else pd.Series([], dtype=bool),
     })
     ans = []
     for dim in model.dimension_ids:

@@ -6,7 +6,8 @@ Schema (version 1; ``meta.schema_version``):
   type, time, counts (rows read, stored, superseded, rejected, blank rows) and ignored columns.
 * ``submissions``: one row per accepted survey response: council, wave, assessment type, a salted
   hash of the respondent's e-mail or name (the clear text is never stored), role, submitted time,
-  source ingest and spreadsheet row, and ``superseded_by`` (NULL for the current submission).
+  source ingest and spreadsheet row, ``superseded_by`` (NULL for the current submission) and
+  ``synthetic`` (the export said the row is demonstration data; every report showing it says so).
 * ``answers``: submission, dimension, level (NULL when blank or "don't know"), level status,
   target level and evidence text (stored as given, never interpreted).
 * ``rejects``: quarantined rows: source ingest, row number, reason, detail and the row's values
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS ingests (
 CREATE TABLE IF NOT EXISTS submissions (
     submission_id INTEGER PRIMARY KEY, ingest_id INTEGER NOT NULL, source_row INTEGER NOT NULL,
     council_code VARCHAR NOT NULL, council_text VARCHAR, wave INTEGER NOT NULL, assessment_type VARCHAR NOT NULL,
-    respondent_key VARCHAR NOT NULL, respondent_role VARCHAR, submitted_at TIMESTAMP, superseded_by INTEGER
+    respondent_key VARCHAR NOT NULL, respondent_role VARCHAR, submitted_at TIMESTAMP, superseded_by INTEGER,
+    synthetic BOOLEAN NOT NULL DEFAULT false
 );
 CREATE TABLE IF NOT EXISTS answers (
     submission_id INTEGER NOT NULL, dimension_id VARCHAR NOT NULL, level TINYINT, level_status VARCHAR NOT NULL,
@@ -196,7 +198,7 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
         subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
         con.register("new_subs", subs)
         con.execute("""INSERT INTO submissions SELECT submission_id, ingest_id, source_row, council_code, council_text,
-                       wave, assessment_type, respondent_key, respondent_role, submitted_at, NULL FROM new_subs""")
+                       wave, assessment_type, respondent_key, respondent_role, submitted_at, NULL, synthetic FROM new_subs""")
         ans = parsed.answers.merge(subs[["source_row", "submission_id"]], on="source_row")
         con.register("new_answers", ans)
         con.execute("""INSERT INTO answers SELECT submission_id, dimension_id, level, level_status, target_level, evidence

@@ -1,0 +1,181 @@
+"""The `dqm` command line. Every subcommand has --help. User errors print one paragraph, no traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import DQMError
+
+EXIT_USER_ERROR = 2
+
+
+def _cmd_demo(args) -> int:
+    from .demo import write_demo
+
+    manifest = write_demo(args.out, seed=args.seed)
+    print(f"Wrote {len(manifest)} synthetic survey exports, manifest.csv and truth.yaml to {args.out}.")
+    return 0
+
+
+def _cmd_ingest(args) -> int:
+    from .store import connect, ingest_file
+    from .model import load_model
+
+    model = load_model(args.model) if args.model else load_model()
+    con = connect(args.store)
+    results, failed = [], []
+    try:
+        for f in args.files:
+            try:
+                results.append(ingest_file(con, f, args.wave, args.assessment_type, model, args.shape, args.sheet))
+            except DQMError as exc:
+                failed.append({"file": str(f), "error": str(exc)})
+    finally:
+        con.close()
+    if args.json:
+        out = [r.as_dict() for r in results] + [{"file": f["file"], "error": f["error"]} for f in failed]
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+    else:
+        for r in results:
+            print(r.summary())
+            for u in r.unmatched_councils:
+                print(f"  unmatched council {u['text']!r}" + (f": nearest {u['suggestions']}" if u["suggestions"] else ""))
+        for f in failed:
+            print(f"Could not ingest {f['error']}", file=sys.stderr)
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _cmd_report(args) -> int:
+    from .reports import run_report
+
+    res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output)
+    print(f"Wrote {res.html} in {res.seconds:.1f} s.")
+    return 0
+
+
+def _cmd_build_outcomes(args) -> int:
+    from .outcomes import build_outcomes
+
+    outcomes, log = build_outcomes(args.out)
+    print(f"Wrote {len(outcomes):,} outcome values for {outcomes['measure'].nunique()} measures; "
+          f"{(log['action'] == 'dropped').sum():,} source rows dropped and {(log['action'] == 'remapped').sum()} "
+          f"remapped, each with its reason in mapping_log.csv.")
+    return 0
+
+
+def _cmd_match(args) -> int:
+    from .reference import match_council
+
+    for text in args.names:
+        m = match_council(text)
+        if m.code:
+            print(f"{text!r} -> {m.code} ({m.name}; {m.method})")
+        else:
+            sugg = "; ".join(f"{n} ({c})" for c, n in m.suggestions)
+            print(f"{text!r} -> no match. {m.note}" + (f" Nearest: {sugg}." if sugg else ""))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    """The main job: ingest the bundled demo exports into a fresh store and build the reports."""
+    import pandas as pd
+
+    from .paths import demo_dir, reports_dir
+    from .reports import run_report
+    from .store import ingest_files
+
+    exports = Path(args.exports) if args.exports else demo_dir() / "exports"
+    out_dir = Path(args.out_dir) if args.out_dir else reports_dir()
+    store = Path(args.store) if args.store else out_dir / "_build" / "demo.duckdb"
+    manifest_path = exports / "manifest.csv"
+    if not manifest_path.exists():
+        raise DQMError("no manifest.csv; it lists each export's wave and assessment type.", file=manifest_path,
+                       hint="Run `dqm demo --out DIR` to make one, or pass --exports.")
+    manifest = pd.read_csv(manifest_path)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (store, Path(str(store) + ".wal")):
+        if stale.exists():
+            stale.unlink()  # the main job rebuilds its store from the exports every time
+    for r in manifest.itertuples():
+        for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
+            print(res.summary())
+    wave = int(args.wave or manifest["wave"].max())
+    for kind in ("quality", "annual"):
+        res = run_report(kind, wave, store=store, out_dir=out_dir)
+        print(f"Wrote {res.html} in {res.seconds:.1f} s.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dqm", description="DQM evidence workbook: ingest Digital Quality Model "
+                                "assessments, score them and publish reports.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("run", help="run the main job on the bundled demo data (ingest, then build reports)",
+                       description="Ingest the bundled synthetic demo exports into a fresh store and build the "
+                       "data quality and State of Digital reports into reports/.")
+    s.add_argument("--exports", help="folder of exports with a manifest.csv (default data/demo/exports)")
+    s.add_argument("--store", help="store to (re)build (default reports/_build/demo.duckdb)")
+    s.add_argument("--out-dir", help="output folder (default reports/)")
+    s.add_argument("--wave", type=int, help="wave to report on (default the latest in the manifest)")
+    s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("demo", help="write synthetic survey exports for three waves",
+                       description="Write synthetic (clearly labelled) survey exports shaped like Microsoft Forms "
+                       "and Google Forms exports for waves 2024 to 2026, with manifest.csv and the planted truth.")
+    s.add_argument("--out", required=True, help="folder to write to")
+    s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("ingest", help="ingest survey exports (CSV or XLSX) into the store",
+                       description="Read survey exports, map columns and answers to the quality model, and store "
+                       "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.")
+    s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports")
+    s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
+    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--assessment-type", default="self", choices=["self", "peer", "independent"],
+                   help="type of assessment in these files (a column in the file overrides it per row)")
+    s.add_argument("--shape", choices=["msforms", "googleforms", "smartsurvey", "jisc", "qualtrics", "generic"],
+                   help="force the survey tool shape instead of detecting it")
+    s.add_argument("--sheet", help="XLSX sheet to read (default the first)")
+    s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.add_argument("--json", action="store_true", help="print one JSON object per file")
+    s.set_defaults(func=_cmd_ingest)
+
+    s = sub.add_parser("report", help="build a report from the store",
+                       description="Execute a report notebook with papermill and export it to HTML.")
+    s.add_argument("kind", choices=["annual", "quality"], help="annual: State of Digital; quality: data quality")
+    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--out-dir", help="output folder (default reports/)")
+    s.add_argument("--output", help="output file name inside the output folder")
+    s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser("build-outcomes", help="rebuild data/outcomes/outcomes.csv from data/sources",
+                       description="Rebuild the long outcome table and its mapping log from the copied sources.")
+    s.add_argument("--out", help="folder to write to (default data/outcomes)")
+    s.set_defaults(func=_cmd_build_outcomes)
+
+    s = sub.add_parser("match", help="match council names or codes to local-authority-codes",
+                       description="Show how free-text council names or GSS codes match current councils.")
+    s.add_argument("names", nargs="+", help="names or codes")
+    s.set_defaults(func=_cmd_match)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DQMError as exc:
+        print(f"dqm {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("dqm: interrupted; the store is unchanged by the interrupted ingest.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Run parameterised notebooks with papermill and export them with nbconvert as publication HTML.
+
+Parameters are validated before a kernel starts. A failing cell stops the report with a message
+naming the notebook, the cell and the error, and the partly executed notebook is kept in
+``reports/_build/`` for inspection. Papermill's timestamps stay in notebook metadata; the HTML holds
+one run-time line only, so two runs on the same inputs differ only there.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+from bs4 import BeautifulSoup
+
+from . import __version__
+from .errors import DQMError, ParameterError
+from .model import load_model
+from .narrative import escape, long_date
+from .paths import notebooks_dir, reports_dir
+from .plots import html_table
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+REPORTS = {
+    "annual": {"notebook": "state_of_digital.ipynb", "output": "state-of-digital-{wave}.html",
+               "title": "State of Digital in local government, {wave}"},
+    "quality": {"notebook": "data_quality.ipynb", "output": "data-quality-{wave}.html",
+                "title": "Data quality report: DQM assessments, {wave}"},
+}
+
+
+class ReportError(DQMError):
+    """A report could not be produced."""
+
+
+@dataclass
+class ReportResult:
+    kind: str
+    html: Path
+    notebook: Path
+    seconds: float
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, council=None) -> None:
+    """Check parameters before a kernel starts; raise ParameterError with a one-line message."""
+    from .store import connect
+
+    if kind not in REPORTS:
+        raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
+    if not isinstance(wave, int) or isinstance(wave, bool):
+        raise ParameterError(f"wave must be a year such as 2026, not {wave!r}.")
+    out_dir = out_dir.resolve()
+    if out_dir != output.resolve().parent and out_dir not in output.resolve().parents:
+        raise ParameterError(f"the output {output} is outside the output folder {out_dir}.")
+    store = Path(store)
+    if not store.exists():
+        raise ParameterError(f"the store {store} does not exist; run `dqm ingest` first.")
+    con = connect(store, read_only=True)
+    try:
+        waves = [r[0] for r in con.execute("SELECT DISTINCT wave FROM submissions ORDER BY wave").fetchall()]
+    finally:
+        con.close()
+    if wave not in waves:
+        have = ", ".join(map(str, waves)) or "none"
+        raise ParameterError(f"the store {store} has no submissions for wave {wave} (waves held: {have}).")
+
+
+def _export_html(nb, title: str) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR / "nbconvert")], template_name="dqm")
+    css = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
+    body, _ = exporter.from_notebook_node(nb, resources={"dqm_title": title, "dqm_css": css})
+    return add_contents(body)
+
+
+def add_contents(html: str) -> str:
+    """Give headings ids, demote any extra h1 to h2, and insert a contents list after the h1."""
+    soup = BeautifulSoup(html, "html.parser")
+    h1s = soup.find_all("h1")
+    for extra in h1s[1:]:
+        extra.name = "h2"
+    for a in soup.select("a.anchor-link"):  # nbconvert's pilcrow links clutter screen readers
+        a.decompose()
+    items, used = [], set()
+    for h in soup.find_all(["h2"]):
+        text = h.get_text(" ", strip=True)
+        hid = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+        while hid in used:
+            hid += "-x"
+        used.add(hid)
+        h["id"] = hid
+        items.append((hid, text))
+    if h1s and items:
+        nav = soup.new_tag("nav", attrs={"class": "dqm-contents", "aria-labelledby": "contents-heading"})
+        heading = soup.new_tag("h2", id="contents-heading")
+        heading.string = "Contents"
+        nav.append(heading)
+        ol = soup.new_tag("ol")
+        for hid, text in items:
+            li = soup.new_tag("li")
+            a = soup.new_tag("a", href=f"#{hid}")
+            a.string = text
+            li.append(a)
+            ol.append(li)
+        nav.append(ol)
+        anchor = h1s[0]
+        # put the contents after the h1 and any banner or summary that directly follows it
+        nxt = anchor.find_next_sibling()
+        while nxt is not None and nxt.find(class_=re.compile("dqm-(banner|summary)")) is not None:
+            anchor, nxt = nxt, nxt.find_next_sibling()
+        anchor.insert_after(nav)
+    return str(soup)
+
+
+def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Path | None = None,
+               extra: dict | None = None) -> ReportResult:
+    """Execute a report notebook with papermill and export it to HTML in the output folder."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from .paths import default_store
+
+    spec = REPORTS.get(kind)
+    if spec is None:
+        raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
+    store = Path(store) if store else default_store()
+    out_dir = Path(out_dir) if out_dir else reports_dir()
+    html_path = Path(output) if output else out_dir / spec["output"].format(wave=wave)
+    if not html_path.is_absolute() and output:
+        html_path = out_dir / html_path
+    validate_parameters(kind, wave, store, out_dir, html_path)
+    build = out_dir / "_build"
+    build.mkdir(parents=True, exist_ok=True)
+    executed = build / html_path.with_suffix(".ipynb").name
+    params = {"wave": int(wave), "store": str(store.resolve()), **(extra or {})}
+    nb_in = notebooks_dir() / spec["notebook"]
+    start = dt.datetime.now()
+    try:
+        pm.execute_notebook(str(nb_in), str(executed), parameters=params, kernel_name="python3",
+                            cwd=str(notebooks_dir()), progress_bar=False, log_output=False, report_mode=True)
+    except PapermillExecutionError as exc:
+        raise ReportError(
+            f"notebook {nb_in.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
+            f"The partly executed notebook is kept at {executed}.") from None
+    nb = nbformat.read(executed, as_version=4)
+    title = spec["title"].format(wave=wave)
+    html = _export_html(nb, title)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(html, encoding="utf-8")
+    return ReportResult(kind, html_path, executed, (dt.datetime.now() - start).total_seconds())
+
+
+def provenance(store, parameters: dict, extra_files: dict | None = None) -> str:
+    """The provenance block that ends every report: inputs with hashes, versions, parameters, run time."""
+    from .store import connect
+
+    model = load_model()
+    con = connect(store, read_only=True)
+    try:
+        ingests = con.execute("SELECT file_name, sha256, wave, shape, ingested_at FROM ingests ORDER BY ingest_id").df()
+    finally:
+        con.close()
+    files = [{"Input": f"Survey export {r.file_name} (wave {r.wave}, {r.shape})", "SHA-256": r.sha256}
+             for r in ingests.itertuples()]
+    files.append({"Input": f"Quality model {Path(model.path).name} ({model.id} version {model.version})",
+                  "SHA-256": file_sha256(model.path)})
+    for label, path in (extra_files or {}).items():
+        files.append({"Input": label, "SHA-256": file_sha256(path)})
+    params = pd.DataFrame({"Parameter": list(parameters), "Value": [str(v) for v in parameters.values()]})
+    return (
+        '<section class="dqm-provenance">'
+        + html_table(pd.DataFrame(files), "Inputs to this report and their SHA-256 hashes")
+        + html_table(params, "Parameters of this run")
+        + f"<p>Produced by dqm version {escape(__version__)} with the quality model {escape(model.id)} "
+        f"version {escape(model.version)}.</p>"
+        + f'<p class="dqm-runtime">Run on {long_date(dt.date.today())} at {dt.datetime.now():%H:%M}.</p></section>'
+    )
