@@ -108,19 +108,43 @@ def _sniff_delimiter(text: str) -> str:
 def _read_csv(path: Path, data: bytes):
     text, enc = _decode(data, path)
     delim = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows, numbers = [], []
-    try:
-        for rec in reader:
+
+    def parse(strict: bool):
+        rows, numbers = [], []
+        for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=strict):
             rows.append(rec)
             numbers.append(len(rows))
+        return rows, numbers
+
+    try:
+        rows, numbers = parse(strict=True)
     except csv.Error as exc:
-        raise IngestError(f"the CSV cannot be read: {exc}.", file=path, row=len(rows) + 1,
-                          hint="Check for an unclosed quote; re-export the file from the survey tool.") from None
+        if "unexpected end of data" in str(exc):
+            # a quote opened and never closed would swallow every later row: refuse rather than lose them
+            partial = 0
+            try:
+                for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True):
+                    partial += 1
+            except csv.Error:
+                pass
+            raise IngestError("a quoted cell is never closed, so the rest of the file would be read as one cell.",
+                              file=path, row=partial + 1,
+                              hint="Check that row for an unmatched double quote, or re-export the file.") from None
+        rows, numbers = parse(strict=False)  # stray quotes inside cells: read them as text
+        width = len(rows[0]) if rows else 0
+        ragged = next((i for i, r in enumerate(rows) if len(r) != width), None)
+        if ragged is not None:  # a stray quote has merged or split rows: refuse rather than misread them
+            raise IngestError(f"row {ragged + 1} has {len(rows[ragged])} cells but the header has {width}; "
+                              "a stray double quote has probably merged rows.", file=path, row=ragged + 1,
+                              hint="Check the quotes near that row, or re-export the file.")
+    header_width = len(rows[0]) if rows else 0
+    for i, r in enumerate(rows):
+        if len(r) > header_width and any(c.strip() for c in r[header_width:]):
+            raise IngestError(f"row {i + 1} has {len(r)} cells but the header has {header_width}.", file=path,
+                              row=i + 1, hint="A cell may hold an unquoted delimiter; re-export the file.")
     return rows, numbers, enc, delim
 
-
-def _read_xlsx(path: Path, sheet: str | None):
+def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
     from openpyxl import load_workbook
 
     try:
@@ -130,24 +154,39 @@ def _read_xlsx(path: Path, sheet: str | None):
                           hint="Open it in Excel and save as .xlsx, or export the survey as CSV.") from None
     try:
         names = wb.sheetnames
+        if sheet is not None and sheet not in names:
+            raise IngestError(f"there is no sheet {sheet!r}; the sheets are {', '.join(repr(n) for n in names)}.",
+                              file=path, hint="Pass one of these with --sheet.")
+
+        def read(name):
+            rows, numbers = [], []
+            for i, rec in enumerate(wb[name].iter_rows(values_only=True), start=1):
+                rows.append([_cell_text(v) for v in rec])
+                numbers.append(i)
+            return rows, numbers
+
         if sheet is not None:
-            if sheet not in names:
-                raise IngestError(f"there is no sheet {sheet!r}; the sheets are {', '.join(repr(n) for n in names)}.",
-                                  file=path, hint="Pass one of these with --sheet.")
-            chosen = sheet
-        else:
-            chosen = names[0]
-        rows, numbers = [], []
-        for i, rec in enumerate(wb[chosen].iter_rows(values_only=True), start=1):
-            rows.append([_cell_text(v) for v in rec])
-            numbers.append(i)
-        return rows, numbers, chosen, names
+            return (*read(sheet), sheet, names)
+        # no sheet named: take the first sheet whose header looks like a survey (cover sheets are skipped)
+        first = None
+        for name in names:
+            rows, numbers = read(name)
+            first = first or (rows, numbers, name)
+            header = next((r for r in rows if any(c.strip() for c in r)), [])
+            if looks_like_header is None or looks_like_header(header):
+                return rows, numbers, name, names
+        return (*first, names)
     finally:
         wb.close()
 
 
-def read_export(path: str | Path, shape: str | None = None, sheet: str | None = None) -> tuple[RawExport, str]:
-    """Read a CSV or XLSX export into text rows, detecting (or forcing) the survey tool's shape."""
+def read_export(path: str | Path, shape: str | None = None, sheet: str | None = None,
+                model: Model | None = None) -> tuple[RawExport, str]:
+    """Read a CSV or XLSX export into text rows, detecting (or forcing) the survey tool's shape.
+
+    With a model, an XLSX workbook's first sheet whose header has the council question is read
+    (so a cover sheet before the responses is skipped); without one, the first sheet.
+    """
     path = Path(path)
     if not path.exists():
         raise IngestError("the file does not exist.", file=path, hint="Check the path.")
@@ -163,7 +202,11 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         if not is_zip:
             raise IngestError("the file is named .xlsx but is not an XLSX workbook.", file=path,
                               hint="Open it in Excel and save as .xlsx, or export the survey as CSV.")
-        rows, numbers, chosen, names = _read_xlsx(path, sheet)
+        looks = None
+        if model is not None:
+            targets = _targets(model)
+            looks = lambda header: any(targets.get(normalise_header(h)) == ("meta", "council") for h in header)
+        rows, numbers, chosen, names = _read_xlsx(path, sheet, looks)
         kind, enc, delim = "xlsx", None, None
     elif suffix in (".xls", ".ods", ".numbers"):
         raise IngestError(f"{suffix} files are not supported.", file=path, hint="Save the file as .xlsx or .csv.")
@@ -193,6 +236,9 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
             kept_numbers.append(n)
         else:
             blank += 1
+    if not kept:
+        raise IngestError("the file has a header row but no responses.", file=path,
+                          hint="Check you exported the responses, not just the questions.")
     raw = RawExport(path, digest, kind, enc, delim, chosen, header_rows, kept, kept_numbers, blank)
     return raw, detected
 
@@ -495,8 +541,9 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
     keys = []
     for i in range(n):
         parts = [raw.rows[i][j] for j in cmap.respondent]
-        k = respondent_key(parts, salt) or (respondent_key([role.iloc[i]], salt) if role.iloc[i] else None)
-        keys.append(k or f"row:{raw.row_numbers[i]}")  # no identity: never supersedes another row
+        # without an e-mail or name there is no way to tell a resubmission from a colleague's answer,
+        # so such a row is its own respondent and never supersedes another
+        keys.append(respondent_key(parts, salt) or f"ingest-row:{raw.sha256[:12]}:{raw.row_numbers[i]}")
 
     rejected = [bool(p) for p in problems]
     keep_cols = [j for j in range(len(cmap.labels)) if j not in cmap.personal]

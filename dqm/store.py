@@ -173,10 +173,10 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
     model = model or load_model()
     path = Path(path)
     if assessment_type not in ASSESSMENT_TYPES:
-        raise IngestError(f"assessment type {assessment_type!r} is not one of {', '.join(ASSESSMENT_TYPES)}.")
+        raise IngestError(f"assessment type {assessment_type!r} is not one of {', '.join(ASSESSMENT_TYPES)}.", file=path)
     if not isinstance(wave, int) or not 2000 <= wave <= 2100:
-        raise IngestError(f"wave {wave!r} is not a year.", hint="Pass the assessment year, for example --wave 2026.")
-    raw, detected = read_export(path, shape=shape, sheet=sheet)
+        raise IngestError(f"wave {wave!r} is not a year.", file=path, hint="Pass the assessment year, for example --wave 2026.")
+    raw, detected = read_export(path, shape=shape, sheet=sheet, model=model)
     prior = next(iter(con.execute("SELECT ingest_id, wave FROM ingests WHERE sha256 = ?", [raw.sha256]).fetchall()), None)
     if prior:
         note = "" if prior[1] == wave else f"It was ingested as wave {prior[1]}, not {wave}."
