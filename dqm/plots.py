@@ -1,6 +1,9 @@
 """Charts in UK Government Analysis Function style (afcharts), each with a title, axis labels,
 a source line, alt text and the data behind it shown as a table beside it.
 
+The title and source are HTML text in the figure caption rather than pixels in the image, so screen
+readers and search can read them (Analysis Function guidance on accessible charts).
+
 A :class:`Chart` displays in a notebook (and in exported HTML) as a ``<figure>`` holding the PNG
 (embedded as base64), its alt text, a caption and a collapsible data table.
 """
@@ -76,7 +79,6 @@ def level_distribution(shares: pd.DataFrame, level_names: dict, title: str, sour
         ax.set_ylabel("")
         ax.grid(axis="x")
         ax.grid(axis="y", visible=False)
-        ax.set_title(title, loc="left", fontsize=13)
         ax.legend(ncol=len(wide.columns), loc="upper left", bbox_to_anchor=(0, -0.12 - 0.4 / len(wide)), frameon=False, fontsize=10)
     top = shares[shares["level"] >= 4].groupby("dimension", sort=False)["share"].sum()
     alt = (f"Stacked bar chart of the share of responding councils at each of {len(level_names)} levels, for "
@@ -107,7 +109,6 @@ def dot_interval(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, title
         ax.set_xlabel(xlabel)
         ax.grid(axis="x")
         ax.grid(axis="y", visible=False)
-        ax.set_title(title, loc="left", fontsize=13)
         if group:
             ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12 - 0.4 / len(labels)), ncol=len(groups), frameon=False)
     alt = (f"Dot chart with 95% confidence intervals of {xlabel.lower()} for {len(labels)} rows"

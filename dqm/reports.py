@@ -114,10 +114,10 @@ def add_contents(html: str) -> str:
             ol.append(li)
         nav.append(ol)
         anchor = h1s[0]
-        # put the contents after the h1 and any banner or summary that directly follows it
+        # put the contents after the h1 and after a synthetic-data banner that directly follows it
         nxt = anchor.find_next_sibling()
-        while nxt is not None and nxt.find(class_=re.compile("dqm-(banner|summary)")) is not None:
-            anchor, nxt = nxt, nxt.find_next_sibling()
+        if nxt is not None and "dqm-banner" in (nxt.get("class") or []):
+            anchor = nxt
         anchor.insert_after(nav)
     return str(soup)
 
