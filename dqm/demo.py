@@ -257,3 +257,32 @@ def write_demo(out_dir: str | Path, seed: int = 2026, model: Model | None = None
         "# Planted truth of the demo generator. Only validation tests read this file.\n" + yaml.safe_dump(truth, sort_keys=False),
         encoding="utf-8")
     return man
+
+
+def write_bulk_export(path: str | Path, n_submissions: int, seed: int = 1, wave: int = 2026,
+                      model: Model | None = None) -> Path:
+    """A large Google Forms-shaped CSV (all principal councils, many respondents each) for benchmarks. SYNTHETIC."""
+    model = model or load_model()
+    rng = np.random.default_rng(seed)
+    ref = councils()
+    ref = ref[ref["principal"]].reset_index(drop=True)
+    meta = model.metadata_questions
+    qs = _question_columns(model)
+    labels = [_level_label(model, v) for v in model.level_values]
+    pick = rng.integers(0, len(ref), n_submissions)
+    levels = rng.integers(0, len(labels), (n_submissions, len(model.dimension_ids)))
+    start = dt.datetime(wave, 3, 1)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Timestamp", "Email address", meta["council"]["question"], meta["respondent_role"]["question"],
+                    meta["synthetic"]["question"], *[q for _, q, _ in qs]])
+        for i in range(n_submissions):
+            c = ref.iloc[pick[i]]
+            answers = []
+            for d_i in range(len(model.dimension_ids)):
+                lv = levels[i, d_i]
+                answers += [labels[lv], labels[min(lv + 1, len(labels) - 1)], EVIDENCE[(i + d_i) % len(EVIDENCE)]]
+            when = start + dt.timedelta(seconds=int(i * 37))
+            w.writerow([when.strftime("%d/%m/%Y %H:%M:%S"), f"person{i}@example.gov.uk", c["official-name"],
+                        ROLES[i % len(ROLES)], SYNTHETIC_CELL, *[a.format(year=wave, n=3, p=5) for a in answers]])
+    return Path(path)
