@@ -11,11 +11,11 @@ except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
 
-def load(store=None, wave=None):
+def load(store=None, wave=None, model=None):
     """Tidy DataFrames from a store; see :func:`dqm.store.load`."""
     from .store import load as _load
 
-    return _load(store, wave=wave)
+    return _load(store, wave=wave, model=model)
 
 
 __all__ = ["__version__", "load"]

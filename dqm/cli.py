@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,27 @@ def _cmd_report(args) -> int:
 
     res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output)
     print(f"Wrote {res.html} in {res.seconds:.1f} s.")
+    return 0
+
+
+def _cmd_score(args) -> int:
+    from .model import load_model
+    from .scoring import council_scores
+    from .store import load
+
+    model = load_model()
+    data = load(args.store, wave=args.wave, model=model)
+    if data.answers.empty:
+        raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
+    scores = council_scores(data.councils, data.answers, model, args.wave, n_draws=args.draws, seed=args.seed)
+    if args.out:
+        scores.to_csv(args.out, index=False)
+        print(f"Wrote scores for {len(scores)} councils to {args.out}.")
+    elif args.json:
+        print(scores.to_json(orient="records", indent=2))
+    else:
+        with __import__("pandas").option_context("display.max_rows", None, "display.width", 200):
+            print(scores.round(2).to_string(index=False))
     return 0
 
 
@@ -153,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", help="output file name inside the output folder")
     s.set_defaults(func=_cmd_report)
 
+    s = sub.add_parser("score", help="council scores with Monte Carlo score and rank intervals",
+                       description="Score every council for a wave (self-assessments): overall level under the "
+                       "model's rule, and the median and 5th-95th percentile score and rank over a Monte Carlo of "
+                       "defensible choices. Names councils: for analysts, not for publication.")
+    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws (default 1000)")
+    s.add_argument("--seed", type=int, default=20261122, help="Monte Carlo seed")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON records")
+    out.add_argument("--out", help="write a CSV file")
+    s.set_defaults(func=_cmd_score)
+
     s = sub.add_parser("build-outcomes", help="rebuild data/outcomes/outcomes.csv from data/sources",
                        description="Rebuild the long outcome table and its mapping log from the copied sources.")
     s.add_argument("--out", help="folder to write to (default data/outcomes)")
@@ -172,6 +207,9 @@ def main(argv=None) -> int:
     except DQMError as exc:
         print(f"dqm {args.command}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("dqm: interrupted; the store is unchanged by the interrupted ingest.", file=sys.stderr)
         return 130

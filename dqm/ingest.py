@@ -2,6 +2,7 @@
 
 This module never writes to the store; :func:`dqm.store.ingest_files` does, in one transaction.
 
+>>> from dqm.model import load_model
 >>> parse_level("Level 3: Impactful", load_model())
 (3, 'answered')
 >>> parse_level("Don't know", load_model())

@@ -1,5 +1,6 @@
 """Numbers into words, in GOV.UK style, so notebooks hold no hand-formatted prose with numbers in it.
 
+>>> import datetime
 >>> number(12345)
 '12,345'
 >>> percent(0.6234)

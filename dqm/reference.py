@@ -71,7 +71,8 @@ def councils() -> pd.DataFrame:
 
     Columns: local-authority-code, gss-code, ecode, official-name, nice-name, nation, region,
     local-authority-type, local-authority-type-name, type_group, principal, population, area_km2,
-    deprivation_score, deprivation_quintile (1 = most deprived), rurality.
+    deprivation_score, deprivation_quintile (1 = most deprived), rurality, urban_share (share of
+    residents in urban areas, 0 to 1).
     """
     ref = reference_dir()
     raw = _raw_councils()
@@ -98,7 +99,8 @@ def councils() -> pd.DataFrame:
             columns={"la-deprivation-score": "deprivation_score", "la-imd-pop-quintile": "deprivation_quintile"}),
         on="local-authority-code", how="left",
     ).merge(
-        ruc[["local-authority-code", "ruc-cluster-label"]].rename(columns={"ruc-cluster-label": "rurality"}),
+        ruc[["local-authority-code", "ruc-cluster-label", "urban"]].rename(
+            columns={"ruc-cluster-label": "rurality", "urban": "urban_share"}),
         on="local-authority-code", how="left",
     )
     out["deprivation_quintile"] = out["deprivation_quintile"].astype("Int64")

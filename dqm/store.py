@@ -288,6 +288,8 @@ def load(store=None, wave: int | None = None, model: Model | None = None) -> Sto
         con.close()
     for c in ("level", "target_level"):
         answers[c] = answers[c].astype("Int64")
+    if model.renamed:  # earlier waves may use dimension ids that the model has since renamed
+        answers["dimension_id"] = answers["dimension_id"].replace(model.renamed)
     wide = council_levels(answers, model)
     wide = wide.merge(ref_councils(), left_on="council_code", right_on="local-authority-code", how="left")
     return StoreData(ingests, subs, answers, rejects, wide)

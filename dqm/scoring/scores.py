@@ -1,0 +1,21 @@
+"""The council score table: what `dqm score` prints and the council reports quote.
+
+One row per council (self-assessment, one wave): respondents, coverage, overall level under the
+model's rule, overall mean, the Monte Carlo score and rank intervals, and what may be said about the
+council's position (only what its whole rank interval supports).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..model import Model
+from .uncertainty import monte_carlo_ranks
+
+
+def council_scores(council_levels: pd.DataFrame, answers: pd.DataFrame, model: Model, wave: int,
+                   n_draws: int = 1000, seed: int = 20261122) -> pd.DataFrame:
+    lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
+    mc = monte_carlo_ranks(answers[answers["wave"] == wave], model, n_draws=n_draws, seed=seed)
+    cols = ["council_code", "wave", "n_respondents", "coverage", "overall_level", "overall_mean"]
+    out = lv[cols].merge(mc.drop(columns=["wave"]), on="council_code", how="left")
+    return out.sort_values("council_code").reset_index(drop=True)
