@@ -77,6 +77,38 @@ def _cmd_score(args) -> int:
     return 0
 
 
+def _cmd_claims(args) -> int:
+    from .claims import EngineConfig, evaluate_claims, load_claims, results_json, results_table
+    from .model import load_model
+    from .outcomes import load_measures, load_outcomes
+    from .store import load
+
+    model = load_model()
+    outcomes = load_outcomes(args.outcomes) if args.outcomes else load_outcomes()
+    measures = list(load_measures()["id"]) + sorted(set(outcomes["measure"]))
+    claims = load_claims(args.claims, dimension_ids=model.dimension_ids, measure_ids=measures)
+    data = load(args.store, model=model)
+    if not (data.councils["wave"] == args.wave).any():
+        raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store or "the default store")
+    cfg = EngineConfig(n_boot=args.bootstrap, n_null_boot=args.null_bootstrap, seed=args.seed)
+    results = evaluate_claims(claims, data.councils, outcomes, model, args.wave, cfg)
+    if args.json:
+        print(json.dumps(results_json(results), indent=2))
+    else:
+        tab = results_table(results)
+        for r in tab.itertuples():
+            line = f"{r.id}: {r.verdict}"
+            if r.verdict != "untestable":
+                line += (f" (estimate {r.estimate:.2f}, 95% interval {r.ci_low:.2f} to {r.ci_high:.2f}, Holm-adjusted "
+                         f"p {r.p_adjusted:.3f}, n {r.n}, MDE {r.mde:.2f}, specifications agreeing {r.spec_curve_share:.0%})")
+            else:
+                line += f" ({r.reason})"
+            print(line + (" [exploratory]" if r.exploratory else ""))
+        if data.submissions["synthetic"].any():
+            print("Note: the assessments in this store are synthetic demonstration data; these verdicts say nothing about real councils.")
+    return 0
+
+
 def _cmd_build_outcomes(args) -> int:
     from .outcomes import build_outcomes
 
@@ -187,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print JSON records")
     out.add_argument("--out", help="write a CSV file")
     s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("claims", help="test the pre-registered benefit claims against outcome data",
+                       description="Test every claim in the registry (data/claims.yaml) against the outcome data, "
+                       "with robust effects, equivalence tests, Holm adjustment, a specification curve and a verdict.")
+    s.add_argument("--wave", type=int, required=True, help="assessment year whose levels are the exposure")
+    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--claims", help="claims registry YAML (default data/claims.yaml)")
+    s.add_argument("--outcomes", help="outcome table CSV (default data/outcomes/outcomes.csv)")
+    s.add_argument("--bootstrap", type=int, default=2000, help="BCa bootstrap resamples (default 2000)")
+    s.add_argument("--null-bootstrap", type=int, default=500,
+                   help="resamples for the specification curve's joint test (default 500)")
+    s.add_argument("--seed", type=int, default=20261122, help="random seed")
+    s.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
+    s.set_defaults(func=_cmd_claims)
 
     s = sub.add_parser("build-outcomes", help="rebuild data/outcomes/outcomes.csv from data/sources",
                        description="Rebuild the long outcome table and its mapping log from the copied sources.")

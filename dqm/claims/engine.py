@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .frame import CONTROL_COLUMNS, EXPOSURE_RULES
 from .ols import cooks_weights, ols_hc3
@@ -124,9 +124,10 @@ def _z_within(v: np.ndarray, groups) -> np.ndarray:
     """
     if groups is None:
         return _z(v)
-    g = pd.Series(v).groupby(np.asarray(groups))
-    dev = v - g.transform("mean").to_numpy()
-    dof = len(v) - g.ngroups
+    code, _ = pd.factorize(np.asarray(groups))
+    means = np.bincount(code, weights=v) / np.bincount(code)
+    dev = v - means[code]
+    dof = len(v) - len(means)
     sd = np.sqrt((dev ** 2).sum() / dof) if dof > 0 else 0.0
     return (v - v.mean()) / sd if sd > 0 else v * 0.0
 
@@ -149,29 +150,43 @@ def design(df: pd.DataFrame, exposure: str, controls: tuple) -> np.ndarray:
     for c in controls:
         col = CONTROL_COLUMNS[c]
         if c == "council_type":
-            dummies = pd.get_dummies(df[col], drop_first=True, dtype=float)
-            cols += [dummies[k].to_numpy() for k in dummies.columns if dummies[k].std() > 0]
+            code, _ = pd.factorize(df[col], sort=True)
+            onehot = np.eye(code.max() + 1)[code][:, 1:]  # first type (alphabetically) is the reference
+            cols += [onehot[:, j] for j in range(onehot.shape[1]) if onehot[:, j].std() > 0]
         else:
             cols.append(_z(df[col].to_numpy(float)))
     return np.column_stack(cols)
 
 
 # ---------------------------------------------------------------- the pieces
+# Student t via scipy.special (the same functions scipy.stats.t uses, without its per-call overhead)
+def t_cdf(x, dof):
+    return special.stdtr(dof, x)
+
+
+def t_ppf(q, dof):
+    return special.stdtrit(dof, q)
+
+
+def t_two_sided_p(t, dof):
+    return 2 * special.stdtr(dof, -np.abs(t))
+
+
 def t_interval(est, se, dof, level):
-    q = stats.t.ppf(0.5 + level / 2, dof)
+    q = t_ppf(0.5 + level / 2, dof)
     return est - q * se, est + q * se
 
 
 def tost(est, se, dof, sesoi, alpha=0.05):
     """(equivalent, p): both one-sided tests against -sesoi and +sesoi at alpha (= 90% interval inside)."""
-    p_low = stats.t.sf((est + sesoi) / se, dof)
-    p_high = stats.t.cdf((est - sesoi) / se, dof)
+    p_low = 1 - t_cdf((est + sesoi) / se, dof)
+    p_high = t_cdf((est - sesoi) / se, dof)
     p = max(p_low, p_high)
     return bool(p < alpha), float(p)
 
 
 def mde(se, dof, alpha=0.05, power=0.80):
-    return float((stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof)) * se)
+    return float((t_ppf(1 - alpha / 2, dof) + t_ppf(power, dof)) * se)
 
 
 def _spearman_vec(a, b, axis=-1):
@@ -202,7 +217,7 @@ def main_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
         raise ValueError(f"claim {claim.id}: transform {claim.transform!r} needs a positive outcome")
     b, se, dof = ols_hc3(X, y[:, None], robust=cfg.robust)
     est, s = float(b[0]), float(se[0])
-    p = float(2 * stats.t.sf(abs(est / s), dof))
+    p = float(t_two_sided_p(est / s, dof))
     lo, hi = t_interval(est, s, dof, 1 - cfg.alpha)
     lo90, hi90 = t_interval(est, s, dof, 1 - 2 * cfg.alpha)
     eq, p_tost = tost(est, s, dof, claim.sesoi, cfg.alpha)
@@ -241,11 +256,11 @@ def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tu
                 dof = np.array([f[2] for f in fits])
             b, se = np.asarray(b).reshape(-1), np.asarray(se).reshape(-1)
             dof = np.broadcast_to(np.asarray(dof, float).reshape(-1), b.shape)
-            tcrit = stats.t.ppf(1 - cfg.alpha / 2, dof)
+            tcrit = t_ppf(1 - cfg.alpha / 2, dof)
             for k, t in enumerate(tnames):
                 rows.append({"controls": cname, "transform": t, "exposure": exp_col, "outliers": rule,
                              "population": pname, "n": int(W[0, :, k].sum()), "estimate": b[k], "se": se[k],
-                             "p_value": float(2 * stats.t.sf(abs(b[k] / se[k]), dof[k])),
+                             "p_value": float(t_two_sided_p(b[k] / se[k], dof[k])),
                              "significant": bool(abs(b[k] / se[k]) > tcrit[k]),
                              "equivalent": tost(b[k], se[k], dof[k], claim.sesoi, cfg.alpha)[0]})
             # joint test: impose the null in each specification and refit on the shared resamples
@@ -263,7 +278,7 @@ def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tu
                     db = np.column_stack([q[2] for q in parts])
                 db = np.broadcast_to(np.asarray(db, float).reshape(len(idx), -1), bb.shape)
                 tb = bb / sb
-                crit = stats.t.ppf(1 - cfg.alpha / 2, db)
+                crit = t_ppf(1 - cfg.alpha / 2, db)
                 if sign:
                     hit = (sign * tb > crit)
                 else:

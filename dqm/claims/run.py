@@ -5,11 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..model import Model
 from ..reference import councils
-from .engine import ClaimResult, EngineConfig, holm_adjust, main_estimate, spearman_bca, specification_curve, tost, verdict
+from .engine import (ClaimResult, EngineConfig, holm_adjust, main_estimate, spearman_bca, specification_curve,
+                     t_ppf, t_two_sided_p, tost, verdict)
 from .frame import analysis_frame, exposures
 from .registry import Claim
 
@@ -31,12 +31,12 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     d = (both[f"{col}_self"] - both[f"{col}_ind"]).to_numpy(float)
     n = len(d)
     r.estimate, r.se, r.dof = float(d.mean()), float(d.std(ddof=1) / np.sqrt(n)), float(n - 1)
-    r.p_value = float(2 * stats.t.sf(abs(r.estimate / r.se), r.dof))
-    q, q90 = stats.t.ppf(1 - cfg.alpha / 2, r.dof), stats.t.ppf(1 - cfg.alpha, r.dof)
+    r.p_value = float(t_two_sided_p(r.estimate / r.se, r.dof))
+    q, q90 = t_ppf(1 - cfg.alpha / 2, r.dof), t_ppf(1 - cfg.alpha, r.dof)
     r.ci_low, r.ci_high = r.estimate - q * r.se, r.estimate + q * r.se
     r.ci90_low, r.ci90_high = r.estimate - q90 * r.se, r.estimate + q90 * r.se
     r.equivalent, r.p_tost = tost(r.estimate, r.se, r.dof, claim.sesoi, cfg.alpha)
-    r.mde = float((q + stats.t.ppf(cfg.power, r.dof)) * r.se)
+    r.mde = float((q + t_ppf(cfg.power, r.dof)) * r.se)
     r.spearman, r.spearman_low, r.spearman_high = spearman_bca(both[f"{col}_self"], both[f"{col}_ind"], cfg.n_boot, cfg.seed)
     # a small specification curve: the gap under each overall rule and on each dimension
     rows = []
