@@ -51,9 +51,34 @@ def _cmd_ingest(args) -> int:
 def _cmd_report(args) -> int:
     from .reports import run_report
 
-    res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output)
-    print(f"Wrote {res.html} in {res.seconds:.1f} s.")
+    if args.kind == "council" and not args.council:
+        raise DQMError("a council report needs a council code: dqm report council CODE --wave YEAR.")
+    if args.kind != "council" and args.council:
+        raise DQMError(f"only the council report takes a council code, not the {args.kind} report.")
+    res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output,
+                     council=args.council, pdf=args.pdf)
+    print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
     return 0
+
+
+QUICK = {"annual": {"bootstrap": 200, "null_bootstrap": 50}, "evidence": {"bootstrap": 200, "null_bootstrap": 50,
+         "check_replications": 50}, "council": {"draws": 200}, "quality": {}}
+
+
+def example_council(store, wave: int) -> str:
+    """The demo's example council: one with both a self and an independent assessment and the most respondents."""
+    from .store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        row = con.execute("""
+            SELECT council_code, count(*) FILTER (WHERE assessment_type = 'self') AS n,
+                   bool_or(assessment_type <> 'self') AS other
+            FROM submissions WHERE wave = ? AND superseded_by IS NULL
+            GROUP BY council_code HAVING n > 0 ORDER BY other DESC, n DESC, council_code LIMIT 1""", [wave]).fetchall()
+    finally:
+        con.close()
+    return row[0][0]
 
 
 def _cmd_score(args) -> int:
@@ -156,9 +181,11 @@ def _cmd_run(args) -> int:
         for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
             print(res.summary())
     wave = int(args.wave or manifest["wave"].max())
-    for kind in ("quality", "annual"):
-        res = run_report(kind, wave, store=store, out_dir=out_dir)
-        print(f"Wrote {res.html} in {res.seconds:.1f} s.")
+    council = args.council or example_council(store, wave)
+    for kind in ("quality", "annual", "council", "evidence"):
+        res = run_report(kind, wave, store=store, out_dir=out_dir, council=council if kind == "council" else None,
+                         pdf=kind != "quality", extra=QUICK[kind] if args.quick else None)
+        print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
     return 0
 
 
@@ -169,11 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run the main job on the bundled demo data (ingest, then build reports)",
                        description="Ingest the bundled synthetic demo exports into a fresh store and build the "
-                       "data quality and State of Digital reports into reports/.")
+                       "data quality report, the State of Digital report, an example council benchmark and the "
+                       "evidence review into reports/ (HTML, and PDF for the three publications).")
     s.add_argument("--exports", help="folder of exports with a manifest.csv (default data/demo/exports)")
     s.add_argument("--store", help="store to (re)build (default reports/_build/demo.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")
     s.add_argument("--wave", type=int, help="wave to report on (default the latest in the manifest)")
+    s.add_argument("--council", help="council code for the example council report (default: chosen from the data)")
+    s.add_argument("--quick", action="store_true",
+                   help="fewer bootstrap and simulation replications (for tests; figures are less precise)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("demo", help="write synthetic survey exports for three waves",
@@ -199,8 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_ingest)
 
     s = sub.add_parser("report", help="build a report from the store",
-                       description="Execute a report notebook with papermill and export it to HTML.")
-    s.add_argument("kind", choices=["annual", "quality"], help="annual: State of Digital; quality: data quality")
+                       description="Execute a report notebook with papermill and export it to HTML (and PDF with --pdf).")
+    s.add_argument("kind", choices=["annual", "council", "evidence", "quality"],
+                   help="annual: State of Digital; council: one council's benchmark; evidence: evidence review of the "
+                   "claims; quality: data quality (for analysts)")
+    s.add_argument("council", nargs="?", help="council code (local-authority-code, e.g. BST), for the council report")
+    s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")

@@ -54,6 +54,20 @@ def change_sentence(subject: str, before, after, dp: int = 1, unit: str = "") ->
     return f"{subject} {verb} from {number(b, dp)}{unit} to {number(a, dp)}{unit}."
 
 
+def p_text(p) -> str:
+    """'p = 0.032', or 'p < 0.001' for very small values."""
+    if p is None or p != p:
+        return "p not available"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+TYPE_PLURALS = {"County council": "county councils", "District council": "district councils",
+                "English unitary": "English unitary councils", "London borough": "London boroughs",
+                "Metropolitan borough": "metropolitan boroughs", "Scottish council": "Scottish councils",
+                "Welsh council": "Welsh councils", "Northern Ireland council": "Northern Ireland councils",
+                "Combined authority": "combined authorities"}
+
+
 def interval(est, lo, hi, dp: int = 1) -> str:
     """'2.6 (95% confidence interval 2.5 to 2.7)'."""
     return f"{number(est, dp)} (95% confidence interval {number(lo, dp)} to {number(hi, dp)})"
@@ -185,3 +199,337 @@ def reason_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
 def reject_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
     return pd.DataFrame({"File": rejects["file_name"], "Row": rejects["source_row"].map(number),
                          "Reason": rejects["reason"], "Detail": rejects["detail"].str.slice(0, 300)})
+
+
+# ---------------------------------------------------------------- claims (evidence review)
+VERDICT_WORDS = {
+    "supported": "The evidence is consistent with the claim",
+    "contradicted": "The evidence points the other way",
+    "no meaningful effect": "Any relation is too small to matter",
+    "inconclusive": "The evidence cannot settle the claim",
+    "untestable": "The claim cannot be tested with open data yet",
+}
+EXPOSURE_WORDS = {"overall": "overall digital level"}
+
+
+def exposure_words(claim, model) -> str:
+    return EXPOSURE_WORDS.get(claim.exposure) or f"self-assessed level on {model.dimension_name(claim.exposure)}"
+
+
+def controls_words(controls) -> str:
+    from .claims.frame import CONTROL_WORDS
+
+    return list_words([CONTROL_WORDS[c] for c in controls]) if controls else "nothing"
+
+
+def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
+    """Plain-English sentences for one claim's result: what was found, hedged by the verdict, never causal."""
+    v = row["verdict"]
+    if v == "untestable":
+        why = row.get("reason") or ""
+        return [f"{VERDICT_WORDS[v]}. {escape(why)}".strip()]
+    if claim.kind == "assessment_agreement":
+        return [
+            f"In {number(row['n'])} councils assessed both ways in {row['period']}, self-assessed overall levels were "
+            f"on average {number(abs(row['estimate']), 2)} levels {'higher' if row['estimate'] > 0 else 'lower'} than "
+            f"independent ones (95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; "
+            f"the claim allows a difference of up to {number(claim.sesoi, 2)} levels).",
+            f"{VERDICT_WORDS[v]}: verdict *{v}*.",
+        ]
+    more_less = "higher" if row["estimate"] > 0 else "lower"
+    includes_zero = row["ci_low"] <= 0 <= row["ci_high"]
+    s = [
+        f"Across {number(row['n'])} councils, after allowing for {controls_words(claim.controls)}, a council one "
+        f"standard deviation higher on {exposure_words(claim, model)} had, on average, {measure_name[:1].lower() + measure_name[1:]} "
+        f"({row['period']}) {number(abs(row['estimate']), 2)} standard deviations {more_less} "
+        f"(95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}"
+        + (", which includes no difference" if includes_zero else "")
+        + f"; adjusted for testing several claims, {number(row['adj_ci_low'], 2)} to {number(row['adj_ci_high'], 2)}).",
+    ]
+    if claim.direction == "none" and v == "supported":
+        s.append(f"{VERDICT_WORDS[v]}, which is what this claim predicts: the 90% interval "
+                 f"({number(row['ci90_low'], 2)} to {number(row['ci90_high'], 2)}) lies inside plus or minus "
+                 f"{number(claim.sesoi, 2)}.")
+    elif claim.direction == "none" and v == "contradicted":
+        s.append("The evidence points against this claim: the adjusted interval excludes no relation and the relation "
+                 "is not shown to be smaller than the smallest effect of interest.")
+    elif v == "supported":
+        s.append(f"{VERDICT_WORDS[v]}: the adjusted interval excludes no relation in the predicted direction and "
+                 f"{percent(row['spec_curve_share'])} of {number(row['specifications'])} specifications agree. "
+                 f"This is an association between councils, not evidence that digital quality caused it.")
+    elif v == "contradicted":
+        s.append(f"{VERDICT_WORDS[v]}: the adjusted interval lies on the opposite side of zero from the claim's prediction.")
+    elif v == "no meaningful effect":
+        s.append(f"{VERDICT_WORDS[v]}: the 90% interval ({number(row['ci90_low'], 2)} to {number(row['ci90_high'], 2)}) "
+                 f"lies inside the smallest effect of interest (plus or minus {number(claim.sesoi, 2)}).")
+    else:
+        s.append(f"{VERDICT_WORDS[v]}: the data are compatible both with no relation and with a relation of "
+                 f"practical size. With {number(row['n'])} councils the study could reliably detect (80% power) "
+                 f"only effects of about {number(row['mde'], 2)} or larger, against a smallest effect of interest of "
+                 f"{number(claim.sesoi, 2)}.")
+    return s
+
+
+def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list[str]:
+    """The caveats that apply to a claim's result."""
+    out = []
+    if synthetic:
+        out.append("The digital levels are synthetic demonstration data, so this result says nothing about real councils.")
+    if claim.testable and claim.kind == "association":
+        out.append("Digital levels are councils' own self-assessments, not verified measurements.")
+        period = str(row.get("period") or "")
+        if period and period[:4].isdigit() and int(period[:4]) < wave:
+            out.append(f"Timing: the outcome was measured in {period}, before the {wave} assessment, so the result "
+                       f"cannot show that digital quality changed the outcome.")
+        out.append("Ecological: the comparison is between councils, and says nothing about individual residents or services.")
+        if row["n"] < 100:
+            out.append(f"Small sample: {number(row['n'])} councils.")
+        out += [str(c) for c in measure.get("caveats", []) or []]
+    if claim.exploratory:
+        out.append("Exploratory: this claim was added after the data were seen; treat it as a lead, not a test.")
+    return out
+
+
+# ---------------------------------------------------------------- council benchmark
+POSITION_WORDS = {
+    "in the top quarter": "in the top quarter of responding councils",
+    "in the bottom quarter": "in the bottom quarter of responding councils",
+    "in the top half": "in the top half of responding councils",
+    "in the bottom half": "in the bottom half of responding councils",
+    "not clearly different from the middle": "not clearly different from the middle of responding councils",
+}
+
+
+def position_sentence(name: str, row) -> str:
+    """What the rank interval supports, never a bare rank."""
+    return (f"Across the choices that could reasonably be made in building the overall score, {escape(name)} ranks between "
+            f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
+            f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
+
+
+def council_change_sentences(changes) -> list[str]:
+    out = []
+    for r in changes.itertuples():
+        s = change_sentence(r.dimension, r.before, r.after)
+        s = s[:-1] + (" – larger than the disagreement between respondents would explain." if r.beyond_noise
+                      else " – within the range that disagreement between respondents could explain.")
+        out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------- annual report helpers
+def nonresponse_note(profile: "pd.DataFrame") -> str:
+    p = profile.set_index("group")
+    if not {"Took part", "Did not take part"} <= set(p.index):
+        return "Every principal council took part, so non-response cannot bias these figures."
+    a, b = p.loc["Took part"], p.loc["Did not take part"]
+    return (
+        f"Councils that took part had a median population of {number(a['median_population'])} against "
+        f"{number(b['median_population'])} for those that did not, an average deprivation score of "
+        f"{number(a['mean_deprivation'], 1)} against {number(b['mean_deprivation'], 1)}, and "
+        f"{percent(a['share_districts'])} of them were district councils against {percent(b['share_districts'])}. "
+        "Where the groups differ, the results lean towards the kind of council that took part. Councils that "
+        "consider themselves less mature may also be less likely to respond, which would make the sector look "
+        "more mature than it is; this cannot be checked from the data.")
+
+
+def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
+    fmt = lambda v, dp=1: "[c]" if v is None or (isinstance(v, float) and math.isnan(v)) else number(v, dp)
+    return pd.DataFrame({
+        label[:1].upper() + label[1:]: trend[by].astype(str),
+        "Councils": [fmt(v, 0) for v in trend["councils"]],
+        "Average overall score": [fmt(v) for v in trend["mean"]],
+        "95% confidence interval": ["[c]" if lo is None or hi is None else f"{number(lo, 1)} to {number(hi, 1)}"
+                                    for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
+    })
+
+
+def panel_sentences(panel: "pd.DataFrame") -> str:
+    r = panel[panel["dimension_id"] == "overall_mean"].iloc[0]
+    lines = [f"Among the {number(r['councils'])} councils that took part in both {r['wave_from']} and {r['wave_to']}, "
+             f"the average overall score changed by {number(r['change'], 2)} levels "
+             f"(95% confidence interval {number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})."]
+    up = panel[(panel["dimension_id"] != "overall_mean") & (panel["ci_low"] > 0)]["dimension"].tolist()
+    down = panel[(panel["dimension_id"] != "overall_mean") & (panel["ci_high"] < 0)]["dimension"].tolist()
+    if up:
+        lines.append(f"The increase is clear (the interval excludes no change) for {list_words(up)}.")
+    if down:
+        lines.append(f"Levels fell for {list_words(down)}.")
+    lines.append("These are self-assessments: a rise may reflect real improvement or respondents rating more generously.")
+    return " ".join(lines)
+
+
+def target_table(gaps: "pd.DataFrame", realism: "pd.DataFrame") -> "pd.DataFrame":
+    m = gaps.merge(realism[["dimension_id", "share_targets_beyond_p90"]], on="dimension_id", how="left")
+    t = gap_table(m)
+    t["Targets beyond what 9 in 10 councils achieved"] = m["share_targets_beyond_p90"].map(percent)
+    return t
+
+
+def verdict_table(table: "pd.DataFrame", link: str = "") -> "pd.DataFrame":
+    """One row per claim: statement, verdict, the estimate with its interval, councils. Links to the review."""
+    def est(r):
+        if r["verdict"] == "untestable":
+            return "–"
+        return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
+
+    return pd.DataFrame({
+        "Claim": [r["statement"] + (" (exploratory)" if r["exploratory"] else "") for _, r in table.iterrows()],
+        "Who makes it": table["side"].map(lambda s: s[:1].upper() + s[1:] if s else ""),
+        "Verdict": table["verdict"],
+        "Effect (95% interval)": [est(r) for _, r in table.iterrows()],
+        "Councils": [number(n) if v != "untestable" else "–" for n, v in zip(table["n"], table["verdict"])],
+        "Details": [f"{link}#claim-{i}" for i in table["id"]],
+    })
+
+
+def verdict_counts(table: "pd.DataFrame") -> str:
+    c = table["verdict"].value_counts()
+    parts = [f"{number(v)} {k}" for k, v in c.items()]
+    return f"Of {number(len(table))} registered claims: {list_words(parts)}."
+
+
+def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
+    t = table[(table["verdict"] != "untestable") & (table["outcome"] != "independent_assessment")]
+    return t.assign(label=t["id"])[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]]
+
+
+def claim_header(claim, model, measures) -> str:
+    m = measures.loc[claim.outcome] if claim.outcome in measures.index else None
+    rows = [("Claim", claim.statement), ("Made by", claim.side or "–"), ("Source", claim.source),
+            ("Exposure", exposure_words(claim, model)),
+            ("Outcome", f"{m['name']} ({m['unit']}); {m['source']}; licence {m['licence']}" if m is not None else
+             ("independent assessments of the same councils" if claim.kind == "assessment_agreement" else "no open data yet")),
+            ("Predicted direction", {"positive": "higher digital level, higher outcome", "negative": "higher digital level, lower outcome",
+                                     "none": "no meaningful relation"}[claim.direction]),
+            ("Allowing for", controls_words(claim.controls)),
+            ("Councils", ", ".join(f"{k} {v}" for k, v in claim.population.items()) or "all with data"),
+            ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else " standard deviations")),
+            ("Family (for multiple testing)", claim.family),
+            ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else ""))]
+    body = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return (f'<h3 id="claim-{escape(claim.id)}">{escape(claim.id)}</h3>'
+            f'<table class="dqm-table"><caption>How claim {escape(claim.id)} is tested</caption>{body}</table>')
+
+
+def claim_figures(row) -> "pd.DataFrame":
+    items = [
+        ("Councils", number(row["n"])), ("Outcome period", str(row["period"])),
+        ("Standardised effect", number(row["estimate"], 3)),
+        ("95% confidence interval", f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}"),
+        (f"Adjusted interval ({percent(row['adj_level'], 1)})", f"{number(row['adj_ci_low'], 3)} to {number(row['adj_ci_high'], 3)}"),
+        ("p-value, Holm-adjusted within family", "less than 0.001" if row["p_adjusted"] < 0.001 else number(row["p_adjusted"], 3)),
+        ("90% interval (equivalence test)", f"{number(row['ci90_low'], 3)} to {number(row['ci90_high'], 3)}"),
+        ("Equivalent within the smallest effect of interest", "yes" if row["equivalent"] else "no"),
+        ("Minimum detectable effect (80% power)", number(row["mde"], 3)),
+        ("Spearman's rank correlation, unadjusted (BCa 95% interval)",
+         f"{number(row['spearman'], 2)} ({number(row['spearman_low'], 2)} to {number(row['spearman_high'], 2)})"),
+        ("Specifications agreeing", f"{percent(row['spec_curve_share'])} of {number(row['specifications'])}"),
+    ]
+    if row["spec_joint_p"] == row["spec_joint_p"]:
+        items.append(("Joint test of the specification curve", p_text(row["spec_joint_p"])))
+    return pd.DataFrame(items, columns=["Figure", "Value"])
+
+
+def spec_curve_sentence(row) -> str:
+    return (f"Of {number(row['specifications'])} reasonable ways to specify this test, {percent(row['spec_curve_share'])} "
+            f"agree with the claim's prediction. The joint test, which asks how often so many specifications would agree "
+            f"if there were no relation, gives {p_text(row['spec_joint_p'])}. Specifications without controls are "
+            "included on purpose: where they disagree with the controlled ones, confounding by council type, size or "
+            "deprivation is the likely reason.")
+
+
+def panel_sentence(view: dict) -> str:
+    if view["status"] != "estimated":
+        reason = view["reason"][:1].upper() + view["reason"][1:]
+        return f"**Panel view** (change against change across waves): not estimable. {escape(reason)}"
+    return (f"**Panel view**: within the same councils, a change of one standard deviation in digital level went with a "
+            f"change of {number(view['estimate'], 2)} standard deviations in the outcome a wave later "
+            f"(95% confidence interval {number(view['ci_low'], 2)} to {number(view['ci_high'], 2)}; "
+            f"{number(view['councils'])} councils).")
+
+
+def untestable_table(table: "pd.DataFrame") -> "pd.DataFrame":
+    t = table[table["verdict"] == "untestable"]
+    return pd.DataFrame({"Claim": t["statement"], "Why it cannot be tested": t["reason"].str.replace("no open data measure yet: ", "no open data yet", regex=False).where(t["settle_with"] == "", "no open data yet"),
+                         "Data that would settle it": t["settle_with"].replace("", "–")})
+
+
+def checks_table(checks: "pd.DataFrame") -> "pd.DataFrame":
+    def target(r):
+        if r["rule"] == "report":
+            return "reported"
+        return f"{r['rule']} {number(r['target'], 3)} (tolerance {number(r['tolerance'], 3)})"
+
+    return pd.DataFrame({"Check": checks["check"], "Result": checks["value"].map(lambda v: number(v, 3)),
+                         "Required": [target(r) for _, r in checks.iterrows()],
+                         "Passed": checks["passed"].map({True: "yes", False: "no"})})
+
+
+def power_table(rows) -> "pd.DataFrame":
+    """rows: (claim id, councils, power at 0.10, power at 0.25)."""
+    return pd.DataFrame({"Claim": [c for c, _, _, _ in rows], "Councils": [number(n) for _, n, _, _ in rows],
+                         "Power for an effect of 0.10": [percent(a) for _, _, a, _ in rows],
+                         "Power for an effect of 0.25": [percent(b) for _, _, _, b in rows]})
+
+
+# ---------------------------------------------------------------- council report helpers
+def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> str:
+    o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
+    dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"]).sort_values("level")
+    lines = [f"- {escape(name)}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
+             + (f", against a median of {number(o['peer_median'], 1)} among its peers." if o["peer_median"] == o["peer_median"] else ".")]
+    if len(dims):
+        lines.append(f"- Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
+                     f"and its lowest on {dims.iloc[0]['dimension']} ({number(dims.iloc[0]['level'], 1)}).")
+    lines.append(f"- Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
+    return "\n".join(lines)
+
+
+def profile_table(profile: "pd.DataFrame", peers: dict) -> "pd.DataFrame":
+    f = lambda v: "–" if v != v else number(v, 1)
+    t = pd.DataFrame({"Dimension": profile["dimension"], "Your level": profile["level"].map(f),
+                      "Your target": profile["target"].map(f)})
+    if peers["peers_shown"]:
+        t["Peers' median"] = profile["peer_median"].map(f)
+        t["Peers' middle 80%"] = [f"{f(lo)} to {f(hi)}" for lo, hi in zip(profile["peer_low"], profile["peer_high"])]
+    t[f"Median of {TYPE_PLURALS.get(peers['type_group'], peers['type_group'])}"] = profile["type_median"].map(f)
+    return t
+
+
+def peer_note(peers: dict) -> str:
+    if not peers["peers_shown"]:
+        return (f"Only {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
+                f"neighbours took part, fewer than 5, so peer figures are withheld to protect their answers.")
+    return (f"Peers: {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
+            f"neighbours ({peers['pool']}) took part. The last column compares with all "
+            f"{number(peers['type_responding'])} other responding {TYPE_PLURALS.get(peers['type_group'], peers['type_group'])}.")
+
+
+def self_vs_independent(council: str, name: str, council_levels: "pd.DataFrame", model, wave: int) -> str:
+    lv = council_levels[(council_levels["council_code"] == council) & (council_levels["wave"] == wave)].set_index("assessment_type")
+    others = [t for t in ("independent", "peer") if t in lv.index]
+    if "self" not in lv.index or not others:
+        return (f"{escape(name)} has no peer or independent assessment in {wave}, so its self-assessment cannot be "
+                "compared with one.")
+    o = others[0]
+    diffs = [(model.dimension_name(d), lv.loc["self", d] - lv.loc[o, d]) for d in model.dimension_ids
+             if lv.loc["self", d] == lv.loc["self", d] and lv.loc[o, d] == lv.loc[o, d]]
+    higher = [d for d, x in diffs if x > 0]
+    mean_gap = lv.loc["self", "overall_mean"] - lv.loc[o, "overall_mean"]
+    return (f"{escape(name)} also had {'an' if o == 'independent' else 'a'} {o} assessment in {wave}. Its self-assessed overall score "
+            f"was {number(abs(mean_gap), 2)} levels {'higher' if mean_gap > 0 else 'lower'} than the {o} one. "
+            f"The self-assessment was higher on {number(len(higher))} of {number(len(diffs))} dimensions"
+            + (f" ({list_words(higher)})." if higher else "."))
+
+
+def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "pd.DataFrame":
+    a = answers[(answers["council_code"] == council) & (answers["wave"] == wave) & (answers["assessment_type"] == "self")]
+    a = a.dropna(subset=["evidence"])
+    if a.empty:
+        return pd.DataFrame({"Dimension": ["–"], "Evidence": ["No evidence text was given."]})
+    text = a["evidence"].astype(str)
+    short = text.where(text.str.len() <= 1000, text.str.slice(0, 1000) + " … (shortened)")
+    # free text is escaped by html_table; spreadsheet formulas are shown as text, never evaluated
+    return pd.DataFrame({"Dimension": a["dimension_id"].map(model.dimension_name), "Respondent's role":
+                         a["respondent_role"].fillna("–"), "Evidence": short}).reset_index(drop=True)

@@ -26,12 +26,31 @@ from .narrative import escape  # noqa: E402
 STYLE = "afcharts.afcharts"
 
 
-def html_table(df: pd.DataFrame, caption: str, index: bool = False) -> str:
-    """An accessible HTML table with a caption; every cell escaped."""
-    body = df.to_html(index=index, escape=True, border=0, classes="dqm-table", na_rep="–")
-    return body.replace('<table border="0" class="dataframe dqm-table">',
-                        f'<table class="dqm-table"><caption>{escape(caption)}</caption>', 1).replace(
-        '<table class="dataframe dqm-table">', f'<table class="dqm-table"><caption>{escape(caption)}</caption>', 1)
+def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None) -> str:
+    """An accessible HTML table with a caption and column headers; every cell escaped.
+
+    ``links`` maps a column name to the link text: that column's values are URLs, shown as links.
+    """
+    links = links or {}
+    d = df.reset_index() if index else df
+    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in d.columns)
+
+    def cell(col, v):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            return "<td>–</td>"
+        if col in links:  # the fragment names the target, so that repeated link text still reads clearly
+            target = str(v).rsplit("#", 1)[-1]
+            return (f'<td><a href="{escape(v)}">{escape(links[col])}'
+                    f'<span class="visually-hidden"> of {escape(target)}</span></a></td>')
+        return f"<td>{escape(v)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c, v) for c, v in zip(d.columns, row)) + "</tr>"
+                   for row in d.itertuples(index=False, name=None))
+    return (f'<table class="dqm-table"><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+LARGE_TABLE = 60  # rows; larger data tables are left out of print and PDF (they stay in the HTML)
 
 
 @dataclass
@@ -44,9 +63,13 @@ class Chart:
 
     def _repr_html_(self) -> str:
         b64 = base64.b64encode(self.png).decode()
+        large = len(self.data) > LARGE_TABLE
+        note = (f'<p class="dqm-print-only">The {len(self.data):,} rows of data behind this chart are in the HTML '
+                "version of this report.</p>" if large else "")
         return (f'<figure class="dqm-chart"><img src="data:image/png;base64,{b64}" alt="{escape(self.alt)}">'
                 f"<figcaption><strong>{escape(self.title)}</strong><br>Source: {escape(self.source)}</figcaption>"
-                f"<details><summary>Data behind this chart</summary>{html_table(self.data, self.title)}</details></figure>")
+                f'<details class="dqm-data{" dqm-data-large" if large else ""}"><summary>Data behind this chart</summary>'
+                f"{html_table(self.data, 'Data behind the chart: ' + self.title)}</details>{note}</figure>")
 
 
 def _finish(fig, title: str, alt: str, source: str, data: pd.DataFrame) -> Chart:
@@ -116,3 +139,98 @@ def dot_interval(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, title
            + "; ".join(f"{r[label]}{'' if not group else ' ' + str(r[group])}: {r[est]:.1f} ({r[lo]:.1f} to {r[hi]:.1f})"
                        for _, r in df.iterrows()) + ".")
     return _finish(fig, title, alt, source, df.round(2))
+
+
+def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None) -> Chart:
+    """Effects with 95% and Holm-adjusted intervals against the band of effects too small to matter.
+
+    ``df``: label, estimate, ci_low, ci_high, adj_ci_low, adj_ci_high, sesoi (per row), verdict.
+    """
+    colours = get_af_colours("categorical", number_of_colours=2)
+    d = df.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    with plt.style.context(STYLE):
+        fig, ax = plt.subplots(figsize=(9, 0.55 * len(d) + 1.8))
+        for yi, r in zip(y, d.itertuples()):
+            ax.fill_betweenx([yi - 0.35, yi + 0.35], -r.sesoi, r.sesoi, color="#DDDDDD", zorder=0)
+            ax.plot([r.adj_ci_low, r.adj_ci_high], [yi, yi], color=colours[1], linewidth=2, zorder=2)
+            ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colours[0], linewidth=5, zorder=3)
+            ax.plot(r.estimate, yi, "o", color="black", zorder=4)
+        ax.axvline(0, color="#505a5f", linewidth=1)
+        ax.set_yticks(y, [f"{r.label}\n({r.verdict})" for r in d.itertuples()], fontsize=10)
+        ax.set_xlabel("Standardised effect (standard deviations of outcome per SD of digital level)")
+        ax.grid(axis="y", visible=False)
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Line2D([0], [0], color=colours[0], linewidth=5, label="95% interval"),
+                           Line2D([0], [0], color=colours[1], linewidth=2, label="adjusted for multiple testing"),
+                           Patch(color="#DDDDDD", label="too small to matter (± SESOI)")],
+                  loc="upper left", bbox_to_anchor=(0, -0.1 - 0.35 / len(d)), ncol=3, frameon=False, fontsize=10)
+    alt = (f"Forest plot of {len(d)} claims' standardised effects with 95% and adjusted intervals, against a grey band "
+           "marking effects too small to matter. " + "; ".join(
+               f"{r.label}: {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}), {r.verdict}" for r in d.itertuples()) + ".")
+    data = d[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]].round(3)
+    return _finish(fig, title, alt, source, data.rename(columns={"label": "Claim"}))
+
+
+def specification_curve(specs: pd.DataFrame, title: str, source: str, sesoi: float) -> Chart:
+    """Every specification's estimate and 95% interval, sorted, with the choices behind each shown below."""
+    d = specs.sort_values("estimate").reset_index(drop=True)
+    colours = get_af_colours("duo")
+    x = np.arange(len(d))
+    lo = d["estimate"] - 1.96 * d["se"]
+    hi = d["estimate"] + 1.96 * d["se"]
+    choices = ["controls", "transform", "exposure", "outliers", "population"]
+    with plt.style.context(STYLE):
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 2.4]})
+        ax.axhspan(-sesoi, sesoi, color="#DDDDDD", zorder=0)
+        ax.vlines(x, lo, hi, color="#B0B0B0", linewidth=1, zorder=1)
+        sig = d["significant"].to_numpy()
+        ax.scatter(x[sig], d["estimate"][sig], s=10, color=colours[0], zorder=3, label="p < 0.05")
+        ax.scatter(x[~sig], d["estimate"][~sig], s=10, color=colours[1], zorder=3, label="p ≥ 0.05")
+        ax.axhline(0, color="#505a5f", linewidth=1)
+        ax.set_ylabel("Standardised effect")
+        ax.legend(loc="upper left", frameon=False, fontsize=10)
+        labels, ypos = [], 0
+        for c in choices:
+            for val in sorted(d[c].astype(str).unique()):
+                hit = d[c].astype(str) == val
+                ax2.scatter(x[hit], np.full(hit.sum(), ypos), s=4, color="#12436D", marker="|")
+                labels.append(f"{c}: {val}")
+                ypos += 1
+        ax2.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax2.invert_yaxis()
+        ax2.set_xlabel("Specifications, sorted by estimate")
+        ax2.grid(axis="y", visible=False)
+    share_sig = d["significant"].mean()
+    alt = (f"Specification curve of {len(d)} estimates, sorted from {d['estimate'].min():.2f} to {d['estimate'].max():.2f}, "
+           f"median {d['estimate'].median():.2f}; {100 * share_sig:.0f}% have p below 0.05. The panel below marks the "
+           "choices behind each specification. The full list is in the table.")
+    data = d[["controls", "transform", "exposure", "outliers", "population", "n", "estimate", "se", "p_value"]].round(3)
+    return _finish(fig, title, alt, source, data)
+
+
+def council_profile(df: pd.DataFrame, council_label: str, title: str, source: str) -> Chart:
+    """A council's level, its target and its peers' median and range, one row per dimension.
+
+    ``df``: dimension, level, target, peer_median, peer_low, peer_high, peers.
+    """
+    colours = get_af_colours("categorical", number_of_colours=3)
+    d = df.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    with plt.style.context(STYLE):
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(d) + 1.8))
+        ax.hlines(y, d["peer_low"], d["peer_high"], color="#B0B0B0", linewidth=6, label="peers' range (anonymised)")
+        ax.scatter(d["peer_median"], y, marker="|", s=300, color="#3D3D3D", label="peers' median", zorder=3)
+        ax.scatter(d["level"], y, s=60, color=colours[0], label=council_label, zorder=4)
+        ax.scatter(d["target"], y, s=60, facecolors="none", edgecolors=colours[1], linewidths=2, label="target", zorder=4)
+        ax.set_yticks(y, d["dimension"])
+        ax.set_xlim(0.8, 5.2)
+        ax.set_xlabel("Level (1 Passive to 5 Transformative)")
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12 - 0.35 / len(d)), ncol=4, frameon=False, fontsize=10)
+    alt = (f"Dot chart of {council_label}'s level and target on {len(d)} dimensions, with its peers' median and range. "
+           + "; ".join(f"{r.dimension}: level {r.level:g}, target {r.target:g}, peers' median {r.peer_median:g}"
+                       for r in d.itertuples() if r.level == r.level) + ".")
+    return _finish(fig, title, alt, source, d.round(2))

@@ -31,6 +31,10 @@ REPORTS = {
                "title": "State of Digital in local government, {wave}"},
     "quality": {"notebook": "data_quality.ipynb", "output": "data-quality-{wave}.html",
                 "title": "Data quality report: DQM assessments, {wave}"},
+    "council": {"notebook": "council_benchmark.ipynb", "output": "council-{council}-{wave}.html",
+                "title": "Digital Quality Model benchmark: {council}, {wave}"},
+    "evidence": {"notebook": "evidence_review.ipynb", "output": "evidence-review-{wave}.html",
+                 "title": "Does better digital deliver? Evidence review, {wave}"},
 }
 
 
@@ -44,6 +48,7 @@ class ReportResult:
     html: Path
     notebook: Path
     seconds: float
+    pdf: Path | None = None
 
 
 def file_sha256(path) -> str:
@@ -72,6 +77,23 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
     if wave not in waves:
         have = ", ".join(map(str, waves)) or "none"
         raise ParameterError(f"the store {store} has no submissions for wave {wave} (waves held: {have}).")
+    if kind == "council":
+        from .reference import councils, match_council
+
+        if not isinstance(council, str) or not council:
+            raise ParameterError("a council report needs a council code, for example BST.")
+        if council not in set(councils()["local-authority-code"]):
+            m = match_council(council)
+            hint = f" Did you mean {m.code} ({m.name})?" if m.code else ""
+            raise ParameterError(f"{council!r} is not a council code.{hint}")
+        con = connect(store, read_only=True)
+        try:
+            n = con.execute("SELECT count(*) FROM submissions WHERE council_code = ? AND wave = ? AND assessment_type = 'self' "
+                            "AND superseded_by IS NULL", [council, wave]).fetchall()[0][0]
+        finally:
+            con.close()
+        if not n:
+            raise ParameterError(f"council {council} has no self-assessment in wave {wave}.")
 
 
 def _export_html(nb, title: str) -> str:
@@ -123,7 +145,7 @@ def add_contents(html: str) -> str:
 
 
 def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Path | None = None,
-               extra: dict | None = None) -> ReportResult:
+               extra: dict | None = None, council: str | None = None, pdf: bool = False) -> ReportResult:
     """Execute a report notebook with papermill and export it to HTML in the output folder."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -135,14 +157,16 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
         raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
     store = Path(store) if store else default_store()
     out_dir = Path(out_dir) if out_dir else reports_dir()
-    html_path = Path(output) if output else out_dir / spec["output"].format(wave=wave)
+    html_path = Path(output) if output else out_dir / spec["output"].format(wave=wave, council=council)
     if not html_path.is_absolute() and output:
         html_path = out_dir / html_path
-    validate_parameters(kind, wave, store, out_dir, html_path)
+    validate_parameters(kind, wave, store, out_dir, html_path, council)
     build = out_dir / "_build"
     build.mkdir(parents=True, exist_ok=True)
     executed = build / html_path.with_suffix(".ipynb").name
-    params = {"wave": int(wave), "store": str(store.resolve()), **(extra or {})}
+    # papermill's Python API keeps types: the council code "007" stays a string, the wave an integer
+    params = {"wave": int(wave), "store": str(store.resolve()), **({"council": council} if kind == "council" else {}),
+              **(extra or {})}
     nb_in = notebooks_dir() / spec["notebook"]
     start = dt.datetime.now()
     try:
@@ -153,11 +177,30 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
             f"notebook {nb_in.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
             f"The partly executed notebook is kept at {executed}.") from None
     nb = nbformat.read(executed, as_version=4)
-    title = spec["title"].format(wave=wave)
+    name = council
+    if kind == "council":
+        from .reference import councils
+
+        name = councils().set_index("local-authority-code").loc[council, "nice-name"]
+    title = spec["title"].format(wave=wave, council=name)
     html = _export_html(nb, title)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
-    return ReportResult(kind, html_path, executed, (dt.datetime.now() - start).total_seconds())
+    pdf_path = export_pdf(html_path) if pdf else None
+    return ReportResult(kind, html_path, executed, (dt.datetime.now() - start).total_seconds(), pdf_path)
+
+
+def export_pdf(html_path: Path) -> Path:
+    """The same content as PDF, via WeasyPrint (in-process, offline; tagged PDF/UA-1 for screen readers)."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    pdf_path = html_path.with_suffix(".pdf")
+    weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path), pdf_variant="pdf/ua-1")
+    return pdf_path
 
 
 def provenance(store, parameters: dict, extra_files: dict | None = None) -> str:

@@ -17,7 +17,7 @@ from dqm.reports import ReportError, run_report
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    p = subprocess.run([sys.executable, "-m", "dqm.cli", "run", "--out-dir", str(out)], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "dqm.cli", "run", "--quick", "--out-dir", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     return out, p
 
@@ -26,10 +26,14 @@ def _soup(path):
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
-@pytest.mark.parametrize("name", ["state-of-digital-2026.html", "data-quality-2026.html"])
+def _council_html(out):
+    return next(out.glob("council-*-2026.html"))
+
+
+@pytest.mark.parametrize("name", ["state-of-digital-2026.html", "data-quality-2026.html", "council", "evidence-review-2026.html"])
 def test_report_html_is_a_clean_publication(demo_run, name):
     out, _ = demo_run
-    html_path = out / name
+    html_path = _council_html(out) if name == "council" else out / name
     assert html_path.exists()
     text = html_path.read_text(encoding="utf-8")
     soup = _soup(html_path)
@@ -44,9 +48,14 @@ def test_report_html_is_a_clean_publication(demo_run, name):
     # provenance ends the report
     assert soup.find(class_="dqm-provenance") is not None
     assert re.search(r"[0-9a-f]{64}", soup.find(class_="dqm-provenance").get_text())
-    # every table has a caption
+    # every table has a caption; every image has alt text and is embedded
     for table in soup.find_all("table"):
         assert table.find("caption") is not None and table.find("caption").get_text(strip=True)
+    for img in soup.find_all("img"):
+        assert img["src"].startswith("data:image/png;base64,") and len(img.get("alt", "")) > 40
+    # headings are in order: one h1, then h2s, h3s only under an h2
+    levels = [int(h.name[1]) for h in soup.find_all(["h1", "h2", "h3", "h4"])]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:]))
 
 
 def test_annual_report_content(demo_run):
@@ -59,7 +68,7 @@ def test_annual_report_content(demo_run):
         assert len(img.get("alt", "")) > 40  # a real description, not a placeholder
     headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
     for h in ("Main findings", "Who took part", "Levels by dimension", "Change since the previous wave", "Targets",
-              "Methods and quality", "Provenance"):
+              "The claims in brief", "Methods, sources and quality", "Provenance"):
         assert h in headings
     text = soup.get_text(" ")
     assert "principal councils" in text and "completed a self-assessment in 2026" in text
@@ -138,3 +147,76 @@ def test_two_runs_differ_only_in_the_run_time_line(demo_run, tmp_path):
     b = run_report("quality", 2026, store=store, out_dir=tmp_path / "b").html.read_text()
     strip = lambda t: re.sub(r'<p class="dqm-runtime">.*?</p>', "", t)
     assert strip(a) == strip(b)
+
+
+def test_annual_report_shows_verdicts_and_links_to_the_review(demo_run):
+    out, _ = demo_run
+    soup = _soup(out / "state-of-digital-2026.html")
+    cap = [c.get_text() for c in soup.find_all("caption")]
+    assert "Verdicts on the registered claims" in cap
+    links = [a["href"] for a in soup.find_all("a") if "evidence-review-2026.html#claim-" in a.get("href", "")]
+    assert len(links) >= 10
+    text = soup.get_text(" ")
+    assert "suppressed" in text and "What non-response may bias" in text and "Code of Practice for Statistics" in text
+
+
+def test_council_report_shows_only_that_council(demo_run):
+    from dqm.reference import councils
+    from dqm.scoring import nearest_neighbours
+
+    out, _ = demo_run
+    path = _council_html(out)
+    code = path.name.split("-")[1]
+    ref = councils().set_index("local-authority-code")
+    soup = _soup(path)
+    text = soup.get_text(" ")
+    assert ref.loc[code, "nice-name"] in soup.find("h1").get_text()
+    peers = nearest_neighbours(councils()).query("council_code == @code")["peer_code"]
+    named = [ref.loc[p, "nice-name"] for p in peers if len(ref.loc[p, "nice-name"]) > 5 and ref.loc[p, "nice-name"] in text]
+    assert not named, f"peers named in a council report: {named}"
+    for h in ("Levels and targets by dimension", "Position among councils", "Change since the last wave",
+              "Self-assessment and independent assessment", "Where to focus", "Your evidence"):
+        assert h in [x.get_text(strip=True) for x in soup.find_all("h2")]
+    assert "ranks between" in text  # a rank interval, never a bare rank
+    html = path.read_text()
+    assert "<strong>limited</strong>" not in html  # free text is escaped
+
+
+def test_evidence_review_content(demo_run):
+    out, _ = demo_run
+    soup = _soup(out / "evidence-review-2026.html")
+    text = soup.get_text(" ")
+    cap = [c.get_text() for c in soup.find_all("caption")]
+    assert "Verdicts on the registered claims" in cap
+    assert "Untestable claims and the data that would settle them" in cap
+    assert any(c.startswith("The engine's checks on synthetic councils") for c in cap)
+    from dqm.claims import load_claims
+
+    for c in load_claims():
+        assert soup.find(id=f"claim-{c.id}") is not None
+    assert "Specification curve" in text and "Forest plot" in " ".join(i["alt"] for i in soup.find_all("img"))
+    assert "not evidence that digital quality caused" in text or "none can show that digital quality causes" in text
+    for word in (" causes ", " caused by ", " leads to ", " drives "):
+        for para in soup.find_all("p"):
+            t = para.get_text(" ")
+            assert word not in t or "not" in t or "none can show" in t or "cannot show" in t, t
+
+
+@pytest.mark.parametrize("name", ["state-of-digital-2026.pdf", "council", "evidence-review-2026.pdf"])
+def test_pdf_versions(demo_run, name):
+    import pypdf
+
+    out, _ = demo_run
+    path = next(out.glob("council-*-2026.pdf")) if name == "council" else out / name
+    reader = pypdf.PdfReader(path)
+    first = reader.pages[0].extract_text()
+    assert len(reader.pages) >= 2
+    assert any(t in first for t in ("State of Digital", "Digital Quality Model benchmark", "Does better digital deliver"))
+    assert "Synthetic data" in first
+
+
+def test_parameters_keep_their_types(demo_run, tmp_path):
+    out, _ = demo_run
+    nb = nbformat.read(next((out / "_build").glob("council-*-2026.ipynb")), as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])][0]
+    assert re.search(r'council = "[A-Z]{3,4}"', injected.source) and "wave = 2026" in injected.source

@@ -11,7 +11,8 @@ Every function takes and returns tidy pandas DataFrames. Modules, in the order a
 * ``sector``: summaries for the annual report (response rates, level shares, means)
 """
 from .levels import council_levels, overall_level, round_half_up
-from .sector import (SUPPRESS_BELOW, dimension_means, level_shares, mean_with_ci, response_rates, suppress_small,
+from .sector import (SUPPRESS_BELOW, dimension_means, level_shares, mean_with_ci, nonresponse_profile, response_rates,
+                     suppress_small,
                      target_gaps)
 
 from .agreement import assessment_gap, icc_oneway, respondent_agreement
@@ -23,6 +24,6 @@ from .uncertainty import monte_carlo_ranks, rank_statement
 
 __all__ = ["assessment_gap", "icc_oneway", "respondent_agreement", "council_change", "panel_change", "sector_trend",
            "target_realism", "coherence", "cronbach_alpha", "mcdonald_omega", "group_counts", "nearest_neighbours",
-           "council_scores", "monte_carlo_ranks", "rank_statement",
+           "council_scores", "monte_carlo_ranks", "rank_statement", "nonresponse_profile",
            "council_levels", "overall_level", "round_half_up", "SUPPRESS_BELOW", "dimension_means", "level_shares",
            "mean_with_ci", "response_rates", "suppress_small", "target_gaps"]

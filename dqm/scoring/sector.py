@@ -93,3 +93,16 @@ def target_gaps(answers: pd.DataFrame, model: Model) -> pd.DataFrame:
     g = g.reindex(model.dimension_ids).reset_index()
     g.insert(1, "dimension", g["dimension_id"].map(model.dimension_name))
     return g
+
+
+def nonresponse_profile(responding: pd.Series, reference: pd.DataFrame) -> pd.DataFrame:
+    """Responding and non-responding principal councils compared on what is known about both."""
+    ref = reference[reference["principal"]].assign(responded=lambda d: d["local-authority-code"].isin(set(responding)))
+    rows = []
+    for took_part, g in ref.groupby("responded"):
+        rows.append({"group": "Took part" if took_part else "Did not take part", "councils": len(g),
+                     "median_population": float(g["population"].median()),
+                     "mean_deprivation": float(g["deprivation_score"].mean()),
+                     "mean_urban_share": float(g["urban_share"].mean()),
+                     "share_districts": float((g["type_group"] == "District council").mean())})
+    return pd.DataFrame(rows)

@@ -1,0 +1,90 @@
+"""One council against its peers: the tables behind the council benchmark report.
+
+Peers are the council's nearest neighbours (``dqm.scoring.peers``) that took part in the wave.
+Peers are never named: only their median and range are shown, and only when at least
+``MIN_PEERS`` of them responded (otherwise a peer's answers could be inferred).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .model import Model
+from .scoring.levels import round_half_up
+from .scoring.peers import nearest_neighbours
+from .scoring.sector import SUPPRESS_BELOW
+
+MIN_PEERS = SUPPRESS_BELOW
+
+
+def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.DataFrame, reference: pd.DataFrame,
+                    model: Model, wave: int, k: int = 15) -> tuple[pd.DataFrame, dict]:
+    """(one row per dimension: level, target, peer median and range, type median), info about the peer group)."""
+    lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
+    me = lv[lv["council_code"] == council]
+    nn = nearest_neighbours(reference, k=k)
+    peer_codes = nn.loc[nn["council_code"] == council, "peer_code"].tolist()
+    peers = lv[lv["council_code"].isin(peer_codes)]
+    ref = reference.set_index("local-authority-code")
+    tg = ref.loc[council, "type_group"]
+    same_type = lv[(lv["council_code"] != council) & (lv["council_code"].map(ref["type_group"]) == tg)]
+    a = answers[(answers["wave"] == wave) & (answers["assessment_type"] == "self") & (answers["council_code"] == council)]
+    targets = a.assign(t=a["target_level"].astype(float)).groupby("dimension_id")["t"].median()
+    show_peers = len(peers) >= MIN_PEERS
+    rows = []
+    for d in model.dimension_ids + ["overall_mean"]:
+        pv = peers[d].dropna().astype(float) if d in peers else pd.Series(dtype=float)
+        tv = same_type[d].dropna().astype(float)
+        rows.append({
+            "dimension_id": d, "dimension": "Overall" if d == "overall_mean" else model.dimension_name(d),
+            "level": float(me[d].iloc[0]) if len(me) and pd.notna(me[d].iloc[0]) else np.nan,
+            "target": float(targets.get(d, np.nan)) if d != "overall_mean" else float(targets.mean()) if len(targets) else np.nan,
+            "peer_median": pv.median() if show_peers and len(pv) else np.nan,
+            "peer_low": pv.quantile(0.1) if show_peers and len(pv) else np.nan,
+            "peer_high": pv.quantile(0.9) if show_peers and len(pv) else np.nan,
+            "type_median": tv.median() if len(tv) >= MIN_PEERS else np.nan,
+        })
+    info = {"peers_defined": len(peer_codes), "peers_responding": int(len(peers)), "peers_shown": show_peers,
+            "type_group": tg, "type_responding": int(len(same_type)), "pool": nn.loc[nn["council_code"] == council, "pool"].iloc[0]
+            if (nn["council_code"] == council).any() else None}
+    return pd.DataFrame(rows), info
+
+
+def focus_areas(profile: pd.DataFrame, realism: pd.DataFrame | None = None, top: int = 3) -> pd.DataFrame:
+    """Dimensions to focus on: furthest below the peers' median, and the largest gaps to target."""
+    p = profile[profile["dimension_id"] != "overall_mean"].copy()
+    p["below_peers"] = p["peer_median"] - p["level"]
+    p["to_target"] = p["target"] - p["level"]
+    if realism is not None and not realism.empty:
+        p = p.merge(realism[["dimension_id", "achieved_change_p90"]], on="dimension_id", how="left")
+        p["stretch"] = p["to_target"] > p["achieved_change_p90"]
+    else:
+        p["stretch"] = False
+    p["priority"] = p["below_peers"].fillna(0).clip(lower=0) + 0.5 * p["to_target"].fillna(0)
+    return p.sort_values(["priority", "to_target"], ascending=False).head(top).reset_index(drop=True)
+
+
+def focus_sentences(focus: pd.DataFrame) -> list[str]:
+    from .narrative import number
+
+    out = []
+    for r in focus.itertuples():
+        parts = [f"**{r.dimension}**: now at level {number(r.level, 1)}"]
+        if pd.notna(r.peer_median):
+            rel = "below" if r.below_peers > 0 else "at or above"
+            parts.append(f"{rel} the peers' median of {number(r.peer_median, 1)}")
+        if pd.notna(r.target):
+            parts.append(f"aiming for {number(r.target, 1)}")
+        s = ", ".join(parts) + "."
+        if r.stretch:
+            s += (" Reaching the target would need more change in two years than 9 in 10 councils achieved; "
+                  "plan for it accordingly.")
+        out.append("- " + s)
+    return out
+
+
+def level_label(value, model: Model) -> str:
+    if value != value:
+        return "not answered"
+    v = int(round_half_up(value))
+    return f"{value:g} ({model.level_name(v)})" if float(value).is_integer() else f"{value:g}"
