@@ -533,3 +533,54 @@ def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "
     # free text is escaped by html_table; spreadsheet formulas are shown as text, never evaluated
     return pd.DataFrame({"Dimension": a["dimension_id"].map(model.dimension_name), "Respondent's role":
                          a["respondent_role"].fillna("–"), "Evidence": short}).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- measurement quality (annual report, methods)
+def coherence_sentence(summary: dict, per_dimension: "pd.DataFrame") -> str:
+    flagged = per_dimension.loc[per_dimension["flag"], "dimension"].tolist()
+    s = (f"**Do the dimensions hang together?** Over {number(summary['councils'])} councils that answered every dimension, "
+         f"Cronbach's alpha is {number(summary['alpha'], 2)} and McDonald's omega {number(summary['omega'], 2)}; the first "
+         f"principal component carries {percent(summary['first_component_share'])} of the variance. ")
+    s += (f"{list_words(flagged)} {'fits' if len(flagged) == 1 else 'fit'} less well with the rest (low correlation with "
+          "the other dimensions, or alpha rises without it) and should be read on its own."
+          if flagged else "Every dimension correlates with the rest, so an overall score is a reasonable summary.")
+    return s
+
+
+def agreement_sentence(agreement: "pd.DataFrame") -> str:
+    a = agreement[agreement["dimension_id"] != "overall_mean"].dropna(subset=["icc1"])
+    o = agreement[agreement["dimension_id"] == "overall_mean"]
+    if a.empty:
+        return "No council had more than one respondent, so agreement between respondents cannot be measured."
+    s = (f"**Do respondents from the same council agree?** Among {number(a['groups'].max())} councils with two or more "
+         f"respondents, ICC(1) on single dimensions ranges from {number(a['icc1'].min(), 2)} to {number(a['icc1'].max(), 2)}: "
+         "one respondent's rating reflects their council only partly, which is why council levels combine all respondents")
+    if not o.empty and o["icc1k"].iloc[0] == o["icc1k"].iloc[0]:
+        r = o.iloc[0]
+        s += (f". The reliability of a council's average overall score, ICC(1,k), is {number(r['icc1k'], 2)} "
+              f"(95% confidence interval {number(r['icc1k_low'], 2)} to {number(r['icc1k_high'], 2)})")
+    return s + "."
+
+
+def assessment_gap_sentence(gap: "pd.DataFrame", wave: int) -> str:
+    g = gap[(gap["wave"] == wave) & (gap["dimension_id"] == "overall_mean")]
+    if g.empty or not g["councils"].iloc[0] or g["councils"].iloc[0] < 5:
+        return (f"Fewer than 5 councils had both a self-assessment and an independent assessment in {wave}, so the two "
+                "cannot be compared here.")
+    r = g.iloc[0]
+    return (f"**Self-assessment against independent assessment.** In the {number(r['councils'])} councils assessed both "
+            f"ways in {wave}, self-assessed overall scores were on average {number(abs(r['gap']), 2)} levels "
+            f"{'higher' if r['gap'] > 0 else 'lower'} than independent ones (95% confidence interval "
+            f"{number(r['ci_low'], 2)} to {number(r['ci_high'], 2)}); {percent(r['share_self_higher'])} of those councils "
+            "rated themselves higher. Read self-assessed levels with this in mind.")
+
+
+def unmatched_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
+    u = rejects[rejects["reason"] == "unknown council"]
+    if u.empty:
+        return pd.DataFrame({"Name as given": ["none"], "Rows": ["0"], "Nearest councils": ["–"]})
+    text = u["detail"].str.extract(r"^'(.*)' is not a current council")[0]
+    sugg = u["detail"].str.extract(r"nearest: (.*)$")[0].fillna("–")
+    g = pd.DataFrame({"name": text, "sugg": sugg, "file": u["file_name"]}).groupby(["name", "sugg"], dropna=False)
+    t = g.size().reset_index(name="rows")
+    return pd.DataFrame({"Name as given": t["name"], "Rows": t["rows"].map(number), "Nearest councils": t["sugg"]})
