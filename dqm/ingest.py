@@ -137,7 +137,7 @@ def _read_csv(path: Path, data: bytes):
         if ragged is not None:  # a stray quote has merged or split rows: refuse rather than misread them
             raise IngestError(f"row {ragged + 1} has {len(rows[ragged])} cells but the header has {width}; "
                               "a stray double quote has probably merged rows.", file=path, row=ragged + 1,
-                              hint="Check the quotes near that row, or re-export the file.")
+                              hint="Check the quotes near that row, or re-export the file.") from None
     header_width = len(rows[0]) if rows else 0
     for i, r in enumerate(rows):
         if len(r) > header_width and any(c.strip() for c in r[header_width:]):

@@ -1,7 +1,6 @@
 """The claims engine: registry validation, formulas against statsmodels and scipy, verdicts, and the demo run."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import yaml
 
 import dqm
 from dqm.claims import EngineConfig, evaluate_claims, load_claims, results_json, verdict
-from dqm.claims.engine import ClaimResult, holm_adjust, main_estimate, mde, specification_curve, tost
+from dqm.claims.engine import ClaimResult, holm_adjust, mde, specification_curve, tost
 from dqm.claims.ols import ols_hc3
 from dqm.claims.panel import panel_view
 from dqm.claims.registry import claims_path

@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 from openpyxl import load_workbook
 
 from dqm.demo import PARAMS, SYNTHETIC_CELL, WAVES, simulate, write_demo

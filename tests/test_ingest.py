@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from dqm.errors import IngestError
 from dqm.ingest import normalise_header, parse_level
-from dqm.store import connect, ingest_file, ingest_files, load
+from dqm.store import connect, ingest_files, load
 
 WAVE = 2026
 

@@ -8,7 +8,6 @@ waves the view is reported as not estimable, with the reason: it is never filled
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..model import Model
@@ -31,7 +30,6 @@ def panel_view(council_levels: pd.DataFrame, outcomes: pd.DataFrame, model: Mode
     o = outcomes[outcomes["measure"] == measure].copy()
     o["year"] = o["period"].map(_period_year)
     waves = sorted(lv["wave"].unique())
-    years = sorted(o["year"].dropna().unique())
     base = {"measure": measure, "exposure": exposure, "lag": lag, "waves": [int(w) for w in waves],
             "outcome_periods": sorted(o["period"].unique().tolist())}
     if len(waves) < lag + 2:

@@ -88,18 +88,15 @@ def assessment_gap(council_levels: pd.DataFrame, model: Model, other: str = "ind
     self_ = council_levels[council_levels["assessment_type"] == "self"]
     oth = council_levels[council_levels["assessment_type"] == other]
     both = self_.merge(oth, on=["council_code", "wave"], suffixes=("_self", "_other"))
+    from .sector import mean_with_ci
+
     rows = []
     for wave, sub in both.groupby("wave"):
         for dim in dims:
-            diff = (sub[f"{dim}_self"] - sub[f"{dim}_other"]).dropna()
-            n = len(diff)
-            if n >= 2:
-                half = stats.t.ppf(0.5 + conf / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
-            else:
-                half = np.nan
+            diff = (sub[f"{dim}_self"] - sub[f"{dim}_other"]).astype(float).dropna()
+            m, lo, hi, n = mean_with_ci(diff, conf)
             rows.append({"wave": wave, "dimension_id": dim,
                          "dimension": "Overall" if dim == "overall_mean" else model.dimension_name(dim),
-                         "comparison": f"self minus {other}", "gap": diff.mean() if n else np.nan,
-                         "ci_low": diff.mean() - half if n else np.nan, "ci_high": diff.mean() + half if n else np.nan,
+                         "comparison": f"self minus {other}", "gap": m, "ci_low": lo, "ci_high": hi,
                          "councils": n, "share_self_higher": float((diff > 0).mean()) if n else np.nan})
     return pd.DataFrame(rows)

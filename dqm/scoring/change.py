@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..model import Model
 from .agreement import respondent_agreement
+from .sector import mean_with_ci
 
 Z = 1.959963984540054
 
@@ -60,20 +60,15 @@ def panel_change(council_levels: pd.DataFrame, model: Model, wave_from: int, wav
     both = lv[lv["wave"] == wave_from].merge(lv[lv["wave"] == wave_to], on="council_code", suffixes=("_from", "_to"))
     rows = []
     for dim in model.dimension_ids + ["overall_mean"]:
-        d = (both[f"{dim}_to"] - both[f"{dim}_from"]).astype(float).dropna()
-        n = len(d)
-        half = stats.t.ppf(0.5 + conf / 2, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        m, lo, hi, n = mean_with_ci(both[f"{dim}_to"] - both[f"{dim}_from"], conf)
         rows.append({"dimension_id": dim, "dimension": "Overall" if dim == "overall_mean" else model.dimension_name(dim),
-                     "wave_from": wave_from, "wave_to": wave_to, "councils": n, "change": d.mean() if n else np.nan,
-                     "ci_low": d.mean() - half if n else np.nan, "ci_high": d.mean() + half if n else np.nan})
+                     "wave_from": wave_from, "wave_to": wave_to, "councils": n, "change": m, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 
 def sector_trend(council_levels: pd.DataFrame, model: Model, by: str | None = None,
                  assessment_type: str = "self") -> pd.DataFrame:
     """Mean overall score per wave (and group), with 95% t-intervals over councils."""
-    from .sector import mean_with_ci
-
     lv = council_levels[council_levels["assessment_type"] == assessment_type]
     keys = ["wave"] + ([by] if by else [])
     rows = []
