@@ -525,6 +525,8 @@ def self_vs_independent(council: str, name: str, council_levels: "pd.DataFrame",
 def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "pd.DataFrame":
     a = answers[(answers["council_code"] == council) & (answers["wave"] == wave) & (answers["assessment_type"] == "self")]
     a = a.dropna(subset=["evidence"])
+    order = {d: i for i, d in enumerate(model.dimension_ids)}
+    a = a.assign(_order=a["dimension_id"].map(order)).sort_values(["_order", "respondent_role"], kind="stable")
     if a.empty:
         return pd.DataFrame({"Dimension": ["–"], "Evidence": ["No evidence text was given."]})
     text = a["evidence"].astype(str)

@@ -42,6 +42,18 @@ class ReportError(DQMError):
     """A report could not be produced."""
 
 
+def _kernel_manager_class():
+    """Kernels talk to papermill over local sockets beside their connection file, not TCP ports (and
+    ipykernel then has no reason to warn about unencrypted TCP on the console)."""
+    from jupyter_client.manager import KernelManager
+    from traitlets import Unicode
+
+    class IPCKernelManager(KernelManager):
+        transport = Unicode("ipc")
+
+    return IPCKernelManager
+
+
 @dataclass
 class ReportResult:
     kind: str
@@ -171,7 +183,8 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
     start = dt.datetime.now()
     try:
         pm.execute_notebook(str(nb_in), str(executed), parameters=params, kernel_name="python3",
-                            cwd=str(notebooks_dir()), progress_bar=False, log_output=False, report_mode=True)
+                            cwd=str(notebooks_dir()), progress_bar=False, log_output=False, report_mode=True,
+                            kernel_manager_class=_kernel_manager_class())
     except PapermillExecutionError as exc:
         raise ReportError(
             f"notebook {nb_in.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
