@@ -51,8 +51,17 @@ def _cmd_ingest(args) -> int:
 def _cmd_report(args) -> int:
     from .reports import run_report
 
+    if args.kind == "council" and args.all:
+        from .reports import run_council_reports
+
+        if args.council or args.output:
+            raise DQMError("--all makes one report per council; do not also give a council code or --output.")
+        done = run_council_reports(args.wave, store=args.store, out_dir=args.out_dir, pdf=args.pdf, jobs=args.jobs)
+        failed = done[done["error"] != ""]
+        print(f"Wrote {len(done) - len(failed)} council reports" + (f"; {len(failed)} failed (listed above)." if len(failed) else "."))
+        return EXIT_USER_ERROR if len(failed) else 0
     if args.kind == "council" and not args.council:
-        raise DQMError("a council report needs a council code: dqm report council CODE --wave YEAR.")
+        raise DQMError("a council report needs a council code (dqm report council CODE --wave YEAR) or --all.")
     if args.kind != "council" and args.council:
         raise DQMError(f"only the council report takes a council code, not the {args.kind} report.")
     res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output,
@@ -236,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "claims; quality: data quality (for analysts)")
     s.add_argument("council", nargs="?", help="council code (local-authority-code, e.g. BST), for the council report")
     s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
+    s.add_argument("--all", action="store_true", help="council report: one for every council that took part in the wave")
+    s.add_argument("--jobs", type=int, default=2, help="with --all: reports built at the same time (default 2)")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")

@@ -299,8 +299,12 @@ POSITION_WORDS = {
 }
 
 
-def position_sentence(name: str, row) -> str:
+def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
     """What the rank interval supports, never a bare rank."""
+    if not isinstance(row.get("position"), str):
+        return (f"{escape(name)} has no overall score this wave, so it is not placed among other councils: its "
+                f"respondents answered {number(row['coverage'])} dimensions"
+                + (f", and an overall score needs at least {number(min_coverage)}." if min_coverage else "."))
     return (f"Across the choices that could reasonably be made in building the overall score, {escape(name)} ranks between "
             f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
             f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
@@ -476,12 +480,18 @@ def power_table(rows) -> "pd.DataFrame":
 def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> str:
     o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
     dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"]).sort_values("level")
-    lines = [f"- {escape(name)}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
-             + (f", against a median of {number(o['peer_median'], 1)} among its peers." if o["peer_median"] == o["peer_median"] else ".")]
+    if o["level"] == o["level"]:
+        lines = [f"- {escape(name)}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
+                 + (f", against a median of {number(o['peer_median'], 1)} among its peers." if o["peer_median"] == o["peer_median"] else ".")]
+    else:
+        lines = [f"- {escape(name)} has no overall score in this wave: too few dimensions were answered."]
     if len(dims):
         lines.append(f"- Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
                      f"and its lowest on {dims.iloc[0]['dimension']} ({number(dims.iloc[0]['level'], 1)}).")
-    lines.append(f"- Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
+    if isinstance(mine.get("position"), str):
+        lines.append(f"- Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
+    else:
+        lines.append("- Too few dimensions were answered for an overall score, so it is not placed among other councils.")
     return "\n".join(lines)
 
 

@@ -45,11 +45,19 @@ class ReportError(DQMError):
 def _kernel_manager_class():
     """Kernels talk to papermill over local sockets beside their connection file, not TCP ports (and
     ipykernel then has no reason to warn about unencrypted TCP on the console)."""
+    import os
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import KernelManager
-    from traitlets import Unicode
+    from traitlets import Unicode, default
 
     class IPCKernelManager(KernelManager):
         transport = Unicode("ipc")
+
+        @default("ip")
+        def _ip_default(self):  # a socket path of its own, so that kernels run side by side never cross
+            return os.path.join(tempfile.gettempdir(), f"dqm-kernel-{uuid.uuid4().hex}")
 
     return IPCKernelManager
 
@@ -241,3 +249,44 @@ def provenance(store, parameters: dict, extra_files: dict | None = None) -> str:
         f"version {escape(model.version)}.</p>"
         + f'<p class="dqm-runtime">Run on {long_date(dt.date.today())} at {dt.datetime.now():%H:%M}.</p></section>'
     )
+
+
+def councils_in_wave(store, wave: int) -> list[str]:
+    """Councils with a current self-assessment in the wave (the ones a council report can be made for)."""
+    from .store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        rows = con.execute("SELECT DISTINCT council_code FROM submissions WHERE wave = ? AND assessment_type = 'self' "
+                           "AND superseded_by IS NULL ORDER BY council_code", [wave]).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,
+                        jobs: int = 2, extra: dict | None = None, progress=print) -> "pd.DataFrame":
+    """Council reports for every council in the wave (or the given codes), ``jobs`` at a time.
+
+    A council whose report fails is recorded with its error and the others carry on; returns one row
+    per council with the output paths, seconds taken and any error.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .paths import default_store
+
+    store = Path(store) if store else default_store()
+    codes = councils or councils_in_wave(store, wave)
+
+    def one(code):
+        try:
+            r = run_report("council", wave, store=store, out_dir=out_dir, council=code, pdf=pdf, extra=extra)
+            row = {"council": code, "html": str(r.html), "pdf": str(r.pdf or ""), "seconds": r.seconds, "error": ""}
+        except DQMError as exc:
+            row = {"council": code, "html": "", "pdf": "", "seconds": 0.0, "error": str(exc)}
+        if progress:
+            progress(f"{code}: " + (row["error"] or f"{row['html']} ({row['seconds']:.1f} s)"))
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # each report runs in its own kernel process
+        return pd.DataFrame(list(pool.map(one, codes)))
