@@ -1,0 +1,57 @@
+"""Report sections: every branch a notebook would otherwise hold."""
+from IPython.display import HTML, Markdown
+
+import dqm
+from dqm import sections
+from dqm.claims import EngineConfig, evaluate_claims, load_claims, results_table
+from dqm.outcomes import load_measures, load_outcomes
+from dqm.plots import Chart
+
+
+def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):
+    store, _ = demo_store
+    data = dqm.load(store, model=model)
+    outcomes = load_outcomes()
+    results = evaluate_claims(load_claims(), data.councils, outcomes, model, 2026, EngineConfig(n_boot=100, n_null_boot=20))
+    rows = results_table(results).set_index("id")
+    measures = load_measures().set_index("id")
+    by_id = {r.claim.id: r for r in results}
+    tested = sections.claim_section(by_id["efficiency-central-costs"], rows.loc["efficiency-central-costs"], model, measures,
+                                    data.councils, outcomes, 2026, True, "src")
+    kinds = [type(p) for p in tested]
+    assert kinds[:3] == [HTML, Markdown, HTML] and Chart in kinds
+    text = " ".join(p.data for p in tested if isinstance(p, Markdown))
+    assert "Panel view" in text and "synthetic demonstration data" in text and "Timing" in text
+    untestable = sections.claim_section(by_id["agility"], rows.loc["agility"], model, measures, data.councils, outcomes,
+                                        2026, False, "src")
+    assert [type(p) for p in untestable] == [HTML, Markdown]  # no figures, no chart, no caveats to show
+    assert "cannot be tested" in untestable[1].data
+
+
+def test_change_sections_say_when_there_is_no_earlier_wave(demo_store, model):
+    store, _ = demo_store
+    data = dqm.load(store, model=model)
+    first = sections.sector_change_section(data.councils, model, 2024, "src")
+    assert len(first) == 1 and "no earlier wave" in first[0].data
+    later = sections.sector_change_section(data.councils, model, 2026, "src")
+    assert isinstance(later[0], Chart) and "took part in both 2025 and 2026" in later[1].data
+    code = data.councils.query("wave == 2026 and assessment_type == 'self'")["council_code"].iloc[0]
+    missing = sections.council_change_section("ZZZ", "Nowhere", data.councils, data.answers, model, 2026)
+    assert "did not take part in 2025" in missing[0].data
+    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith("X did not")
+
+
+def test_group_section_suppresses_small_groups(demo_store, model):
+    store, _ = demo_store
+    data = dqm.load(store, model=model)
+    welsh = sorted(data.councils.query("nation == 'Wales'")["council_code"].unique())
+    small = data.councils[~data.councils["council_code"].isin(welsh[3:])]  # keep 3 Welsh councils
+    parts = sections.group_overall_section(small, model, 2026, groupings=(("nation", "nation"),))
+    from bs4 import BeautifulSoup
+
+    rows = {tr.find_all("td")[0].get_text(): [td.get_text() for td in tr.find_all("td")]
+            for tr in BeautifulSoup(parts[0].data, "html.parser").find_all("tr") if tr.find_all("td")}
+    n_wales = small.query("wave == 2026 and assessment_type == 'self' and nation == 'Wales'")["council_code"].nunique()
+    assert 0 < n_wales < 5 and rows["Wales"][1:3] == ["[c]", "[c]"]
+    assert rows["England"][1] not in ("[c]",)
+    assert "suppressed and shown as [c]" in parts[1].data
