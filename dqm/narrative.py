@@ -399,14 +399,15 @@ def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
 
 def claim_header(claim, model, measures) -> str:
     m = measures.loc[claim.outcome] if claim.outcome in measures.index else None
-    rows = [("Claim", claim.statement), ("Made by", claim.side or "–"), ("Source", claim.source),
+    rows = [("Claim", claim.statement), ("Made by", (claim.side[:1].upper() + claim.side[1:]) if claim.side else "–"),
+            ("Source", claim.source),
             ("Exposure", exposure_words(claim, model)),
             ("Outcome", f"{m['name']} ({m['unit']}); {m['source']}; licence {m['licence']}" if m is not None else
              ("independent assessments of the same councils" if claim.kind == "assessment_agreement" else "no open data yet")),
             ("Predicted direction", {"positive": "higher digital level, higher outcome", "negative": "higher digital level, lower outcome",
                                      "none": "no meaningful relation"}[claim.direction]),
             ("Allowing for", controls_words(claim.controls)),
-            ("Councils", ", ".join(f"{k} {v}" for k, v in claim.population.items()) or "all with data"),
+            ("Councils", "; ".join(f"{k}: {v}" for k, v in claim.population.items()) or "all with data"),
             ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else " standard deviations")),
             ("Family (for multiple testing)", claim.family),
             ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else ""))]
