@@ -228,7 +228,7 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     tools = survey_tools()["shapes"]
     if detected not in tools:
         raise IngestError(f"unknown survey tool shape {detected!r}; known shapes are {', '.join(tools)}.", file=path)
-    n_head = _header_row_count(detected, rows)
+    n_head = _header_row_count(detected, rows, model)
     header_rows, data_rows, data_numbers = rows[:n_head], rows[n_head:], numbers[n_head:]
     kept, kept_numbers, blank = [], [], 0
     for r, n in zip(data_rows, data_numbers):
@@ -254,15 +254,18 @@ def detect_shape(header: list[str]) -> str:
     return "generic"
 
 
-def _header_row_count(shape: str, rows: list[list[str]]) -> int:
+def _header_row_count(shape: str, rows: list[list[str]], model: Model | None = None) -> int:
     if shape == "qualtrics":
         if len(rows) > 2 and any(c.strip().startswith('{"ImportId"') for c in rows[2]):
             return 3
         return 2 if len(rows) > 1 else 1
     if shape == "smartsurvey" and len(rows) > 1:
         second = rows[1]
-        if not second[0].strip() and any(c.strip() for c in second):
-            return 2  # a sub-question row under the question row
+        # a sub-question row under the question row: no respondent id, and (so that a response with a
+        # blank id is never mistaken for a header and lost) no cell that reads as a level answer
+        answers = model is not None and any(parse_level(c, model)[1] == "answered" for c in second)
+        if not second[0].strip() and any(c.strip() for c in second) and not answers:
+            return 2
     return 1
 
 

@@ -105,6 +105,15 @@ def test_every_shape_gives_exact_counts(tmp_path, survey, shape, ext, write):
     assert len(subs) == 4 and (~subs["current"]).sum() == 1
 
 
+def test_smartsurvey_response_with_blank_id_is_not_taken_for_a_header(tmp_path, survey):
+    path = _standard(survey).smartsurvey(tmp_path / "s.csv", second_header=False)
+    lines = path.read_text().splitlines()
+    lines[1] = "," + lines[1].split(",", 1)[1]  # the first response has lost its UserID
+    path.write_text("\n".join(lines) + "\n")
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert res.rows_read == 6 and res.rows_read == res.stored + res.superseded + res.rejected
+
+
 def test_forcing_a_shape(tmp_path, survey):
     path = _standard(survey).googleforms(tmp_path / "e.csv")
     res = ingest(path, tmp_path / "s.duckdb", shape="generic")
