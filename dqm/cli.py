@@ -91,6 +91,8 @@ def example_council(store, wave: int) -> str:
 
 
 def _cmd_score(args) -> int:
+    import pandas as pd
+
     from .model import load_model
     from .scoring import council_scores
     from .store import load
@@ -106,7 +108,7 @@ def _cmd_score(args) -> int:
     elif args.json:
         print(scores.to_json(orient="records", indent=2))
     else:
-        with __import__("pandas").option_context("display.max_rows", None, "display.width", 200):
+        with pd.option_context("display.max_rows", None, "display.width", 200):
             print(scores.round(2).to_string(index=False))
     return 0
 

@@ -455,7 +455,9 @@ def panel_sentence(view: dict) -> str:
 
 def untestable_table(table: "pd.DataFrame") -> "pd.DataFrame":
     t = table[table["verdict"] == "untestable"]
-    return pd.DataFrame({"Claim": t["statement"], "Why it cannot be tested": t["reason"].str.replace("no open data measure yet: ", "no open data yet", regex=False).where(t["settle_with"] == "", "no open data yet"),
+    # a claim with no outcome names the data that would settle it; any other reason is shown as given
+    why = t["reason"].where(t["settle_with"] == "", "no open data yet")
+    return pd.DataFrame({"Claim": t["statement"], "Why it cannot be tested": why,
                          "Data that would settle it": t["settle_with"].replace("", "–")})
 
 

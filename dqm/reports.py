@@ -106,13 +106,7 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
             m = match_council(council)
             hint = f" Did you mean {m.code} ({m.name})?" if m.code else ""
             raise ParameterError(f"{council!r} is not a council code.{hint}")
-        con = connect(store, read_only=True)
-        try:
-            n = con.execute("SELECT count(*) FROM submissions WHERE council_code = ? AND wave = ? AND assessment_type = 'self' "
-                            "AND superseded_by IS NULL", [council, wave]).fetchall()[0][0]
-        finally:
-            con.close()
-        if not n:
+        if council not in councils_in_wave(store, wave):
             raise ParameterError(f"council {council} has no self-assessment in wave {wave}.")
 
 

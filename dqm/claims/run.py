@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..model import Model
 from ..reference import councils
-from .engine import (ClaimResult, EngineConfig, holm_adjust, main_estimate, spearman_bca, specification_curve,
-                     t_ppf, t_two_sided_p, tost, verdict)
+from .engine import (ClaimResult, EngineConfig, holm_adjust, main_estimate, mde, spearman_bca, specification_curve,
+                     t_interval, t_two_sided_p, tost, verdict)
 from .frame import analysis_frame, exposures
 from .registry import Claim
 
@@ -32,11 +32,10 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     n = len(d)
     r.estimate, r.se, r.dof = float(d.mean()), float(d.std(ddof=1) / np.sqrt(n)), float(n - 1)
     r.p_value = float(t_two_sided_p(r.estimate / r.se, r.dof))
-    q, q90 = t_ppf(1 - cfg.alpha / 2, r.dof), t_ppf(1 - cfg.alpha, r.dof)
-    r.ci_low, r.ci_high = r.estimate - q * r.se, r.estimate + q * r.se
-    r.ci90_low, r.ci90_high = r.estimate - q90 * r.se, r.estimate + q90 * r.se
+    r.ci_low, r.ci_high = t_interval(r.estimate, r.se, r.dof, 1 - cfg.alpha)
+    r.ci90_low, r.ci90_high = t_interval(r.estimate, r.se, r.dof, 1 - 2 * cfg.alpha)
     r.equivalent, r.p_tost = tost(r.estimate, r.se, r.dof, claim.sesoi, cfg.alpha)
-    r.mde = float((q + t_ppf(cfg.power, r.dof)) * r.se)
+    r.mde = mde(r.se, r.dof, cfg.alpha, cfg.power)
     r.spearman, r.spearman_low, r.spearman_high = spearman_bca(both[f"{col}_self"], both[f"{col}_ind"], cfg.n_boot, cfg.seed)
     # a small specification curve: the gap under each overall rule and on each dimension
     rows = []
