@@ -291,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show how free-text council names or GSS codes match current councils.")
     s.add_argument("names", nargs="+", help="names or codes")
     s.set_defaults(func=_cmd_match)
+
+    from .documents.commands import add_document_commands
+
+    add_document_commands(sub)  # questions, pack, action-plan, handbook: the model's own documents
     return p
 
 

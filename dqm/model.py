@@ -1,7 +1,7 @@
 """The quality model, loaded from YAML and validated.
 
 The model is data (``data/model/dqm.yaml``): levels, dimensions with their survey questions and
-level descriptors, and the rule that combines dimensions into an overall level. A malformed file
+level descriptors and points to consider (prompts), and the rule that combines dimensions into an overall level. A malformed file
 raises :class:`dqm.errors.ModelError` naming the key that is wrong.
 
 >>> m = load_model()
@@ -9,6 +9,8 @@ raises :class:`dqm.errors.ModelError` naming the key that is wrong.
 ['leadership', 'strategy']
 >>> m.level_name(3)
 'Impactful'
+>>> m.dimension_prompts("strategy")[0]
+'Is there a current digital, data and technology strategy, and does the council plan refer to it?'
 """
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ class Model:
     metadata_questions: dict = field(default_factory=dict)
     renamed: dict = field(default_factory=dict)  # old dimension id -> current id, for earlier waves
     path: str = ""
+    prompts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["dimension_id", "order", "prompt"]))
+    groups: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "provisional", "description"]))
 
     @property
     def dimension_ids(self) -> list[str]:
@@ -73,6 +77,10 @@ class Model:
 
     def dimension_name(self, dimension_id: str) -> str:
         return self.dimension_names[dimension_id]
+
+    def dimension_prompts(self, dimension_id: str) -> list[str]:
+        """The points to consider for a dimension, in order (empty when the model gives none)."""
+        return list(self.prompts.loc[self.prompts["dimension_id"] == dimension_id, "prompt"])
 
     def describe_overall_rule(self) -> str:
         return OVERALL_RULES[self.overall_rule]
@@ -118,7 +126,7 @@ def load_model(path: str | Path | None = None) -> Model:
     dims = raw["dimensions"]
     if not isinstance(dims, list) or not dims:
         _fail(path, "dimensions", "must be a non-empty list.")
-    rows, desc_rows, seen = [], [], set()
+    rows, desc_rows, prompt_rows, seen = [], [], [], set()
     for i, d in enumerate(dims):
         if not isinstance(d, dict):
             _fail(path, f"dimensions[{i}]", "must be a mapping.")
@@ -142,6 +150,10 @@ def load_model(path: str | Path | None = None) -> Model:
         extra = set(desc) - set(level_df["value"])
         if extra:
             _fail(path, f"dimensions[{label}].descriptors", f"has levels {sorted(extra)} not in 'levels'.")
+        prompts = d.get("prompts", []) or []
+        if not isinstance(prompts, list) or not all(isinstance(q, str) and q.strip() for q in prompts):
+            _fail(path, f"dimensions[{label}].prompts", "must be a list of points to consider, each a line of text.")
+        prompt_rows += [{"dimension_id": d["id"], "order": k + 1, "prompt": q.strip()} for k, q in enumerate(prompts)]
         rows.append({k: d[k] for k in _REQUIRED_DIMENSION_KEYS if k != "descriptors"})
         desc_rows += [{"dimension_id": d["id"], "level": int(v), "descriptor": str(desc[v])} for v in level_df["value"]]
     dim_df = pd.DataFrame(rows)
@@ -170,9 +182,19 @@ def load_model(path: str | Path | None = None) -> Model:
         if new not in seen:
             _fail(path, f"renamed_dimensions.{old}", f"points at {new!r}, which is not a dimension id.")
 
+    groups = raw.get("groups", []) or []
+    if not isinstance(groups, list) or not all(isinstance(g, dict) and "id" in g for g in groups):
+        _fail(path, "groups", "must be a list of {id, provisional, description}.")
+    group_df = pd.DataFrame([{"id": str(g["id"]), "provisional": bool(g.get("provisional", False)),
+                              "description": str(g.get("description", ""))} for g in groups],
+                            columns=["id", "provisional", "description"])
+    unknown = sorted(set(dim_df["group"]) - set(group_df["id"])) if len(group_df) else []
+    if unknown:
+        _fail(path, "groups", f"has no entry for the group {unknown[0]!r} that a dimension names.")
+
     return Model(
         id=str(raw["id"]), version=str(raw["version"]), source=str(raw["source"]).strip(),
         levels=level_df, dimensions=dim_df, descriptors=pd.DataFrame(desc_rows),
         overall_rule=overall["rule"], min_coverage=min_cov, metadata_questions=meta, renamed=renamed,
-        path=str(path),
+        path=str(path), prompts=pd.DataFrame(prompt_rows, columns=["dimension_id", "order", "prompt"]), groups=group_df,
     )

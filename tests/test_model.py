@@ -19,6 +19,25 @@ def test_default_model_has_ten_dimensions_and_five_levels(model):
     assert model.dimensions[model.dimensions["group"] != "Foundations"]["provisional"].all()
     assert len(model.descriptors) == 50
     assert model.overall_rule in OVERALL_RULES
+    # every dimension has points to consider; the groups are read with their descriptions
+    assert all(len(model.dimension_prompts(d)) >= 2 for d in model.dimension_ids)
+    assert list(model.groups["id"]) == ["Foundations", "Delivery"]
+
+
+def test_level_meanings_follow_the_publishers(model):
+    """1 little ownership or control, 2 emerging and patchy, 3 works in some areas but inconsistent,
+    4 consistent with good outcomes, 5 radical change."""
+    text = dict(zip(model.levels["value"], model.levels["description"].str.lower()))
+    assert "little" in text[1] and "owns" in text[1]
+    assert "starting" in text[2] and "unevenly" in text[2]
+    assert "some" in text[3] and "not applied consistently" in text[3]
+    assert "consistently" in text[4] and "outcomes" in text[4]
+    assert "radically" in text[5]
+
+
+def test_prompts_are_optional(tmp_path):
+    p = _broken(tmp_path, lambda r: [d.pop("prompts") for d in r["dimensions"]])
+    assert load_model(p).dimension_prompts("leadership") == []
 
 
 def _broken(tmp_path, mutate):
@@ -40,6 +59,9 @@ def _broken(tmp_path, mutate):
     (lambda r: r["levels"].__setitem__(0, {"value": 0, "name": "Zero", "description": "x"}), "'levels'"),
     (lambda r: r["dimensions"][3].update(provisional="maybe"), "dimensions[capacity].provisional"),
     (lambda r: r["metadata_questions"].pop("council"), "metadata_questions.council"),
+    (lambda r: r["dimensions"][4].update(prompts="Who decides?"), "dimensions[decision_making].prompts"),
+    (lambda r: r["dimensions"][4].update(prompts=["Who decides?", ""]), "dimensions[decision_making].prompts"),
+    (lambda r: r["dimensions"][0].update(group="Nowhere"), "'groups'"),
 ])
 def test_broken_model_names_the_key(tmp_path, mutate, key):
     with pytest.raises(ModelError) as exc:

@@ -1,0 +1,35 @@
+"""The `dqm` subcommands that make the model's documents: questions, pack, action-plan, handbook."""
+from __future__ import annotations
+
+import sys
+
+
+def _model(args):
+    from ..model import load_model
+
+    return load_model(args.model) if getattr(args, "model", None) else load_model()
+
+
+def _cmd_questions(args) -> int:
+    from .questions import questions_csv, questions_markdown
+
+    text = (questions_csv if args.format == "csv" else questions_markdown)(_model(args))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(f"Wrote the survey questions to {args.out}.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def add_document_commands(sub) -> None:
+    """Register the document subcommands on the `dqm` parser's subparsers."""
+    s = sub.add_parser("questions", help="print the survey questions and answer options for a survey tool",
+                       description="Print the exact question texts and answer options, in order, for setting up "
+                       "Microsoft Forms, Google Forms or another survey tool, so that its export ingests without "
+                       "renaming any column.")
+    s.add_argument("--format", choices=["csv", "md"], default="md", help="csv (one row per question) or md (default)")
+    s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.add_argument("--out", help="write to this file instead of printing")
+    s.set_defaults(func=_cmd_questions)
