@@ -24,13 +24,17 @@ def _cmd_ingest(args) -> int:
     from .store import connect, ingest_file
     from .model import load_model
 
+    from .reference import load_council_map
+
     model = load_model(args.model) if args.model else load_model()
+    council_map = load_council_map(args.council_map) if args.council_map else None
     con = connect(args.store)
     results, failed = [], []
     try:
         for f in args.files:
             try:
-                results.append(ingest_file(con, f, args.wave, args.assessment_type, model, args.shape, args.sheet))
+                results.append(ingest_file(con, f, args.wave, args.assessment_type, model, args.shape, args.sheet,
+                                           council_map))
             except DQMError as exc:
                 failed.append({"file": str(f), "error": str(exc)})
     finally:
@@ -42,7 +46,11 @@ def _cmd_ingest(args) -> int:
         for r in results:
             print(r.summary())
             for u in r.unmatched_councils:
-                print(f"  unmatched council {u['text']!r}" + (f": nearest {u['suggestions']}" if u["suggestions"] else ""))
+                label = "not a council" if u.get("method") == "refused" else "unmatched council"
+                print(f"  {label} {u['text']!r}" + (f": {u['suggestions']}" if u["suggestions"] else ""))
+            if any(u.get("method") == "fuzzy" for u in r.unmatched_councils):
+                print("  To confirm a probable council, list the name and its code in a CSV file with columns "
+                      "name,local_authority_code and ingest again with --council-map FILE.")
         for f in failed:
             print(f"Could not ingest {f['error']}", file=sys.stderr)
     return EXIT_USER_ERROR if failed else 0
@@ -237,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force the survey tool shape instead of detecting it")
     s.add_argument("--sheet", help="XLSX sheet to read (default the first)")
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.add_argument("--council-map", metavar="CSV",
+                   help="CSV with columns name,local_authority_code confirming council names the matcher will not "
+                   "take on its own (near spellings, names it does not know)")
     s.add_argument("--json", action="store_true", help="print one JSON object per file")
     s.set_defaults(func=_cmd_ingest)
 

@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 from .errors import IngestError
 from .model import Model
 from .paths import data_dir
-from .reference import match_council
+from .reference import map_key, match_council
 
 ASSESSMENT_TYPES = ("self", "peer", "independent")
 MAX_CELL_CHARS = 20_000_000  # larger cells are almost certainly not survey answers
@@ -445,7 +445,8 @@ class Parsed:
     submissions: pd.DataFrame  # one row per stored-or-superseded candidate
     answers: pd.DataFrame  # long form, keyed by source_row
     rejects: pd.DataFrame  # source_row, reason, detail, raw_json
-    unmatched: list = field(default_factory=list)  # [{text, suggestions}]
+    unmatched: list = field(default_factory=list)  # [{text, method, suggestions}]
+    council_map_used: dict = field(default_factory=dict)  # export text -> code, for names the user's map resolved
 
 
 def respondent_key(parts: list[str], salt: str) -> str | None:
@@ -456,7 +457,7 @@ def respondent_key(parts: list[str], salt: str) -> str | None:
 
 
 def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment_type: str = "self",
-                 salt: str = "") -> Parsed:
+                 salt: str = "", council_map: dict | None = None) -> Parsed:
     """Validate every data row: each becomes a candidate submission or a quarantined reject with a reason."""
     cmap = map_columns(raw, shape, model)
     n = len(raw.rows)
@@ -476,20 +477,34 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
         lens = col(j).str.len().fillna(0).to_numpy()
         add(lens > MAX_CELL_CHARS, "cell too large", lambda i, label=label: f"column {label!r} holds {lens[i]:,} characters")
 
-    # council
+    # council: the user's council map first, then codes and exact names; near spellings and other bodies never stored
     council_text = col(by_field[("meta", "council")])
-    codes, suggestions = {}, {}
+    codes, why, suggestions, mapped = {}, {}, {}, set()
     for text in pd.unique(council_text.fillna("")):
+        if council_map and map_key(text) in council_map:
+            codes[text] = council_map[map_key(text)]
+            mapped.add(text)
+            continue
         m = match_council(text)
         codes[text] = m.code
+        why[text] = m.method
         suggestions[text] = ("; ".join(f"{nm} ({c})" for c, nm in m.suggestions) + (f". {m.note}" if m.note else "")).strip("; ")
     council = council_text.fillna("").map(codes)
     blank_council = council_text.fillna("").str.strip() == ""
     add((council.isna() & blank_council).to_numpy(), "no council given", lambda i: "the council column is blank")
-    unknown = (council.isna() & ~blank_council).to_numpy()
+    method = council_text.fillna("").map(lambda t: why.get(t, ""))
+    refused = (council.isna() & ~blank_council & (method == "refused")).to_numpy()
+    add(refused, "not a council", lambda i: suggestions[council_text.iloc[i]])
+    too_long = (council.isna() & (method == "too_long")).to_numpy()
+    add(too_long, "council name too long", lambda i: suggestions[council_text.iloc[i]])
+    unknown = (council.isna() & ~blank_council & ~method.isin(["refused", "too_long"])).to_numpy()
     add(unknown, "unknown council", lambda i: f"{council_text.iloc[i]!r} is not a current council"
         + (f"; nearest: {suggestions[council_text.iloc[i]]}" if suggestions[council_text.iloc[i]] else ""))
-    unmatched = [{"text": t, "suggestions": suggestions[t]} for t in pd.unique(council_text[unknown].fillna(""))]
+    unmatched = [{"text": t, "method": why.get(t, "none"), "suggestions": suggestions[t]}
+                 for t in pd.unique(council_text[unknown | refused].fillna(""))]
+    unmatched += [{"text": t[:60] + "...", "method": "too_long", "suggestions": suggestions[t]}
+                  for t in pd.unique(council_text[too_long].fillna(""))]
+    map_used = {t: codes[t] for t in pd.unique(council_text.fillna("")) if t in mapped}
 
     # levels and targets
     levels, statuses, targets = {}, {}, {}
@@ -586,4 +601,4 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
     answers = pd.concat(ans, ignore_index=True) if ans else pd.DataFrame(
         columns=["source_row", "dimension_id", "level", "level_status", "target_level", "evidence"])
     rejects = pd.DataFrame(reject_rows, columns=["source_row", "reason", "detail", "raw_json"])
-    return Parsed(raw, shape, cmap, subs, answers, rejects, unmatched)
+    return Parsed(raw, shape, cmap, subs, answers, rejects, unmatched, map_used)

@@ -37,10 +37,12 @@ _WORDS_DROPPED = [
     "council of the", "city of", "county borough council", "council", "the",
     # generic tier words, also when abbreviated, as found in finance and survey files
     "london borough", "london boro", "borough of", "county borough", "metropolitan district", "district",
-    "county", "borough", "boro", "mdc", "city", "metropolitan",
+    "county", "borough", "boro", "mdc", "mbc", "city", "metropolitan",
 ]
-_FUZZY_ACCEPT = 92.0  # rapidfuzz WRatio score (0-100) above which a fuzzy match is taken
-_FUZZY_MARGIN = 4.0  # ... and by at least this much over the next-best different council
+# A near spelling is never matched, only suggested: with a WRatio score (0-100) of at least this, and this much
+# more than the next-best different council, the note names it as the probable council.
+_FUZZY_ACCEPT = 92.0
+_FUZZY_MARGIN = 4.0
 
 
 def normalise_name(text: str) -> str:
@@ -109,12 +111,20 @@ def councils() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Match:
-    """The result of matching one piece of free text to a council."""
+    """The result of matching one piece of free text to a council.
+
+    ``method`` says how: ``code`` (a local-authority-code), ``gss`` (a GSS code), ``exact`` (a name or a
+    known variant of one, after normalising), ``former`` (a council that no longer exists; its
+    successors are the suggestions), ``fuzzy`` (a near
+    spelling: NOT matched, ``code`` is None and the likely council is ``suggestions[0]``, to be
+    confirmed with a council map), ``refused`` (the name is another kind of body, such as a police
+    force or a parish council; ``note`` says which), ``too_long`` or ``none``.
+    """
 
     text: str
     code: str | None  # local-authority-code, or None when there is no confident match
     name: str | None = None  # the council's short name
-    method: str = "none"  # code | gss | exact | fuzzy | none
+    method: str = "none"  # code | gss | exact | fuzzy | former | refused | too_long | none
     score: float = 0.0
     suggestions: tuple = field(default_factory=tuple)  # (code, name) of the nearest councils
     note: str = ""
@@ -122,6 +132,48 @@ class Match:
     @property
     def matched(self) -> bool:
         return self.code is not None
+
+
+@lru_cache(maxsize=1)
+def _refusal_words() -> tuple[tuple[str, str], ...]:
+    """(normalised phrase, label) pairs from data/reference/not_councils.yaml, longest phrase first."""
+    from .errors import DQMError
+    from .yamlio import load_yaml
+
+    path = reference_dir() / "not_councils.yaml"
+    raw = load_yaml(path, what="list of words that are not councils")
+    groups = raw.get("groups") if isinstance(raw, dict) else None
+    if not isinstance(groups, dict) or not groups:
+        raise DQMError("the file must have a mapping 'groups' from a label to a list of words.", file=path)
+    out = []
+    for label, words in groups.items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise DQMError(f"group {label!r} must be a list of words or phrases.", file=path)
+        out += [(_tokens(w), str(label)) for w in words]
+    return tuple(sorted(set(out), key=lambda p: -len(p[0])))
+
+
+def _tokens(text: str) -> str:
+    """Lower case ASCII words separated by single spaces, with a space at each end (for phrase search)."""
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    t = t.replace("&", " and ").replace("’", "'")
+    t = re.sub(r"[^a-z0-9]+", " ", t)
+    return f" {' '.join(t.split())} "
+
+
+def refusal(text: str) -> str | None:
+    """Why a name is not a principal council ("names a police body: 'police'"), or None.
+
+    >>> refusal("North Yorkshire Police")
+    "names a police body ('police')"
+    >>> refusal("North Yorkshire Council") is None
+    True
+    """
+    t = _tokens(text)
+    for phrase, label in _refusal_words():
+        if phrase in t:
+            return f"names {label} ({phrase.strip()!r})"
+    return None
 
 
 @lru_cache(maxsize=2)
@@ -137,7 +189,7 @@ def _index(use_name_lookup: bool = True):
     nice = dict(zip(cur["local-authority-code"], cur["nice-name"]))
     raw = _raw_councils()
     replaced_by = dict(zip(raw["local-authority-code"], raw["replaced-by"]))
-    raw_names = dict(zip(raw["local-authority-code"], raw["nice-name"]))
+    raw_names = dict(zip(raw["local-authority-code"], raw["official-name"]))
 
     lookup = pd.read_csv(ref / "lookup_name_to_registry.csv", dtype=str, keep_default_na=False)
     pairs = list(zip(lookup["la-name"], lookup["local-authority-code"])) if use_name_lookup else []
@@ -161,7 +213,13 @@ def _index(use_name_lookup: bool = True):
     gss = pd.read_csv(ref / "lookup_gss_to_registry.csv", dtype=str, keep_default_na=False)
     gss_map = dict(zip(gss["gss-code"].str.upper(), gss["local-authority-code"]))
     choices = {key: code for key, code in exact.items()}
-    return {
+    literal: dict[str, set] = {}  # names as written (case and punctuation aside), before generic words are dropped
+    for name, code in pairs:
+        literal.setdefault(_tokens(name).strip(), set()).add(code)
+    names_of: dict[str, list] = {}
+    for name, code in pairs:
+        names_of.setdefault(code, []).append(name)
+    return {"names_of": names_of, "literal": literal,
         "current": current, "nice": nice, "exact": exact, "former": former, "gss": gss_map,
         "replaced_by": replaced_by, "raw_names": raw_names, "choice_keys": list(choices), "choice_codes": list(choices.values()),
     }
@@ -202,21 +260,42 @@ def _former(idx, code: str, text: str) -> Match:
     note = f"{idx['raw_names'].get(code, code)} is a former council"
     if heirs:
         note += f", replaced by {', '.join(idx['nice'][c] for c in heirs)}"
-    return Match(text, None, method="none", suggestions=tuple((c, idx["nice"][c]) for c in heirs), note=note + ".")
+    return Match(text, None, method="former", suggestions=tuple((c, idx["nice"][c]) for c in heirs),
+                 note=note + "; confirm the successor in a council map (--council-map) if the answer is for it.")
 
 
-@lru_cache(maxsize=20000)
 def match_council(text, use_name_lookup: bool = True) -> Match:
-    """Turn a council name (any common variant) or a code into the current local-authority-code.
+    """Turn a council name (any known variant) or a code into the current local-authority-code.
 
     Accepts a local-authority-code ("BST"), a GSS code ("E06000023", current or former), or a name
     ("Bristol, City of", "bristol city council ", "Royal Borough of Kingston upon Thames"). Returns a
-    :class:`Match`; when ``match.code`` is None, ``match.suggestions`` lists the nearest councils.
+    :class:`Match`; when ``match.code`` is None, ``match.note`` says why and ``match.suggestions``
+    lists the nearest councils. Only codes and exact names or known variants are matched: a near
+    spelling ("Birmingam") is never guessed (method ``fuzzy``, the likely council first in the
+    suggestions), and a name of another kind of body ("North Yorkshire Police", "Bracknell Town
+    Council", "NHS Greater Manchester ICB") is refused (method ``refused``).
+
+    >>> match_council("Birmingam").code is None, match_council("Birmingam").suggestions[0][0]
+    (True, 'BIR')
+    >>> match_council("North Yorkshire Police").method
+    'refused'
     """
+    from .limits import limit
+
+    s = "" if text is None else str(text)
+    cap = limit("max_council_chars")
+    if len(s) > cap:  # checked before any matching: fuzzy matching a huge cell would take minutes
+        return Match(s[:60] + "...", None, method="too_long",
+                     note=f"the council name is {len(s):,} characters long, more than the limit of {cap:,}")
+    return _match(s, use_name_lookup)
+
+
+@lru_cache(maxsize=20000)
+def _match(text: str, use_name_lookup: bool) -> Match:
     idx = _index(use_name_lookup)
-    s = "" if text is None else str(text).strip()
+    s = text.strip()
     if not s:
-        return Match(str(text), None, note="no council given")
+        return Match(text, None, note="no council given")
     up = s.upper()
     if up in idx["current"]:
         return Match(s, up, idx["nice"][up], "code", 100.0)
@@ -228,6 +307,20 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
             return _former(idx, code, s)
         return Match(s, None, note=f"{up} is not a known GSS code")
     key = normalise_name(s)
+    why = refusal(s)
+    if why:
+        written = idx["literal"].get(_tokens(s).strip(), set()) & idx["current"]
+        code = next(iter(written)) if len(written) == 1 else idx["exact"].get(key)
+        phrase = why.rsplit("(", 1)[1].strip("')")
+        # the one exception: the exact name of a reference body whose own name has the word ("Greater London Authority")
+        if code and any(f" {phrase} " in _tokens(n) for n in idx["names_of"].get(code, ())):
+            return Match(s, code, idx["nice"][code], "exact", 100.0)
+        return Match(s, None, method="refused", note=f"{s!r} {why}, not a council; it is never matched to one")
+    written = idx["literal"].get(_tokens(s).strip(), set())
+    if written and not written & idx["current"] and len(written) == 1:
+        # the name of a former council as written ("Somerset County Council"), even if dropping "county council"
+        # would leave the name of its successor ("Somerset")
+        return _former(idx, next(iter(written)), s)
     if key in idx["exact"]:
         code = idx["exact"][key]
         return Match(s, code, idx["nice"][code], "exact", 100.0)
@@ -238,7 +331,9 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
         best = sugg[0]
         second = sugg[1][2] if len(sugg) > 1 else 0.0
         if best[2] >= _FUZZY_ACCEPT and best[2] - second >= _FUZZY_MARGIN:
-            return Match(s, best[0], best[1], "fuzzy", best[2], tuple((c, n) for c, n, _ in sugg[1:]))
+            return Match(s, None, method="fuzzy", score=best[2], suggestions=tuple((c, n) for c, n, _ in sugg),
+                         note=f"probably {best[1]} ({best[0]}), but the name is not an exact name of that council; "
+                         "confirm it in a council map (--council-map) to use it")
     return Match(s, None, method="none", score=sugg[0][2] if sugg else 0.0,
                  suggestions=tuple((c, n) for c, n, _ in sugg), note="no confident match")
 
@@ -252,3 +347,88 @@ def match_councils(values: pd.Series) -> pd.DataFrame:
         rows.append({"text": v, "local-authority-code": m.code, "method": m.method, "score": m.score,
                      "suggestions": "; ".join(f"{n} ({c})" for c, n in m.suggestions), "note": m.note})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- the user's council map
+MAP_NAME_COLUMNS = ("name", "council", "council_name", "text")
+MAP_CODE_COLUMNS = ("local_authority_code", "local-authority-code", "code")
+
+
+def map_key(text) -> str:
+    """How a council map's names are compared with an export's cells: case and spacing ignored."""
+    return " ".join(str(text).split()).casefold()
+
+
+def load_council_map(path) -> dict[str, str]:
+    """Read a council map: a CSV with columns ``name`` and ``local_authority_code``, one row per name.
+
+    It confirms names the matcher will not take on its own (near spellings, joint names, names it does
+    not know): each ``name`` (compared ignoring case and spacing) is stored as the council given. The
+    map is checked first: every code must be a current council's local-authority-code (or GSS code),
+    no name may be given two different councils, and a name of another kind of body (a police force,
+    a parish council, ...) cannot be made a council. Returns {map_key(name): local-authority-code}.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "map.csv"
+    >>> _ = p.write_text("name,local_authority_code\\nBirmingam,BIR\\n")
+    >>> load_council_map(p)
+    {'birmingam': 'BIR'}
+    """
+    import csv
+    import io
+    from pathlib import Path
+
+    from .errors import DQMError
+    from .limits import limit
+
+    path = Path(path)
+    hint = "A council map is a CSV file with columns name,local_authority_code (see `dqm match` for codes)."
+    if not path.exists():
+        raise DQMError("the council map does not exist.", file=path, hint=hint)
+    if path.is_dir():
+        raise DQMError("the council map is a folder, not a file.", file=path, hint=hint)
+    cap = limit("max_file_mb")
+    if path.stat().st_size > cap * 1024 * 1024:
+        raise DQMError(f"the council map is larger than the limit of {cap} MB.", file=path, hint=hint)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DQMError(f"the council map is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
+                       hint="Save it as CSV UTF-8.") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise DQMError("the council map is empty.", file=path, hint=hint)
+    header = [h.strip().lower() for h in rows[0]]
+    name_col = next((header.index(c) for c in MAP_NAME_COLUMNS if c in header), None)
+    code_col = next((header.index(c) for c in MAP_CODE_COLUMNS if c in header), None)
+    if name_col is None or code_col is None:
+        raise DQMError(f"the council map's header is {', '.join(repr(h) for h in rows[0])}; it needs the columns "
+                       "name and local_authority_code.", file=path, row=1, hint=hint)
+    out, where = {}, {}
+    for i, r in enumerate(rows[1:], start=2):
+        name = r[name_col].strip() if name_col < len(r) else ""
+        code_text = r[code_col].strip() if code_col < len(r) else ""
+        if not name:
+            raise DQMError("the name is blank.", file=path, row=i, column="name", hint=hint)
+        if not code_text:
+            raise DQMError(f"no council code is given for {name!r}.", file=path, row=i, column="local_authority_code",
+                           hint=hint)
+        m = match_council(code_text)
+        if m.method not in ("code", "gss"):
+            raise DQMError(f"{code_text!r} is not the code of a current council"
+                           + (f" ({m.note})" if m.note and m.method != "none" else "") + ".",
+                           file=path, row=i, column="local_authority_code",
+                           hint="Use a local-authority-code such as BIR or a GSS code; `dqm match NAME` shows them.")
+        why = refusal(name)
+        if why:
+            raise DQMError(f"{name!r} {why}; a council map cannot make it a council.", file=path, row=i, column="name",
+                           hint="Remove the row: rows naming other bodies stay quarantined.")
+        key = map_key(name)
+        if key in out and out[key] != m.code:
+            raise DQMError(f"{name!r} is given two councils: {out[key]} (row {where[key]}) and {m.code}.", file=path,
+                           row=i, column="local_authority_code", hint="Keep one of the two rows.")
+        out[key], where[key] = m.code, i
+    return out

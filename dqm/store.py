@@ -19,6 +19,8 @@ in order in one transaction. A store written by a newer dqm is refused.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import secrets
 import time
@@ -168,8 +170,14 @@ def _resupersede(con, keys: pd.DataFrame) -> None:
 
 
 def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self", model: Model | None = None,
-                shape: str | None = None, sheet: str | None = None) -> IngestResult:
-    """Ingest one export in one transaction. Row problems are quarantined; file problems raise IngestError."""
+                shape: str | None = None, sheet: str | None = None, council_map: dict | None = None) -> IngestResult:
+    """Ingest one export in one transaction. Row problems are quarantined; file problems raise IngestError.
+
+    ``council_map`` ({name: code}, from :func:`dqm.reference.load_council_map`) confirms council names
+    the matcher will not take on its own. An ingest is keyed on the file's SHA-256; when the map
+    resolves some of its names, on the file and those map entries together, so that a file whose
+    names were quarantined can be ingested again with a map: its rows then replace their earlier copies.
+    """
     model = model or load_model()
     path = Path(path)
     if assessment_type not in ASSESSMENT_TYPES:
@@ -177,12 +185,16 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
     if not isinstance(wave, int) or not 2000 <= wave <= 2100:
         raise IngestError(f"wave {wave!r} is not a year.", file=path, hint="Pass the assessment year, for example --wave 2026.")
     raw, detected = read_export(path, shape=shape, sheet=sheet, model=model)
-    prior = next(iter(con.execute("SELECT ingest_id, wave FROM ingests WHERE sha256 = ?", [raw.sha256]).fetchall()), None)
+    salt = con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchall()[0][0]
+    parsed = parse_export(raw, detected, model, wave, assessment_type, salt, council_map=council_map)
+    key = raw.sha256
+    if parsed.council_map_used:
+        entries = json.dumps(sorted(parsed.council_map_used.items()), ensure_ascii=False)
+        key = hashlib.sha256(f"{raw.sha256}|council-map|{entries}".encode()).hexdigest()
+    prior = next(iter(con.execute("SELECT ingest_id, wave FROM ingests WHERE sha256 = ?", [key]).fetchall()), None)
     if prior:
         note = "" if prior[1] == wave else f"It was ingested as wave {prior[1]}, not {wave}."
         return IngestResult(path.name, prior[0], True, detected, len(raw.rows), 0, 0, 0, 0, raw.blank_rows, {}, [], [], note)
-    salt = con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchall()[0][0]
-    parsed = parse_export(raw, detected, model, wave, assessment_type, salt)
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -220,7 +232,7 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
             raise RuntimeError(f"row accounting failed: {rows_read} read, {stored} + {superseded} + {rejected} accounted")
         reasons = rej["reason"].value_counts().sort_index().to_dict()
         con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            ingest_id, path.name, raw.sha256, detected, wave, assessment_type, dt.datetime.now().replace(microsecond=0),
+            ingest_id, path.name, key, detected, wave, assessment_type, dt.datetime.now().replace(microsecond=0),
             model.id, model.version, rows_read, stored, superseded, rejected, after - before, raw.blank_rows,
             " | ".join(parsed.columns.ignored)])
         pause = os.environ.get("DQM_TEST_PAUSE_BEFORE_COMMIT")  # lets a test kill the process mid-ingest
@@ -243,12 +255,19 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
 
 
 def ingest_files(paths, wave: int, store=None, assessment_type: str = "self", model: Model | None = None,
-                 shape: str | None = None, sheet: str | None = None) -> list[IngestResult]:
-    """Ingest several exports into a store (each file in its own transaction); for notebooks and the CLI."""
+                 shape: str | None = None, sheet: str | None = None, council_map=None) -> list[IngestResult]:
+    """Ingest several exports into a store (each file in its own transaction); for notebooks and the CLI.
+
+    ``council_map`` is a path to a council map CSV (see :func:`dqm.reference.load_council_map`) or a dict.
+    """
+    from .reference import load_council_map
+
     model = model or load_model()
+    if council_map is not None and not isinstance(council_map, dict):
+        council_map = load_council_map(council_map)
     con = connect(store)
     try:
-        return [ingest_file(con, p, wave, assessment_type, model, shape, sheet) for p in paths]
+        return [ingest_file(con, p, wave, assessment_type, model, shape, sheet, council_map) for p in paths]
     finally:
         con.close()
 

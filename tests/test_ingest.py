@@ -436,3 +436,34 @@ def test_store_schema_version_and_newer_store_refused(tmp_path):
     con.close()
     with pytest.raises(DQMError, match="newer"):
         connect(store)
+
+
+# ---------------------------------------------------------------- councils: other bodies refused, near names confirmed by a map
+def test_other_bodies_are_quarantined_never_stored(tmp_path, survey):
+    for i, name in enumerate(["North Yorkshire Police", "Nottinghamshire Police", "Greater Manchester Police",
+                              "NHS Greater Manchester ICB", "Bristol City Council"]):
+        survey.add(council=name, email=f"r{i}@example.org")
+    res = ingest(survey.googleforms(tmp_path / "police.csv"), tmp_path / "s.duckdb")
+    assert (res.rows_read, res.stored, res.superseded, res.rejected) == (5, 1, 0, 4)
+    assert res.reasons == {"not a council": 4}
+    assert table(tmp_path / "s.duckdb", "SELECT council_code FROM submissions")["council_code"].tolist() == ["BST"]
+    detail = table(tmp_path / "s.duckdb", "SELECT detail FROM rejects ORDER BY source_row")["detail"]
+    assert "names a police body" in detail.iloc[0] and "NHS" in detail.iloc[3]
+
+
+def test_near_names_are_quarantined_then_confirmed_with_a_council_map(tmp_path, survey):
+    store = tmp_path / "s.duckdb"
+    survey.add(council="Birmingam", email="a@b.gov.uk").add(council="Bristol", email=None, name="")
+    export = survey.googleforms(tmp_path / "e.csv")
+    first = ingest(export, store)
+    assert (first.stored, first.rejected) == (1, 1) and first.reasons == {"unknown council": 1}
+    assert "probably Birmingham (BIR)" in table(store, "SELECT detail FROM rejects")["detail"].iloc[0]
+    cmap = tmp_path / "map.csv"
+    cmap.write_text("name,local_authority_code\nbirmingam,BIR\n", encoding="utf-8")
+    second = ingest(export, store, council_map=cmap)
+    assert not second.already_ingested
+    assert (second.rows_read, second.stored, second.superseded, second.rejected) == (2, 2, 0, 0)
+    assert second.superseded_earlier == 1  # the anonymous Bristol row of the first ingest is replaced, not doubled
+    current = table(store, "SELECT council_code FROM submissions WHERE superseded_by IS NULL ORDER BY council_code")
+    assert current["council_code"].tolist() == ["BIR", "BST"]
+    assert ingest(export, store, council_map=cmap).already_ingested  # the same file and map again: nothing changes

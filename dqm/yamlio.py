@@ -1,0 +1,125 @@
+"""The one way dqm reads YAML: safe, small, UTF-8, no aliases, no duplicate keys.
+
+Every YAML file the project reads (the quality model, claims, measures, survey tools, limits, run
+manifests, the demo's truth) goes through :func:`load_yaml`. It refuses
+
+* files larger than the ``max_yaml_kb`` limit (see :mod:`dqm.limits`),
+* bytes that are not UTF-8 (naming the line),
+* anchors and aliases (``&a`` / ``*a``): a 10 KB "alias bomb" can otherwise expand to gigabytes,
+* a key given twice in one mapping (PyYAML would silently keep the last),
+* nesting so deep that the parser would exhaust Python's stack,
+
+each with a one-paragraph :class:`dqm.errors.DQMError` naming the file and line.
+
+>>> load_yaml_text("a: 1\\nb: [x, y]\\n")
+{'a': 1, 'b': ['x', 'y']}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode
+
+from .errors import DQMError
+
+MAX_DEPTH = 100
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, problem: str, mark=None):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader without anchors, aliases or duplicate keys, and with a depth cap."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Refused(f"aliases (*{event.anchor}) are not allowed; write the value out in full",
+                           event.start_mark)
+        if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.anchor is not None:
+            raise _Refused(f"anchors (&{event.anchor}) are not allowed; write the value out in full",
+                           event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(f"values are nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _Refused("a mapping key must be a plain value, not a list or mapping", key_node.start_mark) from None
+                if key in seen:
+                    raise _Refused(f"the key {key!r} is given twice in one mapping (also at line "
+                                   f"{seen[key].line + 1})", key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+
+def _describe(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{where}: {problem}"
+
+
+def load_yaml_text(text: str, file=None, error=DQMError, what: str = "file"):
+    """Parse YAML text with :class:`StrictSafeLoader`; errors become ``error`` (a DQMError class)."""
+    try:
+        return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - StrictSafeLoader is a SafeLoader
+    except _Refused as exc:
+        raise error(f"the {what} is refused{_describe(exc)}.", file=file,
+                    hint="Fix the YAML and run again.") from None
+    except yaml.YAMLError as exc:
+        raise error(f"the {what} is not valid YAML{_describe(exc)}.", file=file,
+                    hint="Check indentation, colons and quoting.") from None
+    except RecursionError:
+        raise error(f"the {what} is nested too deeply to read.", file=file) from None
+
+
+def load_yaml(path, error=DQMError, what: str = "file", max_kb: float | None = None):
+    """Read one YAML file safely (see the module docstring). ``what`` names it in messages ("model file")."""
+    from .limits import limit
+
+    path = Path(path)
+    if not path.exists():
+        raise error(f"the {what} does not exist.", file=path, hint="Check the path.")
+    if path.is_dir():
+        raise error(f"the {what} path is a folder, not a file.", file=path, hint="Give the path of a YAML file.")
+    cap_kb = limit("max_yaml_kb") if max_kb is None else max_kb
+    try:
+        size = path.stat().st_size
+        if size > cap_kb * 1024:
+            raise error(f"the {what} is {size / 1024:,.0f} KB, more than the limit of {cap_kb:,.0f} KB.", file=path,
+                        hint="A YAML data file this large is almost certainly not the right file; raise the limit "
+                        "with DQM_MAX_YAML_KB if it really is.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"the {what} cannot be read ({exc.strerror or exc}).", file=path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise error(f"the {what} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be read.",
+                    file=path, hint="Save the file as UTF-8 (in most editors: Save as, Encoding UTF-8).") from None
+    if "\x00" in text:
+        raise error(f"the {what} is a binary file, not YAML text.", file=path)
+    return load_yaml_text(text, file=path, error=error, what=what)
