@@ -64,12 +64,14 @@ def focus_areas(profile: pd.DataFrame, realism: pd.DataFrame | None = None, top:
     return p.sort_values(["priority", "to_target"], ascending=False).head(top).reset_index(drop=True)
 
 
-def focus_sentences(focus: pd.DataFrame) -> list[str]:
+def focus_sentences(focus: pd.DataFrame) -> list:
+    """One item per focus area (HTML with the dimension name in bold and escaped), for ``markup.bullets``."""
+    from .markup import html
     from .narrative import number
 
     out = []
     for r in focus.itertuples():
-        parts = [f"**{r.dimension}**: now at level {number(r.level, 1)}"]
+        parts = [f"now at level {number(r.level, 1)}"]
         if pd.notna(r.peer_median):
             rel = "below" if r.below_peers > 0 else "at or above"
             parts.append(f"{rel} the peers' median of {number(r.peer_median, 1)}")
@@ -79,7 +81,7 @@ def focus_sentences(focus: pd.DataFrame) -> list[str]:
         if r.stretch:
             s += (" Reaching the target would need more change in two years than 9 in 10 councils achieved; "
                   "plan for it accordingly.")
-        out.append("- " + s)
+        out.append(html("<strong>{}</strong>: {}", r.dimension, s))
     return out
 
 

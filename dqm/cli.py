@@ -180,9 +180,9 @@ def _cmd_run(args) -> int:
     """The main job: ingest the bundled demo exports into a fresh store and build the reports."""
     import pandas as pd
 
-    from .paths import demo_dir, reports_dir
+    from .paths import clear_run_store, demo_dir, mark_run_store, output_folder, reports_dir
     from .reports import run_report
-    from .store import ingest_files
+    from .store import connect, ingest_files
 
     exports = Path(args.exports) if args.exports else demo_dir() / "exports"
     out_dir = Path(args.out_dir) if args.out_dir else reports_dir()
@@ -192,10 +192,11 @@ def _cmd_run(args) -> int:
         raise DQMError("no manifest.csv; it lists each export's wave and assessment type.", file=manifest_path,
                        hint="Run `dqm demo --out DIR` to make one, or pass --exports.")
     manifest = pd.read_csv(manifest_path)
+    output_folder(out_dir)
     store.parent.mkdir(parents=True, exist_ok=True)
-    for stale in (store, Path(str(store) + ".wal")):
-        if stale.exists():
-            stale.unlink()  # the main job rebuilds its store from the exports every time
+    clear_run_store(store, default=not args.store)  # the main job rebuilds its store every time, but only its own
+    connect(store).close()
+    mark_run_store(store)  # marked before any ingest, so that a killed run's store can be rebuilt next time
     for r in manifest.itertuples():
         for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
             print(res.summary())

@@ -12,10 +12,11 @@
 """
 from __future__ import annotations
 
-import html
 import math
 
 import pandas as pd
+
+from .markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
 
 SYNTHETIC_BANNER = ("Synthetic data: this report is built from computer-generated demonstration assessments, "
                     "not from real councils' answers. Its figures say nothing about any real council.")
@@ -80,41 +81,41 @@ def list_words(items) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def escape(text) -> str:
-    """Escape free text (evidence, council-supplied names) before it goes into HTML or Markdown."""
-    return html.escape("" if text is None or text is pd.NA else str(text), quote=True)
-
-
-def synthetic_banner(is_synthetic: bool) -> str:
+def synthetic_banner(is_synthetic: bool) -> Markup:
     """HTML banner shown at the top of every page built from synthetic data (empty otherwise)."""
-    return f'<div class="dqm-banner" role="note"><p>{escape(SYNTHETIC_BANNER)}</p></div>' if is_synthetic else ""
+    return html('<div class="dqm-banner" role="note"><p>{}</p></div>', SYNTHETIC_BANNER) if is_synthetic else Markup("")
+
+
+def title_block(title: str, synthetic: bool) -> Markup:
+    """The report's one h1 (title escaped), followed by the synthetic-data banner when it applies."""
+    return html("<h1>{}</h1>", title) + synthetic_banner(synthetic)
 
 
 def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", previous: "pd.DataFrame | None",
-                   gaps: "pd.DataFrame") -> str:
-    """Main findings of the State of Digital report as Markdown bullets, every number from the data.
+                   gaps: "pd.DataFrame") -> Markup:
+    """Main findings of the State of Digital report as a bulleted list, every number from the data.
 
     ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high).
     """
     overall = means[means["dimension_id"] == "overall_mean"].iloc[0]
     dims = means[means["dimension_id"] != "overall_mean"].sort_values("mean")
     lines = [
-        f"- {number(responded)} of {number(principal)} principal councils ({percent(responded / principal)}) "
+        f"{number(responded)} of {number(principal)} principal councils ({percent(responded / principal)}) "
         f"completed a self-assessment in {wave}.",
-        f"- The average overall level was {interval(overall['mean'], overall['ci_low'], overall['ci_high'])} "
+        f"The average overall level was {interval(overall['mean'], overall['ci_low'], overall['ci_high'])} "
         f"on the 5-level scale.",
-        f"- Councils rated themselves highest on {dims.iloc[-1]['dimension']} (average {number(dims.iloc[-1]['mean'], 1)}) "
+        f"Councils rated themselves highest on {dims.iloc[-1]['dimension']} (average {number(dims.iloc[-1]['mean'], 1)}) "
         f"and lowest on {dims.iloc[0]['dimension']} (average {number(dims.iloc[0]['mean'], 1)}).",
     ]
     if previous is not None and not previous.empty:
         prev = previous[previous["dimension_id"] == "overall_mean"].iloc[0]
-        lines.append("- " + change_sentence(f"Since {wave - 1}, the average overall level", prev["mean"], overall["mean"])
+        lines.append(change_sentence(f"Since {wave - 1}, the average overall level", prev["mean"], overall["mean"])
                      + " The councils taking part differ between years, so part of any change may reflect who responded.")
     if not gaps.empty:
         widest = gaps.sort_values("gap").iloc[-1]
-        lines.append(f"- The largest gap between current level and the level aimed for within two years is in "
+        lines.append(f"The largest gap between current level and the level aimed for within two years is in "
                      f"{widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
-    return "\n".join(lines)
+    return bullets(lines)
 
 
 # ---------------------------------------------------------------- report tables (formatted for reading)
@@ -137,7 +138,7 @@ def suppression_note(rates: "pd.DataFrame", label: str) -> str:
             f"are suppressed and shown as [c].")
 
 
-def change_list(both: "pd.DataFrame", wave: int) -> str:
+def change_list(both: "pd.DataFrame", wave: int) -> Markup:
     """One sentence per dimension on change between two waves, with a caution when intervals overlap."""
     lines = []
     for dim, g in both.groupby("dimension", sort=False):
@@ -148,8 +149,8 @@ def change_list(both: "pd.DataFrame", wave: int) -> str:
         s = change_sentence(f"{dim}:", a["mean"], b["mean"])
         overlap = not (b["ci_low"] > a["ci_high"] or b["ci_high"] < a["ci_low"])
         s = s[:-1] + (" (the intervals overlap, so this may be noise)." if overlap else " (the intervals do not overlap).")
-        lines.append("- " + s)
-    return "\n".join(lines)
+        lines.append(s)
+    return bullets(lines)
 
 
 def gap_table(gaps: "pd.DataFrame") -> "pd.DataFrame":
@@ -162,13 +163,13 @@ def gap_table(gaps: "pd.DataFrame") -> "pd.DataFrame":
     })
 
 
-def model_note(model) -> str:
+def model_note(model) -> Markup:
     prov = model.dimensions[model.dimensions["provisional"]]["name"].tolist()
-    return (f"**The model.** {escape(model.id)} version {escape(model.version)}. The overall level is "
-            f"{model.describe_overall_rule()}, given only when at least {model.min_coverage} of "
-            f"{len(model.dimensions)} dimensions are answered. "
-            + (f"The dimensions {list_words(prov)} are provisional placeholders for dimensions not yet published. "
-               if prov else "") + escape(model.source))
+    return paragraph(f"{model.id} version {model.version}. The overall level is "
+                     f"{model.describe_overall_rule()}, given only when at least {model.min_coverage} of "
+                     f"{len(model.dimensions)} dimensions are answered. "
+                     + (f"The dimensions {list_words(prov)} are provisional placeholders for dimensions not yet "
+                        "published. " if prov else "") + str(model.source), lead="The model.")
 
 
 def ingest_table(ingests: "pd.DataFrame") -> "pd.DataFrame":
@@ -226,14 +227,14 @@ def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
     v = row["verdict"]
     if v == "untestable":
         why = row.get("reason") or ""
-        return [f"{VERDICT_WORDS[v]}. {escape(why)}".strip()]
+        return [f"{VERDICT_WORDS[v]}. {why}".strip()]
     if claim.kind == "assessment_agreement":
         return [
             f"In {number(row['n'])} councils assessed both ways in {row['period']}, self-assessed overall levels were "
             f"on average {number(abs(row['estimate']), 2)} levels {'higher' if row['estimate'] > 0 else 'lower'} than "
             f"independent ones (95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; "
             f"the claim allows a difference of up to {number(claim.sesoi, 2)} levels).",
-            f"{VERDICT_WORDS[v]}: verdict *{v}*.",
+            f"{VERDICT_WORDS[v]}: verdict “{v}”.",
         ]
     more_less = "higher" if row["estimate"] > 0 else "lower"
     includes_zero = row["ci_low"] <= 0 <= row["ci_high"]
@@ -302,10 +303,10 @@ POSITION_WORDS = {
 def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
     """What the rank interval supports, never a bare rank."""
     if not isinstance(row.get("position"), str):
-        return (f"{escape(name)} has no overall score this wave, so it is not placed among other councils: its "
+        return (f"{name} has no overall score this wave, so it is not placed among other councils: its "
                 f"respondents answered {number(row['coverage'])} dimensions"
                 + (f", and an overall score needs at least {number(min_coverage)}." if min_coverage else "."))
-    return (f"Across the choices that could reasonably be made in building the overall score, {escape(name)} ranks between "
+    return (f"Across the choices that could reasonably be made in building the overall score, {name} ranks between "
             f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
             f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
 
@@ -397,7 +398,7 @@ def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
     return t.assign(label=t["id"])[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]]
 
 
-def claim_header(claim, model, measures) -> str:
+def claim_header(claim, model, measures) -> Markup:
     m = measures.loc[claim.outcome] if claim.outcome in measures.index else None
     rows = [("Claim", claim.statement), ("Made by", (claim.side[:1].upper() + claim.side[1:]) if claim.side else "–"),
             ("Source", claim.source),
@@ -411,9 +412,9 @@ def claim_header(claim, model, measures) -> str:
             ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else " standard deviations")),
             ("Family (for multiple testing)", claim.family),
             ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else ""))]
-    body = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-    return (f'<h3 id="claim-{escape(claim.id)}">{escape(claim.id)}</h3>'
-            f'<table class="dqm-table"><caption>How claim {escape(claim.id)} is tested</caption>{body}</table>')
+    body = Markup("").join(html('<tr><th scope="row">{}</th><td>{}</td></tr>', k, v) for k, v in rows)
+    return (html('<h3 id="claim-{}">{}</h3><table class="dqm-table"><caption>How claim {} is tested</caption>',
+                 claim.id, claim.id, claim.id) + body + Markup("</table>"))
 
 
 def claim_figures(row) -> "pd.DataFrame":
@@ -443,14 +444,14 @@ def spec_curve_sentence(row) -> str:
             "deprivation is the likely reason.")
 
 
-def panel_sentence(view: dict) -> str:
+def panel_sentence(view: dict) -> Markup:
     if view["status"] != "estimated":
         reason = view["reason"][:1].upper() + view["reason"][1:]
-        return f"**Panel view** (change against change across waves): not estimable. {escape(reason)}"
-    return (f"**Panel view**: within the same councils, a change of one standard deviation in digital level went with a "
+        return paragraph(f"(change against change across waves): not estimable. {reason}", lead="Panel view")
+    return paragraph(f"Within the same councils, a change of one standard deviation in digital level went with a "
             f"change of {number(view['estimate'], 2)} standard deviations in the outcome a wave later "
             f"(95% confidence interval {number(view['ci_low'], 2)} to {number(view['ci_high'], 2)}; "
-            f"{number(view['councils'])} councils).")
+            f"{number(view['councils'])} councils).", lead="Panel view:")
 
 
 def untestable_table(table: "pd.DataFrame") -> "pd.DataFrame":
@@ -480,22 +481,22 @@ def power_table(rows) -> "pd.DataFrame":
 
 
 # ---------------------------------------------------------------- council report helpers
-def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> str:
+def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> Markup:
     o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
     dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"]).sort_values("level")
     if o["level"] == o["level"]:
-        lines = [f"- {escape(name)}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
+        lines = [f"{name}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
                  + (f", against a median of {number(o['peer_median'], 1)} among its peers." if o["peer_median"] == o["peer_median"] else ".")]
     else:
-        lines = [f"- {escape(name)} has no overall score in this wave: too few dimensions were answered."]
+        lines = [f"{name} has no overall score in this wave: too few dimensions were answered."]
     if len(dims):
-        lines.append(f"- Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
+        lines.append(f"Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
                      f"and its lowest on {dims.iloc[0]['dimension']} ({number(dims.iloc[0]['level'], 1)}).")
     if isinstance(mine.get("position"), str):
-        lines.append(f"- Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
+        lines.append(f"Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
     else:
-        lines.append("- Too few dimensions were answered for an overall score, so it is not placed among other councils.")
-    return "\n".join(lines)
+        lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
+    return bullets(lines)
 
 
 def profile_table(profile: "pd.DataFrame", peers: dict) -> "pd.DataFrame":
@@ -522,14 +523,14 @@ def self_vs_independent(council: str, name: str, council_levels: "pd.DataFrame",
     lv = council_levels[(council_levels["council_code"] == council) & (council_levels["wave"] == wave)].set_index("assessment_type")
     others = [t for t in ("independent", "peer") if t in lv.index]
     if "self" not in lv.index or not others:
-        return (f"{escape(name)} has no peer or independent assessment in {wave}, so its self-assessment cannot be "
+        return (f"{name} has no peer or independent assessment in {wave}, so its self-assessment cannot be "
                 "compared with one.")
     o = others[0]
     diffs = [(model.dimension_name(d), lv.loc["self", d] - lv.loc[o, d]) for d in model.dimension_ids
              if lv.loc["self", d] == lv.loc["self", d] and lv.loc[o, d] == lv.loc[o, d]]
     higher = [d for d, x in diffs if x > 0]
     mean_gap = lv.loc["self", "overall_mean"] - lv.loc[o, "overall_mean"]
-    return (f"{escape(name)} also had {'an' if o == 'independent' else 'a'} {o} assessment in {wave}. Its self-assessed overall score "
+    return (f"{name} also had {'an' if o == 'independent' else 'a'} {o} assessment in {wave}. Its self-assessed overall score "
             f"was {number(abs(mean_gap), 2)} levels {'higher' if mean_gap > 0 else 'lower'} than the {o} one. "
             f"The self-assessment was higher on {number(len(higher))} of {number(len(diffs))} dimensions"
             + (f" ({list_words(higher)})." if higher else "."))
@@ -544,49 +545,50 @@ def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "
         return pd.DataFrame({"Dimension": ["–"], "Evidence": ["No evidence text was given."]})
     text = a["evidence"].astype(str)
     short = text.where(text.str.len() <= 1000, text.str.slice(0, 1000) + " … (shortened)")
-    # free text is escaped by html_table; spreadsheet formulas are shown as text, never evaluated
+    # free text is escaped by html_table (dqm.markup); spreadsheet formulas are shown as text, never evaluated
     return pd.DataFrame({"Dimension": a["dimension_id"].map(model.dimension_name), "Respondent's role":
                          a["respondent_role"].fillna("–"), "Evidence": short}).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- measurement quality (annual report, methods)
-def coherence_sentence(summary: dict, per_dimension: "pd.DataFrame") -> str:
+def coherence_sentence(summary: dict, per_dimension: "pd.DataFrame") -> Markup:
     flagged = per_dimension.loc[per_dimension["flag"], "dimension"].tolist()
-    s = (f"**Do the dimensions hang together?** Over {number(summary['councils'])} councils that answered every dimension, "
+    s = (f"Over {number(summary['councils'])} councils that answered every dimension, "
          f"Cronbach's alpha is {number(summary['alpha'], 2)} and McDonald's omega {number(summary['omega'], 2)}; the first "
          f"principal component carries {percent(summary['first_component_share'])} of the variance. ")
     s += (f"{list_words(flagged)} {'fits' if len(flagged) == 1 else 'fit'} less well with the rest (low correlation with "
           "the other dimensions, or alpha rises without it) and should be read on its own."
           if flagged else "Every dimension correlates with the rest, so an overall score is a reasonable summary.")
-    return s
+    return paragraph(s, lead="Do the dimensions hang together?")
 
 
-def agreement_sentence(agreement: "pd.DataFrame") -> str:
+def agreement_sentence(agreement: "pd.DataFrame") -> Markup:
     a = agreement[agreement["dimension_id"] != "overall_mean"].dropna(subset=["icc1"])
     o = agreement[agreement["dimension_id"] == "overall_mean"]
     if a.empty:
-        return "No council had more than one respondent, so agreement between respondents cannot be measured."
-    s = (f"**Do respondents from the same council agree?** Among {number(a['groups'].max())} councils with two or more "
+        return paragraph("No council had more than one respondent, so agreement between respondents cannot be measured.")
+    s = (f"Among {number(a['groups'].max())} councils with two or more "
          f"respondents, ICC(1) on single dimensions ranges from {number(a['icc1'].min(), 2)} to {number(a['icc1'].max(), 2)}: "
          "one respondent's rating reflects their council only partly, which is why council levels combine all respondents")
     if not o.empty and o["icc1k"].iloc[0] == o["icc1k"].iloc[0]:
         r = o.iloc[0]
         s += (f". The reliability of a council's average overall score, ICC(1,k), is {number(r['icc1k'], 2)} "
               f"(95% confidence interval {number(r['icc1k_low'], 2)} to {number(r['icc1k_high'], 2)})")
-    return s + "."
+    return paragraph(s + ".", lead="Do respondents from the same council agree?")
 
 
-def assessment_gap_sentence(gap: "pd.DataFrame", wave: int) -> str:
+def assessment_gap_sentence(gap: "pd.DataFrame", wave: int) -> Markup:
     g = gap[(gap["wave"] == wave) & (gap["dimension_id"] == "overall_mean")]
     if g.empty or not g["councils"].iloc[0] or g["councils"].iloc[0] < 5:
-        return (f"Fewer than 5 councils had both a self-assessment and an independent assessment in {wave}, so the two "
-                "cannot be compared here.")
+        return paragraph(f"Fewer than 5 councils had both a self-assessment and an independent assessment in {wave}, so "
+                         "the two cannot be compared here.")
     r = g.iloc[0]
-    return (f"**Self-assessment against independent assessment.** In the {number(r['councils'])} councils assessed both "
+    return paragraph(f"In the {number(r['councils'])} councils assessed both "
             f"ways in {wave}, self-assessed overall scores were on average {number(abs(r['gap']), 2)} levels "
             f"{'higher' if r['gap'] > 0 else 'lower'} than independent ones (95% confidence interval "
             f"{number(r['ci_low'], 2)} to {number(r['ci_high'], 2)}); {percent(r['share_self_higher'])} of those councils "
-            "rated themselves higher. Read self-assessed levels with this in mind.")
+            "rated themselves higher. Read self-assessed levels with this in mind.",
+            lead="Self-assessment against independent assessment.")
 
 
 def unmatched_table(rejects: "pd.DataFrame") -> "pd.DataFrame":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass
 
 import matplotlib
@@ -21,33 +22,68 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 
-from .narrative import escape  # noqa: E402
+from .markup import Markup, escape, html  # noqa: E402
 
 STYLE = "afcharts.afcharts"
 
 
-def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None) -> str:
+# a link in a report may only point within the report or to a sibling report in the same folder
+_SAFE_HREF = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*\.html)?(?:#\S*)?$")
+
+
+def safe_href(url) -> str | None:
+    """The URL if it is a fragment or a sibling report (``evidence-review-2026.html#claim-x``), else None.
+
+    >>> safe_href("#claim-a"), safe_href("javascript:alert(1)"), safe_href("file:///etc/passwd")
+    ('#claim-a', None, None)
+    """
+    from urllib.parse import quote
+
+    u = str(url)
+    if not u or not _SAFE_HREF.match(u):
+        return None
+    page, _, frag = u.partition("#")
+    return page + ("#" + quote(frag, safe="-._~") if _ else "")
+
+
+def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None) -> Markup:
     """An accessible HTML table with a caption and column headers; every cell escaped.
 
-    ``links`` maps a column name to the link text: that column's values are URLs, shown as links.
+    ``links`` maps a column name to the link text: that column's values are links within this report or to a
+    sibling report (anything else, such as a ``javascript:`` or ``file:`` URL, is shown as text).
     """
     links = links or {}
     d = df.reset_index() if index else df
-    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in d.columns)
+    head = Markup("").join(html('<th scope="col">{}</th>', c) for c in d.columns)
 
     def cell(col, v):
         if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-            return "<td>–</td>"
-        if col in links:  # the fragment names the target, so that repeated link text still reads clearly
+            return Markup("<td>–</td>")
+        href = safe_href(v) if col in links else None
+        if href is not None:  # the fragment names the target, so that repeated link text still reads clearly
             target = str(v).rsplit("#", 1)[-1]
-            return (f'<td><a href="{escape(v)}">{escape(links[col])}'
-                    f'<span class="visually-hidden"> of {escape(target)}</span></a></td>')
-        return f"<td>{escape(v)}</td>"
+            return html('<td><a href="{}">{}<span class="visually-hidden"> of {}</span></a></td>', href, links[col], target)
+        return html("<td>{}</td>", v)
 
-    body = "".join("<tr>" + "".join(cell(c, v) for c, v in zip(d.columns, row)) + "</tr>"
-                   for row in d.itertuples(index=False, name=None))
-    return (f'<table class="dqm-table"><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+    body = Markup("").join(Markup("<tr>") + Markup("").join(cell(c, v) for c, v in zip(d.columns, row)) + Markup("</tr>")
+                           for row in d.itertuples(index=False, name=None))
+    return (html('<table class="dqm-table"><caption>{}</caption><thead><tr>', caption) + head
+            + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table>"))
+
+
+def chart_label(text, limit: int = 60) -> str:
+    """Text for a chart label: clean, shortened (the table beside the chart has it in full), and with
+    ``$`` escaped so that matplotlib never reads it as mathematical markup.
+
+    >>> print(chart_label("Costs $5 or $x^2$"))
+    Costs \\$5 or \\$x^2\\$
+    """
+    from .markup import clean
+
+    s = " ".join(clean(text).split())
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return s.replace("$", r"\$")
 
 
 LARGE_TABLE = 60  # rows; larger data tables are left out of print and PDF (they stay in the HTML)
@@ -62,14 +98,16 @@ class Chart:
     png: bytes
 
     def _repr_html_(self) -> str:
-        b64 = base64.b64encode(self.png).decode()
+        b64 = base64.b64encode(self.png).decode("ascii")
         large = len(self.data) > LARGE_TABLE
-        note = (f'<p class="dqm-print-only">The {len(self.data):,} rows of data behind this chart are in the HTML '
-                "version of this report.</p>" if large else "")
-        return (f'<figure class="dqm-chart"><img src="data:image/png;base64,{b64}" alt="{escape(self.alt)}">'
-                f"<figcaption><strong>{escape(self.title)}</strong><br>Source: {escape(self.source)}</figcaption>"
-                f'<details class="dqm-data{" dqm-data-large" if large else ""}"><summary>Data behind this chart</summary>'
-                f"{html_table(self.data, 'Data behind the chart: ' + self.title)}</details>{note}</figure>")
+        note = (html('<p class="dqm-print-only">The {} rows of data behind this chart are in the HTML version of this '
+                     "report.</p>", f"{len(self.data):,}") if large else Markup(""))
+        return str(html('<figure class="dqm-chart"><img src="data:image/png;base64,{}" alt="{}">'
+                        '<figcaption><strong>{}</strong><br>Source: {}</figcaption><details class="dqm-data{}">'
+                        "<summary>Data behind this chart</summary>", b64, self.alt, self.title, self.source,
+                        " dqm-data-large" if large else "")
+                   + html_table(self.data, "Data behind the chart: " + str(self.title)) + Markup("</details>")
+                   + note + Markup("</figure>"))
 
 
 def _finish(fig, title: str, alt: str, source: str, data: pd.DataFrame) -> Chart:
@@ -93,7 +131,8 @@ def level_distribution(shares: pd.DataFrame, level_names: dict, title: str, sour
         fig, ax = plt.subplots(figsize=(9, 0.45 * len(wide) + 1.6))
         left = np.zeros(len(wide))
         for i, lv in enumerate(wide.columns):
-            ax.barh(wide.index, wide[lv], left=left, color=colours[i], label=f"{lv} {level_names[lv]}",
+            ax.barh([chart_label(x) for x in wide.index], wide[lv], left=left, color=colours[i],
+                    label=chart_label(f"{lv} {level_names[lv]}"),
                     edgecolor="white", linewidth=0.5)
             left += wide[lv].to_numpy()
         ax.set_xlim(0, 1)
@@ -126,8 +165,8 @@ def dot_interval(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, title
             off = 0 if len(groups) == 1 else (gi - (len(groups) - 1) / 2) * 0.22
             y = np.array([ypos[v] for v in sub[label]]) + off
             ax.errorbar(sub[est], y, xerr=[sub[est] - sub[lo], sub[hi] - sub[est]], fmt="o", color=colours[gi],
-                        capsize=3, label=None if g is None else str(g))
-        ax.set_yticks(range(len(labels)), labels)
+                        capsize=3, label=None if g is None else chart_label(g))
+        ax.set_yticks(range(len(labels)), [chart_label(x) for x in labels])
         ax.set_xlim(*xlim)
         ax.set_xlabel(xlabel)
         ax.grid(axis="x")
@@ -157,7 +196,7 @@ def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None
             ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colours[0], linewidth=5, zorder=3)
             ax.plot(r.estimate, yi, "o", color="black", zorder=4)
         ax.axvline(0, color="#505a5f", linewidth=1)
-        ax.set_yticks(y, [f"{r.label}\n({r.verdict})" for r in d.itertuples()], fontsize=10)
+        ax.set_yticks(y, [f"{chart_label(r.label)}\n({chart_label(r.verdict)})" for r in d.itertuples()], fontsize=10)
         ax.set_xlabel("Standardised effect (standard deviations of outcome per SD of digital level)")
         ax.grid(axis="y", visible=False)
         from matplotlib.lines import Line2D
@@ -197,7 +236,7 @@ def specification_curve(specs: pd.DataFrame, title: str, source: str, sesoi: flo
             for val in sorted(d[c].astype(str).unique()):
                 hit = d[c].astype(str) == val
                 ax2.scatter(x[hit], np.full(hit.sum(), ypos), s=4, color="#12436D", marker="|")
-                labels.append(f"{c}: {val}")
+                labels.append(chart_label(f"{c}: {val}"))
                 ypos += 1
         ax2.set_yticks(range(len(labels)), labels, fontsize=7)
         ax2.invert_yaxis()
@@ -223,9 +262,9 @@ def council_profile(df: pd.DataFrame, council_label: str, title: str, source: st
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(d) + 1.8))
         ax.hlines(y, d["peer_low"], d["peer_high"], color="#B0B0B0", linewidth=6, label="peers' range (anonymised)")
         ax.scatter(d["peer_median"], y, marker="|", s=300, color="#3D3D3D", label="peers' median", zorder=3)
-        ax.scatter(d["level"], y, s=60, color=colours[0], label=council_label, zorder=4)
+        ax.scatter(d["level"], y, s=60, color=colours[0], label=chart_label(council_label), zorder=4)
         ax.scatter(d["target"], y, s=60, facecolors="none", edgecolors=colours[1], linewidths=2, label="target", zorder=4)
-        ax.set_yticks(y, d["dimension"])
+        ax.set_yticks(y, [chart_label(x) for x in d["dimension"]])
         ax.set_xlim(0.8, 5.2)
         ax.set_xlabel("Level (1 Passive to 5 Transformative)")
         ax.grid(axis="y", visible=False)

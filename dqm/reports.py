@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +23,9 @@ from bs4 import BeautifulSoup
 from . import __version__
 from .errors import DQMError, ParameterError
 from .model import load_model
-from .narrative import escape, long_date
-from .paths import notebooks_dir, reports_dir
+from .markup import Markup, html
+from .narrative import long_date
+from .paths import confined, notebooks_dir, output_folder, reports_dir, write_atomic
 from .plots import html_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -83,9 +87,11 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
         raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
     if not isinstance(wave, int) or isinstance(wave, bool):
         raise ParameterError(f"wave must be a year such as 2026, not {wave!r}.")
-    out_dir = out_dir.resolve()
-    if out_dir != output.resolve().parent and out_dir not in output.resolve().parents:
-        raise ParameterError(f"the output {output} is outside the output folder {out_dir}.")
+    if Path(output).suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(f"the output {output} must be an .html file; with --pdf the PDF is written beside it "
+                             "with the same name ending .pdf.")
+    confined(output_folder(out_dir, create=False) if Path(out_dir).exists() else Path(os.path.abspath(out_dir)),
+             output, "output")
     store = Path(store)
     if not store.exists():
         raise ParameterError(f"the store {store} does not exist; run `dqm ingest` first.")
@@ -171,55 +177,158 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
         raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
     store = Path(store) if store else default_store()
     out_dir = Path(out_dir) if out_dir else reports_dir()
-    html_path = Path(output) if output else out_dir / spec["output"].format(wave=wave, council=council)
-    if not html_path.is_absolute() and output:
-        html_path = out_dir / html_path
-    validate_parameters(kind, wave, store, out_dir, html_path, council)
-    build = out_dir / "_build"
-    build.mkdir(parents=True, exist_ok=True)
-    executed = build / html_path.with_suffix(".ipynb").name
-    # papermill's Python API keeps types: the council code "007" stays a string, the wave an integer
-    params = {"wave": int(wave), "store": str(store.resolve()), **({"council": council} if kind == "council" else {}),
-              **(extra or {})}
+    html_name = Path(output) if output else Path(spec["output"].format(wave=wave, council=council))
+    validate_parameters(kind, wave, store, out_dir, html_name if html_name.is_absolute() else out_dir / html_name,
+                        council)
+    # every path written is resolved once, inside the output folder, through no symbolic link
+    folder = output_folder(out_dir)
+    html_path = confined(folder, html_name, "output")
+    pdf_path = confined(folder, html_path.with_suffix(".pdf"), "PDF output") if pdf else None
+    build = confined(folder, "_build", "build folder", is_folder=True)
+    build.mkdir(exist_ok=True)
+    executed = confined(folder, build / html_path.with_suffix(".ipynb").name, "executed notebook")
     nb_in = notebooks_dir() / spec["notebook"]
     start = dt.datetime.now()
-    try:
-        pm.execute_notebook(str(nb_in), str(executed), parameters=params, kernel_name="python3",
-                            cwd=str(notebooks_dir()), progress_bar=False, log_output=False, report_mode=True,
-                            kernel_manager_class=_kernel_manager_class())
-    except PapermillExecutionError as exc:
-        raise ReportError(
-            f"notebook {nb_in.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
-            f"The partly executed notebook is kept at {executed}.") from None
-    nb = nbformat.read(executed, as_version=4)
+    with store_snapshot(store, build) as snap:
+        # papermill's Python API keeps types: the council code "007" stays a string, the wave an integer
+        params = {"wave": int(wave), "store": str(snap), **({"council": council} if kind == "council" else {}),
+                  **(extra or {})}
+        running = build / f".{executed.stem}.{uuid.uuid4().hex[:8]}.running.ipynb"
+        try:
+            pm.execute_notebook(str(nb_in), str(running), parameters=params, kernel_name="python3",
+                                cwd=str(notebooks_dir()), progress_bar=False, log_output=False, report_mode=True,
+                                kernel_manager_class=_kernel_manager_class())
+        except PapermillExecutionError as exc:
+            _keep(running, executed)
+            raise ReportError(
+                f"notebook {nb_in.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
+                f"The partly executed notebook is kept at {executed}.") from None
+        except BaseException:
+            running.unlink(missing_ok=True)
+            raise
+    nb = nbformat.read(running, as_version=4)
+    _keep(running, executed)
     name = council
     if kind == "council":
         from .reference import councils
 
         name = councils().set_index("local-authority-code").loc[council, "nice-name"]
     title = spec["title"].format(wave=wave, council=name)
-    html = _export_html(nb, title)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(html, encoding="utf-8")
-    pdf_path = export_pdf(html_path) if pdf else None
+    page = _export_html(nb, title)
+    pdf_bytes = pdf_from_html(page) if pdf else None  # made before anything is replaced
+    # an old PDF goes first, so a kill between the two renames never leaves a new HTML beside an old PDF
+    stale = html_path.with_suffix(".pdf")
+    if pdf and stale.is_file() and not stale.is_symlink():
+        stale.unlink()
+    write_atomic(html_path, page, "report")
+    if pdf:
+        write_atomic(pdf_path, pdf_bytes, "PDF")
     return ReportResult(kind, html_path, executed, (dt.datetime.now() - start).total_seconds(), pdf_path)
 
 
-def export_pdf(html_path: Path) -> Path:
-    """The same content as PDF, via WeasyPrint (in-process, offline; tagged PDF/UA-1 for screen readers)."""
+def _keep(running: Path, executed: Path) -> None:
+    """Move the executed notebook into place (a rename in the build folder; a link there is replaced, not followed)."""
+    if running.exists():
+        os.replace(running, executed)
+
+
+class store_snapshot:
+    """A copy of the store, taken once while holding a read lock, that a report reads from start to finish.
+
+    An ingest while a report runs can then neither change its figures part way nor add a file to its
+    provenance that its figures do not include. The copy keeps the store's file name (so provenance
+    names it as the user did) in a private folder under ``_build/``, removed afterwards.
+    """
+
+    def __init__(self, store: Path, build: Path):
+        self.store, self.build = Path(store), Path(build)
+        self.folder = None
+
+    def __enter__(self) -> Path:
+        from .store import connect
+
+        self.folder = self.build / f".snapshot-{uuid.uuid4().hex[:12]}"
+        self.folder.mkdir()
+        snap = self.folder / self.store.name
+        con = connect(self.store, read_only=True)  # a writer cannot commit while this is open
+        try:
+            shutil.copyfile(self.store, snap)
+            wal = Path(str(self.store) + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, Path(str(snap) + ".wal"))
+        finally:
+            con.close()
+        return snap
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return False
+
+
+# the only resource a report's PDF may read: the report's own charts, embedded as base64 PNG
+EMBEDDED_IMAGE = "data:image/png;base64,"
+
+
+def report_url_fetcher():
+    """A WeasyPrint URL fetcher for reports: only the report's own ``data:image/png`` charts are read.
+
+    Everything else (http, https, file, ftp, other ``data:`` types) is refused and recorded in
+    ``.refused``, so a PDF build never touches the network or the local disk and nothing from outside
+    the report can be embedded or attached.
+    """
+    from weasyprint.urls import URLFetcher
+
+    class ReportFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(allowed_protocols=("data",), allow_redirects=False, timeout=1)
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if not str(url).startswith(EMBEDDED_IMAGE):
+                self.refused.append(str(url))
+                raise ValueError(f"dqm reports fetch nothing but their own charts; {str(url)[:60]!r} refused")
+            return super().fetch(url, headers)
+
+    return ReportFetcher()
+
+
+def pdf_from_html(page: str) -> bytes:
+    """The report as PDF bytes, via WeasyPrint (in-process, offline; tagged PDF/UA-1 for screen readers).
+
+    The HTML is read from the string with no base URL and :func:`report_url_fetcher`: no network, no
+    local files, and no attachments (any ``<link rel=attachment>`` is dropped before writing).
+    """
     import logging
 
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    pdf_path = html_path.with_suffix(".pdf")
-    weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path), pdf_variant="pdf/ua-1")
-    return pdf_path
+    options = {"pdf_variant": "pdf/ua-1"}
+    doc = weasyprint.HTML(string=page, url_fetcher=report_url_fetcher()).render(**options)
+    doc.metadata.attachments = []
+    return doc.write_pdf(attachments=[], **options)
 
 
-def provenance(store, parameters: dict, extra_files: dict | None = None) -> str:
-    """The provenance block that ends every report: inputs with hashes, versions, parameters, run time."""
+def export_pdf(html_path: Path) -> Path:
+    """Write ``report.pdf`` beside an existing ``report.html`` (atomically)."""
+    html_path = Path(html_path)
+    return write_atomic(html_path.with_suffix(".pdf"), pdf_from_html(html_path.read_text(encoding="utf-8")), "PDF")
+
+
+def _published_value(key: str, value) -> str:
+    """A parameter as published: a file or folder by its name only, never a path on the machine that made it."""
+    s = str(value)
+    if key in ("store",) or isinstance(value, Path) or "/" in s or "\\" in s:
+        return Path(s.replace("\\", "/")).name
+    return s
+
+
+def provenance(store, parameters: dict, extra_files: dict | None = None) -> Markup:
+    """The provenance block that ends every report: inputs by file name and hash, versions, parameters, run time.
+
+    No local path is published: files are named by their name (and SHA-256), never by where they were.
+    """
     from .store import connect
 
     model = load_model()
@@ -233,15 +342,18 @@ def provenance(store, parameters: dict, extra_files: dict | None = None) -> str:
     files.append({"Input": f"Quality model {Path(model.path).name} ({model.id} version {model.version})",
                   "SHA-256": file_sha256(model.path)})
     for label, path in (extra_files or {}).items():
-        files.append({"Input": label, "SHA-256": file_sha256(path)})
-    params = pd.DataFrame({"Parameter": list(parameters), "Value": [str(v) for v in parameters.values()]})
+        files.append({"Input": f"{label} {Path(path).name}" if Path(path).name not in label else label,
+                      "SHA-256": file_sha256(path)})
+    params = pd.DataFrame({"Parameter": list(parameters),
+                           "Value": [_published_value(k, v) for k, v in parameters.items()]})
     return (
-        '<section class="dqm-provenance">'
+        Markup('<section class="dqm-provenance">')
         + html_table(pd.DataFrame(files), "Inputs to this report and their SHA-256 hashes")
         + html_table(params, "Parameters of this run")
-        + f"<p>Produced by dqm version {escape(__version__)} with the quality model {escape(model.id)} "
-        f"version {escape(model.version)}.</p>"
-        + f'<p class="dqm-runtime">Run on {long_date(dt.date.today())} at {dt.datetime.now():%H:%M}.</p></section>'
+        + html("<p>Produced by dqm version {} with the quality model {} version {}.</p>", __version__, model.id,
+               model.version)
+        + html('<p class="dqm-runtime">Run on {} at {}.</p></section>', long_date(dt.date.today()),
+               f"{dt.datetime.now():%H:%M}")
     )
 
 

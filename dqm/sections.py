@@ -1,15 +1,16 @@
 """Report sections: the narrative, tables and charts of one part of a report, assembled for a notebook.
 
-Each function returns a list of displayable objects (IPython ``HTML``/``Markdown`` or a
-:class:`dqm.plots.Chart`), so a notebook cell is just ``for part in section(...): display(part)``
-and every branch ("no earlier wave", "untestable claim") is here, under test.
+Each function returns a list of displayable objects (IPython ``HTML`` made by :func:`dqm.markup.block`,
+the one path by which text reaches a report), so a notebook cell is just
+``for part in section(...): display(part)`` and every branch ("no earlier wave", "untestable claim")
+is here, under test.
 """
 from __future__ import annotations
 
 import pandas as pd
-from IPython.display import HTML, Markdown
 
 from . import narrative, plots, scoring
+from .markup import block, bullets, paragraph
 from .model import Model
 
 
@@ -19,30 +20,30 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
     from .claims.panel import panel_view
 
     c = result.claim
-    parts = [HTML(narrative.claim_header(c, model, measures)),
-             Markdown("\n\n".join(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome"))))]
+    parts = [block(narrative.claim_header(c, model, measures),
+                   narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))]
     if result.verdict != "untestable":
-        parts.append(HTML(plots.html_table(narrative.claim_figures(row), f"Figures for claim {c.id}")))
+        parts.append(block(plots.html_table(narrative.claim_figures(row), f"Figures for claim {c.id}")))
         if c.kind == "association" and len(result.specs):
-            parts += [plots.specification_curve(result.specs, f"Specification curve: {c.id}", source, c.sesoi),
-                      Markdown(narrative.spec_curve_sentence(row)),
-                      Markdown(narrative.panel_sentence(panel_view(council_levels, outcomes, model, c.exposure, c.outcome)))]
+            parts += [block(plots.specification_curve(result.specs, f"Specification curve: {c.id}", source, c.sesoi)),
+                      block(narrative.spec_curve_sentence(row),
+                            narrative.panel_sentence(panel_view(council_levels, outcomes, model, c.exposure, c.outcome)))]
     measure = measures.loc[c.outcome].to_dict() if c.outcome in measures.index else {}
     caveats = narrative.claim_caveats(row, c, measure, wave, synthetic)
     if caveats:
-        parts.append(Markdown("**Caveats.**\n\n" + "\n".join("- " + x for x in caveats)))
+        parts.append(block(paragraph("", lead="Caveats."), bullets(caveats)))
     return parts
 
 
 def sector_change_section(council_levels: pd.DataFrame, model: Model, wave: int, source: str) -> list:
     """Change since the previous wave among the councils that took part in both."""
     if not (council_levels["wave"] == wave - 1).any():
-        return [Markdown(f"There is no earlier wave to compare {wave} with.")]
+        return [block(f"There is no earlier wave to compare {wave} with.")]
     panel = scoring.panel_change(council_levels, model, wave - 1, wave)
-    return [plots.dot_interval(panel, "dimension", "change", "ci_low", "ci_high",
+    return [block(plots.dot_interval(panel, "dimension", "change", "ci_low", "ci_high",
                                f"Change in average level, same councils, {wave - 1} to {wave}", "Change in level",
                                source.replace(str(wave), f"{wave - 1} and {wave}"), xlim=(-1, 1)),
-            Markdown(narrative.panel_sentences(panel))]
+                  narrative.panel_sentences(panel))]
 
 
 def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
@@ -53,8 +54,8 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
     for by, label in groupings:
         trend = scoring.sector_trend(council_levels, model, by=by)
         trend = scoring.suppress_small(trend[trend["wave"] == wave], "councils", ["mean", "ci_low", "ci_high"])
-        parts += [HTML(plots.html_table(narrative.group_table(trend, by, label), f"Average overall score by {label}, {wave}")),
-                  Markdown(narrative.suppression_note(trend.assign(group=trend[by]), label))]
+        parts.append(block(plots.html_table(narrative.group_table(trend, by, label), f"Average overall score by {label}, {wave}"),
+                           narrative.suppression_note(trend.assign(group=trend[by]), label)))
     return parts
 
 
@@ -64,10 +65,10 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
     lv = council_levels
     took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
     if not took_part:
-        return [Markdown(f"{narrative.escape(name)} did not take part in {wave - 1}, so there is no change to report.")]
+        return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
     ch = scoring.council_change(lv, answers, model, wave - 1, wave)
     ch = ch[ch["council_code"] == council]
-    return [Markdown("\n".join("- " + s for s in narrative.council_change_sentences(ch)))]
+    return [block(bullets(narrative.council_change_sentences(ch)))]
 
 
 def engine_checks_section(table: pd.DataFrame, replications: int) -> list:
@@ -78,7 +79,7 @@ def engine_checks_section(table: pd.DataFrame, replications: int) -> list:
     tested = table[(table["verdict"] != "untestable") & (table["outcome"] != "independent_assessment")]
     power = {n: (simulation.power_at(n, 0.10, replications), simulation.power_at(n, 0.25, replications))
              for n in sorted(set(tested["n"]))}
-    return [HTML(plots.html_table(narrative.checks_table(checks),
-                                  f"The engine's checks on synthetic councils ({replications:,} replications each)")),
-            HTML(plots.html_table(narrative.power_table([(r.id, r.n, *power[r.n]) for r in tested.itertuples()]),
-                                  "Power of the engine to detect a standardised effect at each claim's number of councils"))]
+    return [block(plots.html_table(narrative.checks_table(checks),
+                                   f"The engine's checks on synthetic councils ({replications:,} replications each)")),
+            block(plots.html_table(narrative.power_table([(r.id, r.n, *power[r.n]) for r in tested.itertuples()]),
+                                   "Power of the engine to detect a standardised effect at each claim's number of councils"))]

@@ -1,11 +1,10 @@
 """Report sections: every branch a notebook would otherwise hold."""
-from IPython.display import HTML, Markdown
+from IPython.display import HTML
 
 import dqm
 from dqm import sections
 from dqm.claims import EngineConfig, evaluate_claims, load_claims, results_table
 from dqm.outcomes import load_measures, load_outcomes
-from dqm.plots import Chart
 
 
 def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):
@@ -18,14 +17,15 @@ def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):
     by_id = {r.claim.id: r for r in results}
     tested = sections.claim_section(by_id["efficiency-central-costs"], rows.loc["efficiency-central-costs"], model, measures,
                                     data.councils, outcomes, 2026, True, "src")
-    kinds = [type(p) for p in tested]
-    assert kinds[:3] == [HTML, Markdown, HTML] and Chart in kinds
-    text = " ".join(p.data for p in tested if isinstance(p, Markdown))
+    assert all(isinstance(p, HTML) for p in tested)  # every part reached HTML through dqm.markup
+    assert "<h3" in tested[0].data and "Figures for claim" in tested[1].data
+    assert any('class="dqm-chart"' in p.data for p in tested)
+    text = " ".join(p.data for p in tested)
     assert "Panel view" in text and "synthetic demonstration data" in text and "Timing" in text
     untestable = sections.claim_section(by_id["agility"], rows.loc["agility"], model, measures, data.councils, outcomes,
                                         2026, False, "src")
-    assert [type(p) for p in untestable] == [HTML, Markdown]  # no figures, no chart, no caveats to show
-    assert "cannot be tested" in untestable[1].data
+    assert len(untestable) == 1  # no figures, no chart, no caveats to show
+    assert "cannot be tested" in untestable[0].data
 
 
 def test_change_sections_say_when_there_is_no_earlier_wave(demo_store, model):
@@ -34,11 +34,11 @@ def test_change_sections_say_when_there_is_no_earlier_wave(demo_store, model):
     first = sections.sector_change_section(data.councils, model, 2024, "src")
     assert len(first) == 1 and "no earlier wave" in first[0].data
     later = sections.sector_change_section(data.councils, model, 2026, "src")
-    assert isinstance(later[0], Chart) and "took part in both 2025 and 2026" in later[1].data
+    assert 'class="dqm-chart"' in later[0].data and "took part in both 2025 and 2026" in later[0].data
     code = data.councils.query("wave == 2026 and assessment_type == 'self'")["council_code"].iloc[0]
     missing = sections.council_change_section("ZZZ", "Nowhere", data.councils, data.answers, model, 2026)
     assert "did not take part in 2025" in missing[0].data
-    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith("X did not")
+    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith("<p>X did not")
 
 
 def test_group_section_suppresses_small_groups(demo_store, model):
@@ -54,4 +54,4 @@ def test_group_section_suppresses_small_groups(demo_store, model):
     n_wales = small.query("wave == 2026 and assessment_type == 'self' and nation == 'Wales'")["council_code"].nunique()
     assert 0 < n_wales < 5 and rows["Wales"][1:3] == ["[c]", "[c]"]
     assert rows["England"][1] not in ("[c]",)
-    assert "suppressed and shown as [c]" in parts[1].data
+    assert "suppressed and shown as [c]" in parts[0].data
