@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 
-from .markup import Markup, escape, html  # noqa: E402
+from .markup import Markup, html  # noqa: E402
 
 STYLE = "afcharts.afcharts"
 
