@@ -157,9 +157,12 @@ def _cmd_build_outcomes(args) -> int:
     from .outcomes import build_outcomes
 
     outcomes, log = build_outcomes(args.out)
-    print(f"Wrote {len(outcomes):,} outcome values for {outcomes['measure'].nunique()} measures; "
-          f"{(log['action'] == 'dropped').sum():,} source rows dropped and {(log['action'] == 'remapped').sum()} "
-          f"remapped, each with its reason in mapping_log.csv.")
+    print(f"Wrote {len(outcomes):,} outcome values for {outcomes['measure'].nunique()} bundled measures, and the mapping "
+          f"log of {len(log):,} source rows and names, each with its action and reason:")
+    for source, grp in log.groupby("source", sort=False):
+        by = grp["category"].where(grp["category"] != "", grp["action"])
+        print(f"  {source}: " + ", ".join(f"{k} {v:,}" for k, v in by.value_counts().items()))
+    print("Your own measures (in a user data folder) are not touched by a rebuild.")
     return 0
 
 

@@ -154,16 +154,171 @@ def _social_care(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFram
     return out, log
 
 
+# ---------------------------------------------------------------- GOV.UK Pay
+PAY_SOURCE = "GOV.UK Pay"
+PAY_CATEGORIES = ("matched council", "duplicate spelling", "joint service", "former council with successor",
+                  "parish or town council", "police", "fire and rescue", "NHS", "other public body", "unclassified")
+
+
+def _pay_rules() -> dict:
+    path = outcomes_dir() / "govuk_pay_organisations.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key in ("names", "before_matching", "after_matching"):
+        if not isinstance(raw.get(key), (dict, list)):
+            raise DQMError(f"key {key!r} is missing or not a list or mapping.", file=path)
+    for name, rule in raw["names"].items():
+        if rule.get("category") not in PAY_CATEGORIES:
+            raise DQMError(f"name {name!r}: category must be one of {', '.join(PAY_CATEGORIES)}.", file=path)
+    return raw
+
+
+def classify_organisations(names, reg: pd.DataFrame) -> pd.DataFrame:
+    """One row per organisation name: category, the council code(s) it counts for, and why.
+
+    Columns: organisation, category, codes (list of local-authority-codes), reason. Names are settled
+    by data/outcomes/govuk_pay_organisations.yaml and the council matcher (see that file).
+    """
+    import re
+
+    from .reference import match_council
+
+    rules = _pay_rules()
+    before = [(r["category"], re.compile(r["regex"], re.I)) for r in rules["before_matching"]]
+    after = [(r["category"], re.compile(r["regex"], re.I)) for r in rules["after_matching"]]
+    replaced = dict(zip(reg["local-authority-code"], reg["replaced-by"]))
+    rows = []
+    for name in names:
+        rule = rules["names"].get(name) or rules["names"].get(name.strip())
+        if rule:
+            rows.append({"organisation": name, "category": rule["category"], "codes": list(rule.get("councils", [])),
+                         "reason": rule["reason"]})
+            continue
+        hit = next(((cat, rx.pattern) for cat, rx in before if rx.search(name)), None)
+        if hit:
+            rows.append({"organisation": name, "category": hit[0], "codes": [], "reason": "the name says so"})
+            continue
+        m = match_council(name)
+        if m.code and m.method in ("code", "gss", "exact"):
+            rows.append({"organisation": name, "category": "matched council", "codes": [m.code],
+                         "reason": f"matched {m.name} ({m.method})"})
+            continue
+        if m.method == "former" or "former council" in (m.note or ""):  # the suggestions are its successors
+            heirs = [c for c, _ in m.suggestions]
+            rows.append({"organisation": name, "category": "former council with successor",
+                         "codes": heirs if len(heirs) == 1 else [],
+                         "reason": (f"{m.note.split(';')[0].rstrip('.')}; its services count for its single successor {heirs[0]}"
+                                    if len(heirs) == 1 else f"{m.note.split(';')[0].rstrip('.')}; split, so its services are not attributed")})
+            continue
+        hit = next(((cat, rx.pattern) for cat, rx in after if rx.search(name)), None)
+        if hit:
+            rows.append({"organisation": name, "category": hit[0], "codes": [], "reason": "the name says so"})
+            continue
+        rows.append({"organisation": name, "category": "unclassified", "codes": [],
+                     "reason": f"no rule and no confident council match ({m.note}); add a decision to govuk_pay_organisations.yaml"})
+    out = pd.DataFrame(rows)
+    # a former council named in the rules goes to its successor only if there is exactly one
+    for i, r in out[(out["category"] == "former council with successor") & out["organisation"].isin(list(rules["names"]))].iterrows():
+        heirs = [h for c in r["codes"] for h in replaced.get(c, "").split(",") if h]
+        out.at[i, "codes"] = heirs if len(heirs) == 1 else []
+        out.at[i, "reason"] += (f"; its services count for its single successor {heirs[0]}" if len(heirs) == 1
+                                else "; split, so its services are not attributed")
+    return out
+
+
+def _pay_reference_dates(snapshots: pd.Series) -> dict[str, str]:
+    """{period label 'YYYY-03': snapshot date}: the last snapshot published in March of each year."""
+    dates = pd.to_datetime(pd.Series(sorted(set(snapshots))))
+    march = dates[dates.dt.month == 3]
+    return {f"{d.year}-03": d.strftime("%Y-%m-%d") for d in march.groupby(march.dt.year).max()}
+
+
+def _govuk_pay(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Live GOV.UK Pay services per 100,000 residents at the end of March, and the change over the year to it.
+
+    Every organisation name is logged with its category. A current principal council with no live
+    service in a snapshot has 0 (GOV.UK Pay lists every organisation with a live service); a council
+    that did not yet exist at the reference date has no value. Joint services are shared between their
+    councils in proportion to population; duplicate spellings of one council are added together.
+    """
+    src = sources_dir() / "govuk_pay_services" / "govuk_pay_services_by_organisation_monthly.csv"
+    pay = pd.read_csv(src, dtype={"snapshot_date": str, "organisation": str})
+    pay["live_services"] = pd.to_numeric(pay["live_services"], errors="raise")
+    names = sorted(pay["organisation"].unique())
+    cls = classify_organisations(names, reg).set_index("organisation")
+    seen = pay.groupby("organisation")["snapshot_date"].nunique()
+    current = reg[(reg["current-authority"] == "True") & ~reg["local-authority-type"].isin(["COMB", "SRA"])]
+    pop = pd.to_numeric(current.set_index("local-authority-code")["pop-2020"], errors="coerce")
+    # which name is a council's main one (most snapshots, then alphabetical); the others are duplicate spellings
+    council_names: dict[str, list[str]] = {}
+    for name, r in cls.iterrows():
+        if r["category"] == "matched council":
+            council_names.setdefault(r["codes"][0], []).append(name)
+    for code, group in council_names.items():
+        main = sorted(group, key=lambda n: (-seen[n], n))[0]
+        for n in group:
+            if n != main:
+                cls.at[n, "category"] = "duplicate spelling"
+                cls.at[n, "reason"] = f"another name for {code}, published as {main!r}; services of both names are added"
+    log = []
+    for name, r in cls.iterrows():
+        action = {"matched council": "kept", "duplicate spelling": "combined", "joint service": "shared",
+                  "former council with successor": "remapped" if r["codes"] else "dropped"}.get(r["category"], "dropped")
+        log.append({"source": PAY_SOURCE, "source_key": "", "source_name": name, "category": r["category"],
+                    "action": action, "local-authority-code": ",".join(r["codes"]), "reason": r["reason"]})
+    # services per council and snapshot: each name's services go to its councils (joint: by population share)
+    shares = []
+    for name, r in cls.iterrows():
+        codes = [c for c in r["codes"] if c in pop.index]
+        if not codes or r["category"] not in ("matched council", "duplicate spelling", "joint service",
+                                              "former council with successor"):
+            continue
+        total = float(pop[codes].sum())
+        shares += [{"organisation": name, "local-authority-code": c, "share": float(pop[c]) / total} for c in codes]
+    shares = pd.DataFrame(shares, columns=["organisation", "local-authority-code", "share"])
+    per = pay.merge(shares, on="organisation")
+    per = (per.assign(services=per["live_services"] * per["share"])
+           .groupby(["snapshot_date", "local-authority-code"])["services"].sum())
+    start = pd.to_datetime(current.set_index("local-authority-code")["start-date"].replace("", "1900-01-01"))
+    level = {}
+    for period, date in _pay_reference_dates(pay["snapshot_date"]).items():
+        existing = start.index[start <= pd.Timestamp(date)]
+        s = per.xs(date, level="snapshot_date") if date in per.index.get_level_values(0) else pd.Series(dtype=float)
+        level[period] = s.reindex(existing, fill_value=0.0) / pop[existing] * 100_000
+    rows = []
+    built = measures["build"] if "build" in measures else pd.Series("", index=measures.index)
+    ids = dict(zip(built.fillna(""), measures["id"]))
+    level_id, change_id = ids.get("govuk_pay_live_per_100k"), ids.get("govuk_pay_added_per_100k")
+    periods = sorted(level)
+    for period in periods:
+        if level_id:
+            rows += [{"local-authority-code": c, "measure": level_id, "period": period, "value": round(float(v), 4)}
+                     for c, v in level[period].items() if v == v]
+    for prev, period in zip(periods, periods[1:]):
+        if change_id:
+            d = (level[period] - level[prev]).dropna()
+            rows += [{"local-authority-code": c, "measure": change_id, "period": period, "value": round(float(v), 4)}
+                     for c, v in d.items()]
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS), log
+
+
+LOG_COLUMNS = ["source", "source_key", "source_name", "category", "action", "local-authority-code", "reason"]
+
+
 def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rebuild outcomes.csv and mapping_log.csv from data/sources; returns (outcomes, log)."""
+    """Rebuild outcomes.csv and mapping_log.csv from data/sources; returns (outcomes, log).
+
+    Only the bundled measures are built here; your own measures live in a user data folder
+    (see :func:`load_outcome_data`) and are never touched by a rebuild.
+    """
     out_dir = Path(out_dir) if out_dir else outcomes_dir()
     measures = load_measures()
     reg = _registry()
     fin, log1 = _finance(measures, reg)
     asc, log2 = _social_care(measures, reg)
-    outcomes = (pd.concat([fin, asc], ignore_index=True)
+    pay, log3 = _govuk_pay(measures, reg)
+    outcomes = (pd.concat([fin, asc, pay], ignore_index=True)
                 .sort_values(["measure", "period", "local-authority-code"]).reset_index(drop=True))
-    log = pd.DataFrame(log1 + log2, columns=["source", "source_key", "source_name", "action", "local-authority-code", "reason"])
+    log = pd.DataFrame(log1 + log2 + log3, columns=LOG_COLUMNS).fillna({"category": ""})
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes.to_csv(out_dir / "outcomes.csv", index=False)
     log.to_csv(out_dir / "mapping_log.csv", index=False)
