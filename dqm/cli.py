@@ -73,9 +73,29 @@ def _cmd_report(args) -> int:
     if args.kind != "council" and args.council:
         raise DQMError(f"only the council report takes a council code, not the {args.kind} report.")
     res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output,
-                     council=args.council, pdf=args.pdf)
+                     council=args.council, pdf=args.pdf, extra=_user_parameters(args))
     print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
     return 0
+
+
+def _user_parameters(args) -> dict | None:
+    """--user-data / --claims / --outcomes as notebook parameters (absolute paths: notebooks run in notebooks/)."""
+    from .outcomes import user_data_dir
+
+    if args.kind not in ("annual", "evidence"):
+        if args.user_data or args.claims or args.outcomes:
+            raise DQMError(f"the {args.kind} report does not read claims or outcomes; --user-data, --claims and "
+                           "--outcomes are for the annual and evidence reports.")
+        return None
+    folder = user_data_dir(args.user_data)
+    params = {"user_data": str(folder.resolve()) if folder else "",
+              "extra_claims": str(Path(args.claims).resolve()) if args.claims else "",
+              "extra_outcomes": str(Path(args.outcomes).resolve()) if args.outcomes else ""}
+    if any(params.values()):
+        from .claims.registry import load_evidence
+
+        load_evidence(params["user_data"] or None, params["extra_claims"] or None, params["extra_outcomes"] or None)
+    return params if any(params.values()) else None
 
 
 QUICK = {"annual": {"bootstrap": 200, "null_bootstrap": 50}, "evidence": {"bootstrap": 200, "null_bootstrap": 50,
@@ -121,21 +141,37 @@ def _cmd_score(args) -> int:
     return 0
 
 
+def _evidence(args, model=None):
+    """The registry and outcomes plus the user's own, from --user-data / --claims / --outcomes; warnings to stderr."""
+    from .claims.registry import load_evidence
+
+    ev = load_evidence(getattr(args, "user_data", None), getattr(args, "claims", None), getattr(args, "outcomes", None),
+                       model=model)
+    for w in ev.warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+    summary = ev.join_summary()
+    for r in summary.itertuples():
+        print(f"Your outcome file {r.file} (measure {r.measure}): {r.matched:,} of {r.rows:,} rows joined to councils"
+              + (f"; {r.not_used:,} not used (see `dqm outcomes check`)." if r.not_used else "."), file=sys.stderr)
+    return ev
+
+
 def _cmd_claims(args) -> int:
-    from .claims import EngineConfig, evaluate_claims, load_claims, results_json, results_table
+    if getattr(args, "claims_command", None) == "add":
+        return _cmd_claims_add(args)
+    from .claims import EngineConfig, evaluate_claims, results_json, results_table
     from .model import load_model
-    from .outcomes import load_measures, load_outcomes
     from .store import load
 
+    if args.wave is None:
+        raise DQMError("dqm claims needs --wave YEAR (the assessment year whose levels are the exposure).")
     model = load_model()
-    outcomes = load_outcomes(args.outcomes) if args.outcomes else load_outcomes()
-    measures = list(load_measures()["id"]) + sorted(set(outcomes["measure"]))
-    claims = load_claims(args.claims, dimension_ids=model.dimension_ids, measure_ids=measures)
+    ev = _evidence(args, model)
     data = load(args.store, model=model)
     if not (data.councils["wave"] == args.wave).any():
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store or "the default store")
     cfg = EngineConfig(n_boot=args.bootstrap, n_null_boot=args.null_bootstrap, seed=args.seed)
-    results = evaluate_claims(claims, data.councils, outcomes, model, args.wave, cfg)
+    results = evaluate_claims(ev.claims, data.councils, ev.outcomes, model, args.wave, cfg)
     if args.json:
         print(json.dumps(results_json(results), indent=2))
     else:
@@ -153,6 +189,125 @@ def _cmd_claims(args) -> int:
     return 0
 
 
+def _user_folder(args, create: bool = True) -> Path:
+    from .outcomes import USER_DATA_ENV, user_data_dir
+
+    folder = user_data_dir(args.user_data)
+    if folder is None:
+        raise DQMError(f"say where your own claims and outcome data live: --user-data DIR (or set {USER_DATA_ENV}).")
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _cmd_claims_add(args) -> int:
+    """Append a claim to the user's claims.yaml: dated today, exploratory, validated before it is written."""
+    import datetime as dt
+
+    import yaml
+
+    from .claims.registry import load_evidence
+
+    folder = _user_folder(args)
+    entry = {"id": args.id, "statement": args.statement, "source": args.source, "side": args.side,
+             "exposure": args.exposure, "outcome": args.outcome, "direction": args.direction,
+             "controls": args.controls.split(",") if args.controls else [], "sesoi": args.sesoi,
+             "family": args.family, "registered": dt.date.today().isoformat(), "exploratory": True}
+    if args.population:
+        pop = {}
+        for item in args.population:
+            if "=" not in item:
+                raise DQMError(f"--population {item!r}: write COLUMN=VALUE, for example nation=England.")
+            k, v = item.split("=", 1)
+            pop.setdefault(k.strip(), []).append(v.strip())
+        entry["population"] = {k: v[0] if len(v) == 1 else v for k, v in pop.items()}
+    if args.transform:
+        entry["transform"] = args.transform
+    if args.period:
+        entry["period"] = args.period
+    path = folder / "claims.yaml"
+    before = path.read_text(encoding="utf-8") if path.exists() else (
+        "# Your own claims, added to the registry when you pass --user-data (see the README).\n"
+        "# Added after the data were seen, so exploratory: they are tested in families of their own.\n")
+    text = before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(text, encoding="utf-8")
+    try:
+        ev = load_evidence(folder)  # the whole user layer must still load, or nothing is written
+    except DQMError:
+        if before.strip():
+            path.write_text(before, encoding="utf-8")
+        else:
+            path.unlink()
+        raise
+    claim = next(c for c in ev.claims if c.id == args.id)
+    for w in claim.warnings:
+        print(f"Warning: claim {claim.id!r}: {w}", file=sys.stderr)
+    print(f"Added claim {claim.id!r} to {path} (registered {claim.registered.isoformat()}, exploratory, "
+          f"multiple-testing family {claim.family!r}).")
+    return 0
+
+
+def _cmd_outcomes(args) -> int:
+    import shutil
+
+    import yaml
+
+    from .outcomes import load_outcome_data
+
+    if args.outcomes_command == "add":
+        folder = _user_folder(args)
+        src = Path(args.file)
+        if not src.is_file():
+            raise DQMError("the outcome file does not exist.", file=src)
+        (folder / "outcomes").mkdir(exist_ok=True)
+        dest = folder / "outcomes" / src.name
+        mpath = folder / "measures.yaml"
+        before = mpath.read_text(encoding="utf-8") if mpath.exists() else (
+            "# Your own outcome measures: each names its file (in this folder) keyed by council code, GSS code or name.\n")
+        entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
+                                   "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
+                                   "source": args.source, "licence": args.licence, "combine": args.combine}.items() if v}
+        existed, had_measures = dest.exists(), mpath.exists()
+        if existed and dest.resolve() != src.resolve():
+            raise DQMError(f"your data folder already has an outcome file named {src.name}.", file=dest,
+                           hint="Rename your file, or remove the old one and its measure first.")
+        if dest.resolve() != src.resolve():
+            shutil.copyfile(src, dest)
+        mpath.write_text(before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True),
+                         encoding="utf-8")
+        try:
+            data = load_outcome_data(folder)
+        except DQMError:
+            if had_measures:
+                mpath.write_text(before, encoding="utf-8")
+            else:
+                mpath.unlink(missing_ok=True)
+            if not existed and dest.exists():
+                dest.unlink()
+            raise
+        print(f"Added measure {args.measure!r} ({dest.name}) to {mpath}.")
+    else:
+        data = load_outcome_data(_user_folder(args, create=False))
+    return _print_join(data, args)
+
+
+def _print_join(data, args) -> int:
+    j = data.join
+    if getattr(args, "csv", None):
+        j.to_csv(args.csv, index=False)
+        print(f"Wrote how each of {len(j):,} rows joined to {args.csv}.")
+    for r in data.join_summary().itertuples():
+        print(f"{r.file} (measure {r.measure}): {r.rows:,} rows; {r.matched:,} joined to councils; {r.not_used:,} not used.")
+    bad = j[j["status"] != "matched"]
+    for r in bad.itertuples():
+        print(f"  row {r.row}: {r.council!r}, {r.period}, {r.value!r}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
+    if len(bad):
+        print("Rows not used are not tested. Fix the names (`dqm match` shows how names match) or values in your file and run again.")
+    if j.empty:
+        print("There are no outcome files of your own yet: add one with `dqm outcomes add FILE --measure ID --unit UNIT --better higher|lower|neither`.")
+    return 0
+
+
 def _cmd_build_outcomes(args) -> int:
     from .outcomes import build_outcomes
 
@@ -166,16 +321,73 @@ def _cmd_build_outcomes(args) -> int:
     return 0
 
 
-def _cmd_match(args) -> int:
+MATCH_COLUMNS = ["text", "local_authority_code", "name", "method", "score", "status", "successors", "suggestions", "note"]
+
+
+def match_table(names) -> "pd.DataFrame":
+    """One row per name: code, method, score, status (matched, former council with successor, not a principal
+    council, ambiguous, no match), successors of a former council and suggestions."""
+    import pandas as pd
+
+    from .outcomes import _council_status
     from .reference import match_council
 
-    for text in args.names:
+    rows = []
+    for text in names:
         m = match_council(text)
-        if m.code:
-            print(f"{text!r} -> {m.code} ({m.name}; {m.method})")
+        status, _ = _council_status(m)
+        former = status == "former council with successor"
+        rows.append({"text": text, "local_authority_code": m.code or "", "name": m.name or "", "method": m.method,
+                     "score": round(float(m.score), 1), "status": status,
+                     "successors": "; ".join(f"{n} ({c})" for c, n in m.suggestions) if former else "",
+                     "suggestions": "" if former else "; ".join(f"{n} ({c})" for c, n in m.suggestions),
+                     "note": m.note})
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS)
+
+
+def _cmd_match(args) -> int:
+    names = list(args.names)
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise DQMError("the file of names does not exist.", file=path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DQMError("the file of names is not UTF-8 text.", file=path, hint="Save it as UTF-8.") from None
+        lines = [ln.strip() for ln in text.splitlines()]
+        if path.suffix.lower() == ".csv":
+            import csv
+
+            rows = list(csv.reader(text.splitlines()))
+            col = args.column
+            if rows and col:
+                if col not in rows[0]:
+                    raise DQMError(f"there is no column {col!r}; the columns are {', '.join(rows[0])}.", file=path)
+                i = rows[0].index(col)
+                lines = [r[i].strip() if i < len(r) else "" for r in rows[1:]]
+            elif rows:
+                lines = [r[0].strip() if r else "" for r in rows[1:]]  # the first column, after its header
+        names += [ln for ln in lines if ln]
+    if not names:
+        raise DQMError("give names or codes to match, or --file FILE with one name a line (or a CSV with --column).")
+    tab = match_table(names)
+    if args.json:
+        print(json.dumps(tab.to_dict(orient="records"), indent=2, ensure_ascii=False))
+    elif args.csv:
+        if args.csv == "-":
+            tab.to_csv(sys.stdout, index=False)
         else:
-            sugg = "; ".join(f"{n} ({c})" for c, n in m.suggestions)
-            print(f"{text!r} -> no match. {m.note}" + (f" Nearest: {sugg}." if sugg else ""))
+            tab.to_csv(args.csv, index=False)
+            counts = tab["status"].value_counts()
+            print(f"Wrote {len(tab):,} names to {args.csv}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ".")
+    else:
+        for r in tab.itertuples():
+            if r.local_authority_code:
+                print(f"{r.text!r} -> {r.local_authority_code} ({r.name}; {r.method})")
+            else:
+                more = r.successors or r.suggestions
+                print(f"{r.text!r} -> {r.status}. {r.note}" + (f" Nearest: {more}." if more and more not in r.note else ""))
     return 0
 
 
@@ -210,6 +422,16 @@ def _cmd_run(args) -> int:
                          pdf=kind != "quality", extra=QUICK[kind] if args.quick else None)
         print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
     return 0
+
+
+def _user_options(s) -> None:
+    """The options of every command that reads claims or outcomes."""
+    s.add_argument("--user-data", metavar="DIR",
+                   help="your data folder with claims.yaml and measures.yaml (default $DQM_USER_DATA); added to the "
+                   "registry and the bundled outcomes, never replacing them")
+    s.add_argument("--claims", metavar="FILE", help="a further claims file of your own, added to the registry")
+    s.add_argument("--outcomes", metavar="FILE",
+                   help="a further outcome file of your own (columns council, measure, period, value), added to the bundled outcomes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")
     s.add_argument("--output", help="output file name inside the output folder")
+    _user_options(s)
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("score", help="council scores with Monte Carlo score and rank intervals",
@@ -283,19 +506,70 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", help="write a CSV file")
     s.set_defaults(func=_cmd_score)
 
-    s = sub.add_parser("claims", help="test the pre-registered benefit claims against outcome data",
-                       description="Test every claim in the registry (data/claims.yaml) against the outcome data, "
-                       "with robust effects, equivalence tests, Holm adjustment, a specification curve and a verdict.")
-    s.add_argument("--wave", type=int, required=True, help="assessment year whose levels are the exposure")
+    s = sub.add_parser("claims", help="test the pre-registered benefit claims (and your own) against outcome data",
+                       description="Test every claim in the registry (data/claims.yaml), and your own claims if you give "
+                       "a user data folder, against the outcome data, with robust effects, equivalence tests, Holm "
+                       "adjustment, a specification curve and a verdict. `dqm claims add` registers a claim of your own.")
+    s.add_argument("--wave", type=int, help="assessment year whose levels are the exposure (required to test)")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
-    s.add_argument("--claims", help="claims registry YAML (default data/claims.yaml)")
-    s.add_argument("--outcomes", help="outcome table CSV (default data/outcomes/outcomes.csv)")
+    _user_options(s)
     s.add_argument("--bootstrap", type=int, default=2000, help="BCa bootstrap resamples (default 2000)")
     s.add_argument("--null-bootstrap", type=int, default=500,
                    help="resamples for the specification curve's joint test (default 500)")
     s.add_argument("--seed", type=int, default=20261122, help="random seed")
     s.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
     s.set_defaults(func=_cmd_claims)
+    cs = s.add_subparsers(dest="claims_command", metavar="add")
+    a = cs.add_parser("add", help="add a claim of your own to your claims file (dated today, exploratory)",
+                      description="Append a claim to claims.yaml in your user data folder, registered today and marked "
+                      "exploratory (it was written after the data were seen), in a multiple-testing family of its own. "
+                      "The claim is checked before it is written.")
+    a.add_argument("--user-data", metavar="DIR", help="your data folder (created if missing; default $DQM_USER_DATA)")
+    a.add_argument("--id", required=True, help="a short id, such as sceptic-cost-per-transaction")
+    a.add_argument("--statement", required=True, help="the claim in one sentence")
+    a.add_argument("--exposure", default="overall", help="overall (default) or a dimension id of the model")
+    a.add_argument("--outcome", required=True, help="a measure id (bundled or yours; see dqm outcomes add)")
+    a.add_argument("--direction", required=True, choices=["positive", "negative", "none"],
+                   help="what the claim predicts: positive, negative, or none (no meaningful relation)")
+    a.add_argument("--sesoi", type=float, default=0.10,
+                   help="smallest effect of interest, standardised (default 0.10)")
+    a.add_argument("--controls", default="council_type,log_population,deprivation,rurality",
+                   help="comma-separated controls (default council_type,log_population,deprivation,rurality)")
+    a.add_argument("--population", action="append", metavar="COLUMN=VALUE",
+                   help="restrict the councils, e.g. nation=England (repeat for more)")
+    a.add_argument("--family", default="user claims", help="multiple-testing family (always one of your own)")
+    a.add_argument("--source", default="added with dqm claims add", help="who makes the claim, or where it is made")
+    a.add_argument("--side", default="user", help="promoters, sceptics, or your own label (default user)")
+    a.add_argument("--transform", choices=["raw", "log", "rank-normal"], help="main outcome transform (default raw)")
+    a.add_argument("--period", help="outcome period (default latest)")
+    a.set_defaults(func=_cmd_claims)
+
+    s = sub.add_parser("outcomes", help="add your own outcome data, and check how it joins to councils",
+                       description="Your own outcome measures live in a user data folder, apart from the bundled ones, "
+                       "and are added to them when you pass --user-data. Files may name councils by "
+                       "local-authority-code, GSS code or name (matched by the same rules as ingest).")
+    os_ = s.add_subparsers(dest="outcomes_command", required=True, metavar="COMMAND")
+    a = os_.add_parser("add", help="copy an outcome file into your data folder and declare its measure",
+                       description="Copy FILE (columns: council, period, value) into DIR/outcomes/, add its measure to "
+                       "DIR/measures.yaml, and report how every row joined to a council.")
+    a.add_argument("file", help="CSV with a council column (code, GSS code or name), period and value")
+    a.add_argument("--user-data", metavar="DIR", help="your data folder (created if missing; default $DQM_USER_DATA)")
+    a.add_argument("--measure", required=True, help="an id for the measure, such as cost_per_transaction")
+    a.add_argument("--name", help="the measure's name as shown in reports")
+    a.add_argument("--unit", required=True, help="the unit, such as 'pounds per transaction'")
+    a.add_argument("--better", required=True, choices=["higher", "lower", "neither"], help="which direction is better")
+    a.add_argument("--source", help="where the data come from")
+    a.add_argument("--licence", help="the data's licence")
+    a.add_argument("--combine", choices=["sum", "mean", "max", "min"],
+                   help="how to combine several rows for one council and period (default: they are an error)")
+    a.add_argument("--csv", metavar="FILE", help="also write how each row joined to this CSV")
+    a.set_defaults(func=_cmd_outcomes)
+    a = os_.add_parser("check", help="report how each row of your outcome files joins to councils",
+                       description="Read every outcome file in your data folder and report, row by row, the rows that "
+                       "did not join to a council and why.")
+    a.add_argument("--user-data", metavar="DIR", help="your data folder (default $DQM_USER_DATA)")
+    a.add_argument("--csv", metavar="FILE", help="write how each row joined to this CSV")
+    a.set_defaults(func=_cmd_outcomes)
 
     s = sub.add_parser("build-outcomes", help="rebuild data/outcomes/outcomes.csv from data/sources",
                        description="Rebuild the long outcome table and its mapping log from the copied sources.")
@@ -303,8 +577,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_build_outcomes)
 
     s = sub.add_parser("match", help="match council names or codes to local-authority-codes",
-                       description="Show how free-text council names or GSS codes match current councils.")
-    s.add_argument("names", nargs="+", help="names or codes")
+                       description="Show how free-text council names or GSS codes match current councils: code, method, "
+                       "score, status (matched, former council with successor, not a principal council, ambiguous, "
+                       "no match) and suggestions. Names come from the arguments and/or --file.")
+    s.add_argument("names", nargs="*", help="names or codes")
+    s.add_argument("--file", help="a text file with one name a line, or a CSV (first column, or --column)")
+    s.add_argument("--column", help="with a CSV --file: the column holding the names")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON list, one object per name")
+    out.add_argument("--csv", metavar="FILE", help="write a CSV (use - for standard output)")
     s.set_defaults(func=_cmd_match)
 
     from .documents.commands import add_document_commands

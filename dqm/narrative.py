@@ -287,6 +287,7 @@ def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list
         out += [str(c) for c in measure.get("caveats", []) or []]
     if claim.exploratory:
         out.append("Exploratory: this claim was added after the data were seen; treat it as a lead, not a test.")
+    out += [str(w) for w in getattr(claim, "warnings", ())]
     return out
 
 
@@ -411,7 +412,8 @@ def claim_header(claim, model, measures) -> Markup:
             ("Councils", "; ".join(f"{k}: {v}" for k, v in claim.population.items()) or "all with data"),
             ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else " standard deviations")),
             ("Family (for multiple testing)", claim.family),
-            ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else ""))]
+            ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else "")
+             + (f"; added by the user, from {getattr(claim, 'file', '')}" if getattr(claim, "layer", "bundled") == "user" else ""))]
     body = Markup("").join(html('<tr><th scope="row">{}</th><td>{}</td></tr>', k, v) for k, v in rows)
     return (html('<h3 id="claim-{}">{}</h3><table class="dqm-table"><caption>How claim {} is tested</caption>',
                  claim.id, claim.id, claim.id) + body + Markup("</table>"))

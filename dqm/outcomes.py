@@ -18,6 +18,7 @@ Mapping rules (why a row is kept or dropped):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -323,3 +324,239 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     outcomes.to_csv(out_dir / "outcomes.csv", index=False)
     log.to_csv(out_dir / "mapping_log.csv", index=False)
     return outcomes, log
+
+
+# ---------------------------------------------------------------- your own outcome data (the user layer)
+USER_DATA_ENV = "DQM_USER_DATA"
+MEASURE_KEYS = ("id", "name", "unit", "better", "file", "source", "licence", "period", "coverage", "caveats",
+                "combine", "council_column", "period_column", "value_column")
+COMBINE = {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}
+# the column that names the council, in the order they are looked for (compared ignoring case, spaces, - and _)
+COUNCIL_COLUMNS = ("local-authority-code", "council_code", "gss-code", "gss_code", "code", "council", "council_name",
+                   "local_authority", "authority", "organisation", "name")
+JOIN_COLUMNS = ["file", "row", "council", "period", "value", "measure", "local-authority-code", "status", "reason"]
+
+
+def user_data_dir(user_data=None) -> Path | None:
+    """Your data folder: ``user_data`` if given, else the DQM_USER_DATA environment variable, else none."""
+    import os
+
+    d = user_data or os.environ.get(USER_DATA_ENV)
+    return Path(d) if d else None
+
+
+@dataclass
+class OutcomeData:
+    """The outcome measures and values used to test claims: the bundled ones plus your own.
+
+    ``outcomes``: long table (local-authority-code, measure, period, value); ``measures``: one row per
+    measure, with ``layer`` (bundled or user) and ``file``; ``join``: one row per row of your outcome
+    files, with how it joined (status matched, or the reason it was not used); ``files``: {label: path}
+    of every input, for provenance (labels carry file names, never local paths).
+    """
+
+    outcomes: pd.DataFrame
+    measures: pd.DataFrame
+    join: pd.DataFrame
+    files: dict
+
+    def join_summary(self) -> pd.DataFrame:
+        """Per user outcome file and measure: rows read, matched, not used."""
+        j = self.join
+        if j.empty:
+            return pd.DataFrame(columns=["file", "measure", "rows", "matched", "not_used"])
+        g = j.groupby(["file", "measure"], sort=False)["status"]
+        return pd.DataFrame({"rows": g.size(), "matched": g.apply(lambda s: int((s == "matched").sum()))}).assign(
+            not_used=lambda d: d["rows"] - d["matched"]).reset_index()
+
+
+def _norm_col(c) -> str:
+    return str(c).strip().lower().replace(" ", "").replace("-", "").replace("_", "")
+
+
+def _find_column(df: pd.DataFrame, wanted, given, path, what: str) -> str:
+    if given:
+        if given not in df.columns:
+            raise DQMError(f"there is no column {given!r} (the measure's {what}); the columns are "
+                           f"{', '.join(map(str, df.columns))}.", file=path)
+        return given
+    by_norm = {_norm_col(c): c for c in df.columns}
+    for w in wanted:
+        if _norm_col(w) in by_norm:
+            return by_norm[_norm_col(w)]
+    raise DQMError(f"no {what} column: looked for {', '.join(wanted)} (case, spaces, '-' and '_' ignored); the "
+                   f"columns are {', '.join(map(str, df.columns))}.", file=path,
+                   hint=f"Rename the column, or name it in the measure with {what.replace(' ', '_')}: COLUMN.")
+
+
+def _council_status(m) -> tuple[str, str]:
+    """(status, reason) of a council match, in the words of `dqm match`."""
+    if m.code:
+        return "matched", ""
+    if m.method == "former" or "former council" in (m.note or ""):
+        return "former council with successor", m.note
+    if m.method == "refused":
+        return "not a principal council", m.note
+    if m.method == "fuzzy" or (m.score >= 85 and m.suggestions):
+        return "ambiguous", m.note + (f"; nearest: {'; '.join(f'{n} ({c})' for c, n in m.suggestions[:3])}" if m.suggestions else "")
+    return "no match", m.note or "no confident match"
+
+
+def read_user_outcomes(path: Path, measure: dict, label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read one of your outcome files for one measure; returns (long rows, join report).
+
+    The file has a council column (a local-authority-code, a GSS code or a name, matched by the same
+    rules as ingest), a period column and a value column; if it has a ``measure`` column only the rows
+    for this measure are read. Rows that cannot be used are reported with the reason, never dropped
+    silently. Two rows for one council and period are an error naming them, unless the measure says how
+    to combine them (``combine: sum``, ``mean``, ``max`` or ``min``).
+    """
+    from .reference import match_council
+
+    if not path.exists():
+        raise DQMError(f"the outcome file of measure {measure['id']!r} does not exist.", file=path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DQMError(f"cannot read the outcome file as CSV ({str(exc).splitlines()[0]}).", file=path,
+                       hint="Save it as CSV, UTF-8.") from None
+    if "measure" in [_norm_col(c) for c in df.columns]:
+        mcol = next(c for c in df.columns if _norm_col(c) == "measure")
+        df = df[df[mcol].str.strip() == measure["id"]]
+    ccol = _find_column(df, COUNCIL_COLUMNS, measure.get("council_column"), path, "council column")
+    pcol = _find_column(df, ("period", "year", "financial_year", "date"), measure.get("period_column"), path, "period column")
+    vcol = _find_column(df, ("value",), measure.get("value_column"), path, "value column")
+    rows, report = [], []
+    for i, r in df.iterrows():
+        text, period, raw = r[ccol].strip(), r[pcol].strip(), r[vcol].strip()
+        rec = {"file": label, "row": int(i) + 2, "council": text, "period": period, "value": raw, "measure": measure["id"],
+               "local-authority-code": ""}
+        value = pd.to_numeric(raw.replace(",", "").rstrip("%").strip(), errors="coerce") if raw else float("nan")
+        m = match_council(text)
+        status, reason = _council_status(m)
+        if status != "matched":
+            report.append({**rec, "status": status, "reason": reason})
+            continue
+        rec["local-authority-code"] = m.code
+        if not period:
+            report.append({**rec, "status": "no period", "reason": "the period is blank"})
+        elif pd.isna(value):
+            report.append({**rec, "status": "not a number", "reason": f"the value {raw!r} is not a number"})
+        else:
+            report.append({**rec, "status": "matched", "reason": f"{m.name} ({m.method})"})
+            rows.append({"local-authority-code": m.code, "measure": measure["id"], "period": period, "value": float(value),
+                         "row": rec["row"], "council": text})
+    out = pd.DataFrame(rows, columns=OUTCOME_COLUMNS + ["row", "council"])
+    dup = out.duplicated(["local-authority-code", "period"], keep=False)
+    if dup.any():
+        how = measure.get("combine")
+        if how not in COMBINE:
+            first = out[dup].sort_values(["local-authority-code", "period", "row"])
+            lines = [f"{code} in {period}: rows {', '.join(str(x) for x in g['row'])} ({', '.join(repr(x) for x in g['council'])})"
+                     for (code, period), g in first.groupby(["local-authority-code", "period"], sort=False)]
+            raise DQMError(f"{len(lines)} council(s) have more than one row for the same period: " + "; ".join(lines[:5])
+                           + ("; ..." if len(lines) > 5 else "") + ".", file=label,
+                           hint=f"Remove the extra rows, or say how to combine them in measure {measure['id']!r} "
+                           f"(combine: {', '.join(COMBINE)}).")
+        out = out.groupby(["local-authority-code", "measure", "period"], as_index=False)["value"].agg(COMBINE[how])
+    return out[OUTCOME_COLUMNS], pd.DataFrame(report, columns=JOIN_COLUMNS)
+
+
+def _read_user_measures(path: Path, bundled_ids: set) -> list[dict]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DQMError(f"the measures file is not valid YAML: {exc}.", file=path) from None
+    raw = raw or []
+    if not isinstance(raw, list):
+        raise DQMError("the measures file must be a list of measures (each starting with '- id: ...').", file=path)
+    seen = set()
+    for i, m in enumerate(raw):
+        mid = m.get("id", f"#{i + 1}") if isinstance(m, dict) else f"#{i + 1}"
+
+        def bad(key, msg):
+            raise DQMError(f"measure {mid!r}, key {key!r}: {msg}", file=path, hint="Fix the entry and run again.")
+
+        if not isinstance(m, dict):
+            bad("(entry)", "must be a mapping of keys such as id, name, unit, better, file.")
+        for k in m:
+            if k not in MEASURE_KEYS:
+                bad(k, f"is not a measure key; the keys are {', '.join(MEASURE_KEYS)}.")
+        for k in ("id", "name", "unit", "better", "file"):
+            if k not in m or m[k] in (None, ""):
+                bad(k, "is missing.")
+        if mid in bundled_ids:
+            bad("id", "is already a bundled measure; give yours another id.")
+        if mid in seen:
+            bad("id", "is used twice.")
+        seen.add(mid)
+        if m["better"] not in ("higher", "lower", "neither"):
+            bad("better", "must be higher, lower or neither.")
+        if m.get("combine") is not None and m["combine"] not in COMBINE:
+            bad("combine", f"must be one of {', '.join(COMBINE)}.")
+    return raw
+
+
+def load_outcome_data(user_data=None, outcomes_file=None) -> OutcomeData:
+    """The bundled outcomes plus your own: a user data folder and/or one extra long-form outcome file.
+
+    A user data folder (``user_data``, or the DQM_USER_DATA environment variable) may hold
+    ``measures.yaml``, a list of measures like the bundled ones with a ``file:`` each (a CSV in the
+    folder, keyed by council code, GSS code or name). ``outcomes_file`` is a CSV with columns council,
+    measure, period, value; measures it names that are declared nowhere get a plain description.
+    Your measures are added to the bundled ones; a clash of ids is an error, never a replacement.
+    """
+    measures = load_measures().assign(layer="bundled", file="data/outcomes/measures.yaml")
+    outcomes = load_outcomes()
+    files = {"Outcome measures measures.yaml (bundled)": outcomes_dir() / "measures.yaml",
+             "Outcome table outcomes.csv (bundled)": outcomes_dir() / "outcomes.csv"}
+    bundled = set(measures["id"])
+    extra, joins, mine = [], [], []
+    folder = user_data_dir(user_data)
+    if folder is not None:
+        if not folder.is_dir():
+            raise DQMError("the user data folder does not exist.", file=folder,
+                           hint="Create it, or let `dqm claims add` or `dqm outcomes add` create it.")
+        mpath = folder / "measures.yaml"
+        if mpath.exists():
+            files["Your measures measures.yaml"] = mpath
+            for m in _read_user_measures(mpath, bundled):
+                fpath = folder / str(m["file"])
+                label = str(m["file"])
+                rows, report = read_user_outcomes(fpath, m, label)
+                files[f"Your outcome file {label} (measure {m['id']})"] = fpath
+                extra.append(rows)
+                joins.append(report)
+                mine.append({**{k: m.get(k) for k in MEASURE_KEYS}, "source": m.get("source") or f"your file {label}",
+                             "licence": m.get("licence") or "not stated", "period": m.get("period") or "as in the file",
+                             "caveats": m.get("caveats") or [], "layer": "user", "file": label})
+    if outcomes_file:
+        path = Path(outcomes_file)
+        if not path.exists():
+            raise DQMError("the outcome file does not exist.", file=path)
+        head = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=0, encoding="utf-8-sig", sep=None, engine="python")
+        if "measure" not in [_norm_col(c) for c in head.columns]:
+            raise DQMError("an outcome file given with --outcomes needs a measure column (and council, period, value); "
+                           "for a file of one measure, use `dqm outcomes add FILE --measure ID` instead.", file=path)
+        full = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python")
+        mcol = next(c for c in full.columns if _norm_col(c) == "measure")
+        declared = {m["id"] for m in mine}
+        for mid in sorted(set(full[mcol].str.strip()) - {""}):
+            if mid in bundled:
+                raise DQMError(f"measure {mid!r} is a bundled measure; your rows would mix with the bundled ones. "
+                               "Give your measure another id.", file=path)
+            spec = next((m for m in mine if m["id"] == mid), {"id": mid})
+            rows, report = read_user_outcomes(path, spec, path.name)
+            extra.append(rows)
+            joins.append(report)
+            if mid not in declared:
+                mine.append({"id": mid, "name": mid.replace("_", " "), "unit": "as in the file", "better": "neither",
+                             "source": f"your file {path.name}", "licence": "not stated", "period": "as in the file",
+                             "caveats": [], "layer": "user", "file": path.name})
+        files[f"Your outcome file {path.name}"] = path
+    if mine:
+        measures = pd.concat([measures, pd.DataFrame(mine)], ignore_index=True)
+    if extra:
+        outcomes = pd.concat([outcomes, *extra], ignore_index=True)
+    join = pd.concat(joins, ignore_index=True) if joins else pd.DataFrame(columns=JOIN_COLUMNS)
+    return OutcomeData(outcomes, measures, join, files)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import narrative, plots, scoring
-from .markup import block, bullets, paragraph
+from .markup import block, bullets, heading, paragraph
 from .model import Model
 
 
@@ -83,3 +83,46 @@ def engine_checks_section(table: pd.DataFrame, replications: int) -> list:
                                    f"The engine's checks on synthetic councils ({replications:,} replications each)")),
             block(plots.html_table(narrative.power_table([(r.id, r.n, *power[r.n]) for r in tested.itertuples()]),
                                    "Power of the engine to detect a standardised effect at each claim's number of councils"))]
+
+
+def user_parameters(user_data: str = "", extra_claims: str = "", extra_outcomes: str = "") -> dict:
+    """The user's own inputs as provenance parameters: folder and file names only, never local paths."""
+    from pathlib import Path
+
+    out = {}
+    for label, value in (("user data folder", user_data), ("extra claims file", extra_claims),
+                         ("extra outcome file", extra_outcomes)):
+        if value:
+            out[label] = Path(value).name
+    return out
+
+
+def user_layer_section(evidence, table: pd.DataFrame) -> list:
+    """Claims and outcome data the user added: how their outcome files joined, and how their claims were kept
+    apart from the pre-registered ones (empty when there are none)."""
+    mine = [c for c in evidence.claims if c.layer == "user"]
+    joins = evidence.join_summary()
+    if not mine and joins.empty:
+        return []
+    parts = [block(heading("Claims and outcome data added by the user"))]
+    if mine:
+        t = table[table["id"].isin([c.id for c in mine])]
+        parts.append(block(
+            f"{narrative.number(len(mine))} claim{'s' if len(mine) != 1 else ''} in this review "
+            f"{'were' if len(mine) != 1 else 'was'} added by the user who produced it, from "
+            f"{', '.join(sorted({c.file for c in mine}))}. "
+            f"{narrative.number(sum(c.exploratory for c in mine))} of them {'are' if sum(c.exploratory for c in mine) != 1 else 'is'} "
+            "exploratory (written after the data could be seen). They are tested in multiple-testing families of "
+            "their own, so the pre-registered claims' adjusted results are exactly what they would be without them. "
+            "Their verdicts are listed with the others: "
+            + "; ".join(f"{r.id}: {r.verdict}" for r in t.itertuples()) + "."))
+    if not joins.empty:
+        shown = pd.DataFrame({"File": joins["file"], "Measure": joins["measure"],
+                              "Rows": joins["rows"].map(narrative.number),
+                              "Joined to a council": joins["matched"].map(narrative.number),
+                              "Not used": joins["not_used"].map(narrative.number)})
+        parts.append(block(plots.html_table(shown, "How the user's outcome files joined to councils"),
+                           "Council names in these files were matched by the same rules as survey answers. Rows "
+                           "not used (names of other bodies, former councils, names that could not be matched, "
+                           "values that are not numbers) are listed, row by row, by dqm outcomes check."))
+    return parts

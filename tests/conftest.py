@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -144,3 +145,7 @@ class Survey:
 @pytest.fixture
 def survey(model):
     return Survey(model)
+
+
+# the tests never read a user data folder from the environment of whoever runs them
+os.environ.pop("DQM_USER_DATA", None)

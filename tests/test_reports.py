@@ -202,6 +202,18 @@ def test_evidence_review_content(demo_run):
             assert word not in t or "not" in t or "none can show" in t or "cannot show" in t, t
 
 
+def test_evidence_review_has_a_panel_view_for_the_govuk_pay_claims(demo_run):
+    """GOV.UK Pay's outcome periods line up with the waves, so the panel view is estimated for its claims."""
+    out, _ = demo_run
+    html = (out / "evidence-review-2026.html").read_text(encoding="utf-8")
+    for cid in ("platform-adoption", "platform-adoption-growth"):
+        part = html.split(f'id="claim-{cid}"', 1)[1].split('id="claim-', 1)[0]
+        assert "within the same councils, a change of one standard deviation" in part, cid
+    # the outcomes that predate the waves still say why they cannot be estimated
+    part = html.split('id="claim-efficiency-central-costs"', 1)[1].split('id="claim-', 1)[0]
+    assert "not estimable" in part
+
+
 @pytest.mark.parametrize("name", ["state-of-digital-2026.pdf", "council", "evidence-review-2026.pdf"])
 def test_pdf_versions(demo_run, name):
     import pypdf
