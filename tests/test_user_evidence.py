@@ -295,4 +295,4 @@ def test_evidence_review_shows_the_users_claim_verdict_and_files(demo_store, tmp
     # the GOV.UK Pay claims line up with the waves: their panel view is estimated
     for cid in ("platform-adoption", "platform-adoption-growth"):
         part = html.split(f'id="claim-{cid}"', 1)[1].split('id="claim-', 1)[0]
-        assert "within the same councils, a change of one standard deviation" in part, cid
+        assert "within the same councils, a change of one standard deviation" in part.lower(), cid
