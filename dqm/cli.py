@@ -31,7 +31,9 @@ def _cmd_ingest(args) -> int:
     con = connect(args.store)
     results, failed = [], []
     try:
-        for f in args.files:
+        from .documents.pack import expand_folders
+
+        for f in expand_folders(args.files):  # a folder stands for the exports or filled packs in it
             try:
                 results.append(ingest_file(con, f, args.wave, args.assessment_type, model, args.shape, args.sheet,
                                            council_map))
@@ -462,12 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="ingest survey exports (CSV or XLSX) into the store",
                        description="Read survey exports, map columns and answers to the quality model, and store "
                        "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.")
-    s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports")
+    s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports, filled assessment packs, or folders of them")
     s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--assessment-type", default="self", choices=["self", "peer", "independent"],
                    help="type of assessment in these files (a column in the file overrides it per row)")
-    s.add_argument("--shape", choices=["msforms", "googleforms", "smartsurvey", "jisc", "qualtrics", "generic"],
+    s.add_argument("--shape", choices=["msforms", "googleforms", "smartsurvey", "jisc", "qualtrics", "pack", "generic"],
                    help="force the survey tool shape instead of detecting it")
     s.add_argument("--sheet", help="XLSX sheet to read (default the first)")
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")

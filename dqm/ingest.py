@@ -203,6 +203,14 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         if not is_zip:
             raise IngestError("the file is named .xlsx but is not an XLSX workbook.", file=path,
                               hint="Open it in Excel and save as .xlsx, or export the survey as CSV.")
+        if shape in (None, "pack"):  # an assessment pack made by `dqm pack` (dqm/documents/pack.py)
+            from .documents.pack import pack_metadata, read_pack
+
+            meta = pack_metadata(path)
+            if meta is not None or shape == "pack":
+                from .model import load_model
+
+                return read_pack(path, digest, model or load_model(), meta), "pack"
         looks = None
         if model is not None:
             targets = _targets(model)

@@ -267,7 +267,10 @@ def ingest_files(paths, wave: int, store=None, assessment_type: str = "self", mo
         council_map = load_council_map(council_map)
     con = connect(store)
     try:
-        return [ingest_file(con, p, wave, assessment_type, model, shape, sheet, council_map) for p in paths]
+        from .documents.pack import expand_folders
+
+        return [ingest_file(con, p, wave, assessment_type, model, shape, sheet, council_map)
+                for p in expand_folders(paths)]
     finally:
         con.close()
 

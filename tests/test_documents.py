@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
+import json
 
 import pandas as pd
 
+from dqm.cli import main
 from dqm.documents.questions import questions_csv, survey_questions
 from dqm.store import connect, ingest_file, load
 
@@ -37,13 +37,161 @@ def test_questions_export_ingests_without_renaming(tmp_path, model):
     assert (a["assessment_type"] == "peer").all()
 
 
-def test_questions_cli_csv_and_md(model):
-    out = subprocess.run([sys.executable, "-m", "dqm.cli", "questions", "--format", "csv"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(out.stdout)))
-    assert out.stdout == questions_csv(model)
+def _cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_questions_cli_csv_and_md(model, capsys):
+    code, text, err = _cli(capsys, "questions", "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert text == questions_csv(model)
     assert [r["question"] for r in rows[:1]] == [model.metadata_questions["council"]["question"]]
     assert rows[3]["options"] == "1 - Passive | 2 - Developing | 3 - Impactful | 4 - Mainstreamed | 5 - Transformative | Don't know"
     assert len(rows) == 3 + 3 * len(model.dimension_ids)
-    md = subprocess.run([sys.executable, "-m", "dqm.cli", "questions", "--format", "md"], capture_output=True, text=True)
-    assert md.returncode == 0 and "**Leadership: which level best describes your council today?**" in md.stdout
+    code, md, _ = _cli(capsys, "questions", "--format", "md")
+    assert code == 0 and "**Leadership: which level best describes your council today?**" in md
+
+
+# ---------------------------------------------------------------- assessment pack and calculator
+import datetime as dt  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from openpyxl import load_workbook  # noqa: E402
+
+from dqm.documents.pack import pack_metadata, write_pack  # noqa: E402
+from dqm.errors import IngestError  # noqa: E402
+from dqm.model import load_model  # noqa: E402
+from dqm.scoring import council_levels, overall_level  # noqa: E402
+from xlsx_formulas import Workbook as Evaluator  # noqa: E402
+
+MODEL_FILE = load_model().path
+
+
+def _variant(tmp_path, name="model.yaml", **changes):
+    """A copy of the model file with some changes: rule, min_coverage, version, a renamed dimension, a prompt."""
+    raw = yaml.safe_load(open(MODEL_FILE, encoding="utf-8"))
+    if "rule" in changes:
+        raw["overall"]["rule"] = changes["rule"]
+    if "min_coverage" in changes:
+        raw["overall"]["min_coverage"] = changes["min_coverage"]
+    if "version" in changes:
+        raw["version"] = changes["version"]
+    if "rename" in changes:
+        d = raw["dimensions"][1]
+        d["id"], d["name"] = "strategy_and_planning", "Strategy and planning"
+        for k in ("question", "target_question", "evidence_question"):
+            d[k] = d[k].replace("Strategy:", "Strategy and planning:")
+        d["prompts"].append("Is the strategy published where residents can read it?")
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_model(p)
+
+
+@pytest.mark.parametrize("rule, min_coverage", [("rounded_mean", 8), ("median", 6), ("geometric_mean", 8),
+                                                ("threshold", 10)])
+def test_calculator_formulas_agree_with_dqm(tmp_path, rule, min_coverage):
+    """The workbook's own formulas, evaluated on 100 random answer sets per rule, give dqm's overall level."""
+    model = _variant(tmp_path, rule=rule, min_coverage=min_coverage)
+    path = write_pack(tmp_path / "pack.xlsx", model, 2026)
+    meta, wb = pack_metadata(path), load_workbook(path)
+    options = [f"{v} - {model.level_name(v)}" for v in model.level_values]
+    rng = np.random.default_rng(len(rule) * 100 + min_coverage)
+    dims = model.dimension_ids
+    levels = np.where(rng.random((100, len(dims))) < 0.12, np.nan, rng.integers(1, 6, (100, len(dims))))
+    targets = np.where(rng.random((100, len(dims))) < 0.1, np.nan,
+                       np.minimum(5, np.nan_to_num(levels, nan=2) + rng.integers(0, 3, (100, len(dims)))))
+    want = overall_level(pd.DataFrame(levels, columns=dims), model.overall_rule, model.min_coverage)
+    want_target = overall_level(pd.DataFrame(targets, columns=dims), model.overall_rule, model.min_coverage)
+    for i in range(100):
+        inputs = {}
+        for j, d in enumerate(dims):
+            # a missing level is a blank or "Don't know"; numbers typed over the drop-down count as blank
+            inputs[meta[f"cell.{d}.level"]] = options[int(levels[i, j]) - 1] if levels[i, j] == levels[i, j] else (
+                "Don't know" if j % 2 else None)
+            inputs[meta[f"cell.{d}.target"]] = options[int(targets[i, j]) - 1] if targets[i, j] == targets[i, j] else None
+        ev = Evaluator(wb, inputs)
+        got = ev.value(meta["cell.calc.overall_level"])
+        assert (got == "" and np.isnan(want[i])) or got == want[i], (i, levels[i], got, want[i])
+        got_t = ev.value(meta["cell.calc.overall_target"])
+        assert (got_t == "" and np.isnan(want_target[i])) or got_t == want_target[i]
+        for j, d in enumerate(dims):  # each dimension's gap to target
+            gap = ev.value(f"Calculator!D{5 + j}")
+            expect = targets[i, j] - levels[i, j]
+            assert (gap == "" and np.isnan(expect)) or gap == expect
+        if got != "":
+            assert ev.value(meta["cell.calc.overall_name"]).startswith(f"{int(got)} - ")
+
+
+def _fill(path, meta, values: dict):
+    """Fill a pack as a council would in a spreadsheet program (cells by their recorded addresses)."""
+    wb = load_workbook(path)
+    for key, v in values.items():
+        sheet, cell = meta[f"cell.{key}"].split("!")
+        wb[sheet][cell] = v
+    wb.save(path)
+    return path
+
+
+def test_pack_round_trip_through_ingest(tmp_path, model, capsys):
+    path = write_pack(tmp_path / "bristol.xlsx", model, 2026, council="BST", assessment_type="peer")
+    meta = pack_metadata(path)
+    wb = load_workbook(path)
+    assert wb["Cover"].protection.sheet and wb["Calculator"].protection.sheet
+    assert not wb["Assessment"][meta["cell.leadership.level"].split("!")[1]].protection.locked
+    assert wb["Calculator"]["B5"].protection.locked and wb["_dqm"].sheet_state == "veryHidden"
+    assert wb["Cover"][meta["cell.model_version"].split("!")[1]].value == model.version
+    chosen = {d: (i % 5) + 1 for i, d in enumerate(model.dimension_ids)}
+    values = {"respondent_role": "Chief Digital Officer", "email": "cdo@example.gov.uk",
+              "submitted_at": dt.datetime(2026, 2, 3)}
+    for d, v in chosen.items():
+        values[f"{d}.level"] = f"{v} - {model.level_name(v)}"
+        values[f"{d}.target"] = f"{min(v + 1, 5)} - {model.level_name(min(v + 1, 5))}"
+        values[f"{d}.evidence"] = f"Board minutes, {d} <script>alert(1)</script>"
+    values["culture.level"] = "Don't know"
+    _fill(path, meta, values)
+    store = tmp_path / "s.duckdb"
+    code, text, err = _cli(capsys, "ingest", str(path), "--wave", "2026", "--store", str(store), "--json")
+    assert code == 0, err
+    res = json.loads(text)
+    assert (res["shape"], res["rows_read"], res["stored"], res["rejected"]) == ("pack", 1, 1, 0)
+    data = load(store, 2026, model)
+    a = data.answers.set_index("dimension_id")
+    for d, v in chosen.items():
+        if d == "culture":
+            assert pd.isna(a.loc[d, "level"]) and a.loc[d, "level_status"] == "dont_know"
+        else:
+            assert a.loc[d, "level"] == v
+        assert a.loc[d, "target_level"] == min(v + 1, 5)
+        assert a.loc[d, "evidence"] == f"Board minutes, {d} <script>alert(1)</script>"
+    assert (a["council_code"] == "BST").all() and (a["assessment_type"] == "peer").all()
+    assert (a["respondent_role"] == "Chief Digital Officer").all()
+    assert "cdo@example" not in store.read_bytes().decode("latin-1")  # the e-mail is hashed, never stored
+    # the calculator in the filled pack says what dqm says
+    lv = council_levels(data.answers, model)
+    ev = Evaluator(load_workbook(path))
+    assert ev.value(meta["cell.calc.overall_level"]) == lv["overall_level"].iloc[0]
+    assert ev.value(meta["cell.calc.overall_mean"]) == pytest.approx(lv["overall_mean"].iloc[0])
+
+
+def test_a_folder_of_packs_and_the_model_version_check(tmp_path, model):
+    folder = tmp_path / "packs"
+    for code, council_level in (("BST", "2 - Developing"), ("MAN", "4 - Mainstreamed")):
+        p = write_pack(folder / f"{code}.xlsx", model, 2026, council=code)
+        _fill(p, pack_metadata(p), {f"{d}.level": council_level for d in model.dimension_ids})
+    wrong_wave = write_pack(folder / "LDS.xlsx", model, 2025, council="LDS")
+    _fill(wrong_wave, pack_metadata(wrong_wave), {f"{d}.level": "3" for d in model.dimension_ids})
+    from dqm.store import ingest_files
+
+    results = ingest_files([folder], wave=2026, store=tmp_path / "s.duckdb", model=model)
+    assert [(r.file, r.stored, r.rejected) for r in results] == [("BST.xlsx", 1, 0), ("LDS.xlsx", 0, 1), ("MAN.xlsx", 1, 0)]
+    assert results[1].reasons == {"wave mismatch": 1}  # quarantined with its reason, like any export row
+    other = _variant(tmp_path, version="9.9")
+    old = write_pack(tmp_path / "old.xlsx", other, 2026, council="BST")
+    with pytest.raises(IngestError, match=r"made for the quality model lg-dqm version 9\.9.*model in use is lg-dqm "
+                       r"version " + model.version.replace(".", r"\.")):
+        ingest_files([old], wave=2026, store=tmp_path / "s.duckdb", model=model)

@@ -23,6 +23,16 @@ def _cmd_questions(args) -> int:
     return 0
 
 
+def _cmd_pack(args) -> int:
+    from .pack import write_pack
+
+    model = _model(args)
+    out = write_pack(args.out, model, args.wave, council=args.council, assessment_type=args.assessment_type)
+    print(f"Wrote the assessment pack and calculator for {model.id} version {model.version} "
+          f"({len(model.dimension_ids)} dimensions) to {out}.")
+    return 0
+
+
 def add_document_commands(sub) -> None:
     """Register the document subcommands on the `dqm` parser's subparsers."""
     s = sub.add_parser("questions", help="print the survey questions and answer options for a survey tool",
@@ -33,3 +43,15 @@ def add_document_commands(sub) -> None:
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
     s.add_argument("--out", help="write to this file instead of printing")
     s.set_defaults(func=_cmd_questions)
+
+    s = sub.add_parser("pack", help="write the assessment pack and calculator (XLSX) for a council to fill in",
+                       description="Write an Excel workbook generated from the model: a cover sheet, one row per "
+                       "dimension with the level descriptors side by side, drop-downs for the current and target "
+                       "level, an evidence cell, and a calculator whose formulas give the overall level by the "
+                       "model's rule and the gaps to target. A filled pack is read back by `dqm ingest`.")
+    s.add_argument("--council", help="local-authority-code of the council (pre-fills its name)")
+    s.add_argument("--assessment-type", choices=["self", "peer", "independent"], help="pre-fill the assessment type")
+    s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
+    s.add_argument("--out", required=True, help="output file (.xlsx)")
+    s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.set_defaults(func=_cmd_pack)
