@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 
 import pandas as pd
 
@@ -195,3 +196,135 @@ def test_a_folder_of_packs_and_the_model_version_check(tmp_path, model):
     with pytest.raises(IngestError, match=r"made for the quality model lg-dqm version 9\.9.*model in use is lg-dqm "
                        r"version " + model.version.replace(".", r"\.")):
         ingest_files([old], wave=2026, store=tmp_path / "s.duckdb", model=model)
+
+
+# ---------------------------------------------------------------- action library and action plan
+from dqm.documents.actions import load_actions, plan_rows  # noqa: E402
+from dqm.errors import ModelError  # noqa: E402
+
+
+def test_action_library_covers_the_model_and_names_broken_keys(tmp_path, model):
+    lib = load_actions(model)
+    assert lib.gaps == [] and len(lib.actions) >= 2 * 4 * len(model.dimension_ids)
+    assert all(g["url"].startswith("https://") for gs in lib.actions["guidance"] for g in gs)
+    raw = yaml.safe_load(open(lib.path, encoding="utf-8"))
+    for mutate, key in [(lambda r: r["actions"]["culture"]["2-3"][0].pop("rationale"), "actions.culture.2-3[0].rationale"),
+                        (lambda r: r["actions"]["data"].update({"5-6": __import__("copy").deepcopy(r["actions"]["data"]["1-2"])}), "actions.data.5-6"),
+                        (lambda r: r["actions"]["skills"]["1-2"][0].update(guidance=["nowhere"]), "actions.skills.1-2[0].guidance"),
+                        (lambda r: r.update(model="another-model"), "'model'")]:
+        broken = yaml.safe_load(yaml.safe_dump(raw))
+        mutate(broken)
+        p = tmp_path / "actions.yaml"
+        p.write_text(yaml.safe_dump(broken), encoding="utf-8")
+        with pytest.raises(ModelError) as exc:
+            load_actions(model, p)
+        assert key in str(exc.value) and "actions.yaml" in str(exc.value)
+
+
+def test_action_plan_suggests_the_steps_to_each_target(tmp_path, model, survey, capsys):
+    over = {model.dimensions.set_index("id").loc["technology", "target_question"]: "3",
+            model.dimensions.set_index("id").loc["leadership", "target_question"]: "2",
+            model.dimensions.set_index("id").loc["data", "question"]: "Don't know"}
+    path = survey.add(level="2 - Developing", target="3", overrides=over).googleforms(tmp_path / "g.csv")
+    store = tmp_path / "s.duckdb"
+    assert main(["ingest", str(path), "--wave", "2026", "--store", str(store)]) == 0
+    data = load(store, 2026, model)
+    lib = load_actions(model)
+    rows = plan_rows("BST", 2026, data, model, lib)
+    strategy = rows[rows["dimension"] == "Strategy"]
+    assert list(strategy["suggested_action"]) == [a["action"] for a in lib.for_step("strategy", 2)]
+    assert set(strategy["step"]) == {"2 Developing to 3 Impactful"} and (strategy["status"] == "Not started").all()
+    assert list(rows.loc[rows["dimension"] == "Leadership", "suggested_action"]) == ["At or above the target: keep it there."]
+    assert rows.loc[rows["dimension"] == "Data and insight", "suggested_action"].iloc[0].startswith("Not answered")
+    out = tmp_path / "plan.xlsx"
+    assert main(["action-plan", "BST", "--wave", "2026", "--store", str(store), "--out", str(out)]) == 0
+    ws = load_workbook(out)["Action plan"]
+    assert [c.value for c in ws[1]] == ["Dimension", "Current level", "Target level", "Step", "Suggested action", "Why",
+                                        "Guidance", "Owner", "Due date", "Status"]
+    assert ws.max_row == len(rows) + 1
+    assert main(["action-plan", "MAN", "--wave", "2026", "--store", str(store), "--out", str(out)]) == 2
+    assert "no self-assessment" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- handbook, and a changed model changes every document
+from bs4 import BeautifulSoup  # noqa: E402
+
+from dqm.documents.handbook import handbook_html, write_handbook  # noqa: E402
+
+
+def _accessible(soup):
+    """The reports' page checks: language, one h1, a contents list, headings in order, captioned tables."""
+    assert soup.html["lang"] == "en-GB" and len(soup.find_all("h1")) == 1
+    assert soup.find("nav", class_="dqm-contents") is not None and soup.find("a", class_="skip")
+    levels = [int(h.name[1]) for h in soup.find_all(["h1", "h2", "h3", "h4"])]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+    for table in soup.find_all("table"):
+        assert table.find("caption").get_text(strip=True) and table.find("th", scope="col")
+
+
+def test_handbook_is_accessible_and_escapes_the_model(tmp_path, model):
+    html, pdf = write_handbook(tmp_path, model, pdf=True)
+    soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+    _accessible(soup)
+    text = soup.get_text(" ")
+    for d in model.dimensions.itertuples():
+        section = soup.find(id=f"dim-{d.id.replace('_', '-')}").parent
+        assert ("provisional" in section.get_text(" ")) == d.provisional
+        for p in model.dimension_prompts(d.id):
+            assert p in section.get_text(" ")
+    assert all(desc in text for desc in model.descriptors["descriptor"])
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    # a hostile model file reaches the page as text
+    raw = yaml.safe_load(open(MODEL_FILE, encoding="utf-8"))
+    raw["dimensions"][0]["name"] = "<script>alert(1)</script>"
+    raw["dimensions"][0]["prompts"] = ['<img src=x onerror="alert(2)">']
+    p = tmp_path / "hostile.yaml"
+    p.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    page = handbook_html(load_model(p))
+    assert "<script>alert" not in page and "<img src=x" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_a_changed_model_changes_every_document_together(tmp_path, model):
+    changed = _variant(tmp_path, rename=True, rule="median", version="0.3-test")
+    new_q = "Strategy and planning: which level best describes your council today?"
+    extra = "Is the strategy published where residents can read it?"
+    # questions
+    assert new_q in list(survey_questions(changed)["question"]) and new_q not in list(survey_questions(model)["question"])
+    # handbook
+    page = handbook_html(changed)
+    assert "Strategy and planning" in page and extra in page and "0.3-test" in page and "median" in page
+    # pack and calculator
+    path = write_pack(tmp_path / "p.xlsx", changed, 2026)
+    meta = pack_metadata(path)
+    wb = load_workbook(path)
+    assert meta["model_version"] == "0.3-test" and "cell.strategy_and_planning.level" in meta
+    row = int(meta["cell.strategy_and_planning.level"].split("!")[1][1:])
+    assert wb["Assessment"].cell(row, 1).value == "Strategy and planning" and extra in wb["Assessment"].cell(row, 8).value
+    assert "MEDIAN(" in wb["Calculator"][meta["cell.calc.overall_level"].split("!")[1]].value
+    # the action library is checked against the changed model: the old id is named as the problem
+    with pytest.raises(ModelError, match=r"actions\.strategy.*not a dimension of the model lg-dqm version 0\.3-test"):
+        load_actions(changed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_computes_the_calculator_as_dqm_does(tmp_path, model):
+    """A real spreadsheet program recalculates filled packs and gets dqm's overall level (slow; needs soffice)."""
+    rng = np.random.default_rng(7)
+    options = [f"{v} - {model.level_name(v)}" for v in model.level_values]
+    expected, files = {}, []
+    for k in range(12):
+        p = write_pack(tmp_path / f"pack{k}.xlsx", model, 2026)
+        levels = [None if rng.random() < 0.15 else int(rng.integers(1, 6)) for _ in model.dimension_ids]
+        _fill(p, pack_metadata(p), {f"{d}.level": options[v - 1] if v else None for d, v in zip(model.dimension_ids, levels)})
+        want = overall_level(pd.DataFrame([levels], columns=model.dimension_ids, dtype=float), model.overall_rule,
+                             model.min_coverage).iloc[0]
+        expected[p.stem], files = want, files + [str(p)]
+    out = tmp_path / "out"
+    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), *files],
+                   check=True, capture_output=True, timeout=300)
+    for stem, want in expected.items():
+        meta = pack_metadata(tmp_path / f"{stem}.xlsx")
+        sheet, cell = meta["cell.calc.overall_level"].split("!")
+        got = load_workbook(out / f"{stem}.xlsx", data_only=True)[sheet][cell].value
+        assert (got in ("", None) and np.isnan(want)) or got == want, (stem, got, want)

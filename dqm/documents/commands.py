@@ -33,6 +33,26 @@ def _cmd_pack(args) -> int:
     return 0
 
 
+def _cmd_action_plan(args) -> int:
+    from .actions import load_actions, write_action_plan
+
+    model = _model(args)
+    library = load_actions(model, args.actions)
+    out = write_action_plan(args.out, args.council, args.wave, store=args.store, model=model, library=library)
+    gaps = f" The action library has no actions for {len(library.gaps)} steps of this model." if library.gaps else ""
+    print(f"Wrote the action plan for {args.council}, {args.wave}, to {out}.{gaps}")
+    return 0
+
+
+def _cmd_handbook(args) -> int:
+    from ..paths import reports_dir
+    from .handbook import write_handbook
+
+    html, pdf = write_handbook(args.out_dir or reports_dir(), _model(args), pdf=args.pdf)
+    print(f"Wrote {html}" + (f" and {pdf}" if pdf else "") + ".")
+    return 0
+
+
 def add_document_commands(sub) -> None:
     """Register the document subcommands on the `dqm` parser's subparsers."""
     s = sub.add_parser("questions", help="print the survey questions and answer options for a survey tool",
@@ -55,3 +75,25 @@ def add_document_commands(sub) -> None:
     s.add_argument("--out", required=True, help="output file (.xlsx)")
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
     s.set_defaults(func=_cmd_pack)
+
+    s = sub.add_parser("action-plan", help="write a council's pre-filled action plan (XLSX) from the action library",
+                       description="Write an action plan for one council: for each dimension, its current and target "
+                       "level from its self-assessment and the library's actions for each step up to the target, "
+                       "with owner, due date and status columns to fill in.")
+    s.add_argument("council", help="council code (local-authority-code, e.g. BST)")
+    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--out", required=True, help="output file (.xlsx)")
+    s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.add_argument("--actions", help="action library YAML (default data/actions.yaml)")
+    s.set_defaults(func=_cmd_action_plan)
+
+    s = sub.add_parser("handbook", help="write the model handbook (HTML, and PDF with --pdf)",
+                       description="Render the quality model as an accessible handbook: the steps of an assessment, "
+                       "the levels, and each dimension with its descriptors per level, points to consider and survey "
+                       "questions, with provisional dimensions marked. Written to the reports folder as "
+                       "dqm-handbook-VERSION.html.")
+    s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
+    s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
+    s.add_argument("--out-dir", help="output folder (default reports/)")
+    s.set_defaults(func=_cmd_handbook)

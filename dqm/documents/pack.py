@@ -30,6 +30,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from ..errors import DQMError, IngestError
 from ..model import Model
@@ -136,8 +137,8 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     fields = [
         ("council", "Council", council_name or "", council is None),
         ("respondent_role", "Assessor's role (job title)", "", True),
-        ("email", "Assessor's e-mail (optional: only used to recognise a resubmission; never stored)", "", True),
-        ("assessment_type", "Assessment type (self, peer or independent)",
+        ("email", "Assessor's e-mail (optional)", "", True),
+        ("assessment_type", "Assessment type",
          assessment_type.capitalize() if assessment_type else "", assessment_type is None),
         ("wave", "Assessment year", wave, False),
         ("submitted_at", "Date of assessment", today, True),
@@ -145,9 +146,14 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
         ("model_version", "Model version", model.version, False),
     ]
     addresses = {}
+    notes = {"council": "The council's name, or choose it from the list.",
+             "email": "Only used to recognise a resubmission of this pack; never stored.",
+             "assessment_type": "Self, peer or independent.", "submitted_at": "For example 10/03/2026.",
+             "model_version": "Filled packs are read only with this version of the model."}
+    cover.column_dimensions["C"].width = 64
     for r, (key, label, value, editable) in enumerate(fields, start=4):
         cover.cell(r, 1, label).font = _BOLD
-        cover.cell(r, 1).alignment = _WRAP
+        cover.cell(r, 3, notes.get(key)).alignment = _WRAP
         c = cover.cell(r, 2, value if value != "" else None)
         if editable:
             _input(c)
@@ -177,7 +183,7 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     start = max(cover_rows.values()) + 2
     for i, s in enumerate(steps):
         c = cover.cell(start + i, 1, s)
-        cover.merge_cells(start_row=start + i, start_column=1, end_row=start + i, end_column=2)
+        cover.merge_cells(start_row=start + i, start_column=1, end_row=start + i, end_column=3)
         c.alignment = _WRAP
         c.font = _BOLD if i == 0 else Font()
         cover.row_dimensions[start + i].height = 15 if i == 0 else 32
@@ -215,7 +221,7 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
             addresses[f"{d['id']}.{key}"] = f"Assessment!{get_column_letter(j)}{r}"
         current_dv.add(sheet.cell(r, c_level))
         level_dv.add(sheet.cell(r, c_target))
-        sheet.row_dimensions[r].height = 150
+        sheet.row_dimensions[r].height = 120
     sheet.freeze_panes = sheet.cell(FIRST_ROW, 3)
     sheet.page_setup.orientation = "landscape"
     sheet.print_title_rows = f"{FIRST_ROW - 1}:{FIRST_ROW - 1}"
@@ -285,6 +291,8 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     meta.sheet_state = "veryHidden"
 
     for ws in wb.worksheets:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)  # print each sheet one page wide
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.protection.sheet = True
         ws.protection.formatCells = False  # people may resize rows and columns to read long text
         ws.protection.formatColumns = False
