@@ -3,7 +3,7 @@
 It has the steps of an assessment, the five levels and what they mean, how the overall level is
 worked out, and for each dimension its descriptors per level, its points to consider and its survey
 questions, with provisional dimensions marked. It uses the reports' stylesheet, page shell, contents
-list and table function, and every value from the model goes through the reports' escaping path.
+list and table function, and every value from the model goes through the reports' one escaping path (:mod:`dqm.markup`).
 
 >>> from dqm.model import load_model
 >>> "<h1>" in handbook_html(load_model())
@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..markup import Markup, bullets, html, paragraph
 from ..model import Model
-from ..narrative import escape
 from ..plots import html_table
 
 CSS = Path(__file__).resolve().parent.parent / "templates" / "report.css"
@@ -33,38 +33,32 @@ STEPS = [
 ]
 
 
-def _p(text, lead: str | None = None) -> str:
-    return "<p>" + (f"<strong>{escape(lead)}</strong> " if lead else "") + f"{escape(text)}</p>"
-
-
-def _ul(items) -> str:
-    return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
-
-
 def _slug(text: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "section"
 
 
-def _dimension_section(model: Model, d) -> str:
+def _dimension_section(model: Model, d) -> Markup:
     desc = model.descriptors[model.descriptors["dimension_id"] == d["id"]]
     table = pd.DataFrame({"Level": [f"{v} {model.level_name(v)}" for v in desc["level"]],
                           "What it looks like": list(desc["descriptor"])})
-    parts = [f'<section class="dqm-dimension" aria-labelledby="dim-{escape(_slug(d["id"]))}">',
-             f'<h3 id="dim-{escape(_slug(d["id"]))}">{escape(d["name"])}'
-             + (' <span class="dqm-tag">provisional</span>' if d["provisional"] else "") + "</h3>"]
+    anchor = f"dim-{_slug(d['id'])}"
+    parts = [html('<section class="dqm-dimension" aria-labelledby="{}">', anchor),
+             html('<h3 id="{}">{}', anchor, d["name"])
+             + (Markup(' <span class="dqm-tag">provisional</span>') if d["provisional"] else Markup(""))
+             + Markup("</h3>")]
     if d["provisional"]:
-        parts.append(_p("This dimension is a placeholder until the model's publishers describe it; its wording "
-                        "may change.", lead="Provisional."))
+        parts.append(paragraph("This dimension is a placeholder until the model's publishers describe it; its "
+                               "wording may change.", lead="Provisional."))
     parts.append(html_table(table, f"{d['name']}: what each level looks like"))
     prompts = model.dimension_prompts(d["id"])
     if prompts:
-        parts.append(f"<h4>Points to consider</h4>{_ul(prompts)}")
-    parts.append("<h4>Survey questions</h4>" + _ul([d["question"], d["target_question"],
-                                                                   d["evidence_question"]]))
-    parts.append("</section>")
-    return "".join(parts)
+        parts.append(Markup("<h4>Points to consider</h4>") + bullets(prompts))
+    parts.append(Markup("<h4>Survey questions</h4>") + bullets([d["question"], d["target_question"],
+                                                                d["evidence_question"]]))
+    parts.append(Markup("</section>"))
+    return Markup("").join(parts)
 
 
 def handbook_html(model: Model) -> str:
@@ -74,58 +68,59 @@ def handbook_html(model: Model) -> str:
     title = f"The Digital Quality Model handbook ({model.id}, version {model.version})"
     dims = model.dimensions
     provisional = dims[dims["provisional"]]
-    body = [f"<h1>{escape(title)}</h1>",
-            _p("Councils use the Digital Quality Model to rate the quality of their digital, data and technology on "
+    body = [html("<h1>{}</h1>", title),
+            paragraph("Councils use the Digital Quality Model to rate the quality of their digital, data and technology on "
                f"{len(dims)} dimensions, each on {len(model.level_values)} levels, by self, peer or independent "
                "assessment, and to set a target level for each. This handbook describes every dimension, what each "
                "level looks like and what to consider when choosing one. It is generated from the model file, so it "
                "always matches the assessment pack, the calculator and the survey questions.", lead="About the model."),
-            _p(model.source, lead="Source.")]
+            paragraph(model.source, lead="Source.")]
     if len(provisional):
-        body.append(_p(f"{len(provisional)} of the {len(dims)} dimensions are provisional placeholders: "
+        body.append(paragraph(f"{len(provisional)} of the {len(dims)} dimensions are provisional placeholders: "
                        + ", ".join(provisional["name"]) + ". They are marked where they appear.",
                        lead="What is provisional."))
-    body += ["<h2>How to carry out an assessment</h2>",
-             "<ol>" + "".join(f"<li><strong>{escape(a)}</strong> {escape(b)}</li>" for a, b in STEPS) + "</ol>",
-             "<h2>The levels</h2>",
+    body += [Markup("<h2>How to carry out an assessment</h2>"),
+             Markup("<ol>") + Markup("").join(html("<li><strong>{}</strong> {}</li>", a, b) for a, b in STEPS)
+             + Markup("</ol>"),
+             Markup("<h2>The levels</h2>"),
              html_table(pd.DataFrame({"Level": model.levels["value"].astype(int), "Name": model.levels["name"],
                                       "What it means": model.levels["description"]}),
                         "The levels of the Digital Quality Model"),
-             "<h2>The overall level</h2>",
-             _p(f"The overall level is {model.describe_overall_rule()}. A council that answers fewer than "
+             Markup("<h2>The overall level</h2>"),
+             paragraph(f"The overall level is {model.describe_overall_rule()}. A council that answers fewer than "
                 f"{model.min_coverage} of the {len(dims)} dimensions gets no overall level. \"Don't know\" and blank "
                 "answers count as not answered, never as zero.")]
     groups = list(dict.fromkeys(dims["group"]))
     gdesc = dict(zip(model.groups["id"], model.groups["description"])) if len(model.groups) else {}
     for g in groups:
         in_group = dims[dims["group"] == g]
-        body.append(f"<h2>{escape(g)}: {len(in_group)} dimensions</h2>")
+        body.append(html("<h2>{}: {} dimensions</h2>", g, len(in_group)))
         if gdesc.get(g):
-            body.append(_p(gdesc[g]))
+            body.append(paragraph(gdesc[g]))
         body += [_dimension_section(model, d) for _, d in in_group.iterrows()]
     sha = hashlib.sha256(Path(model.path).read_bytes()).hexdigest() if model.path else ""
-    body += ['<section class="dqm-provenance"><h2>About this handbook</h2>',
-             _p(f"Generated by dqm version {__version__} from the quality model file {Path(model.path).name} "
+    body += [Markup('<section class="dqm-provenance"><h2>About this handbook</h2>'),
+             paragraph(f"Generated by dqm version {__version__} from the quality model file {Path(model.path).name} "
                 f"({model.id} version {model.version}; SHA-256 {sha}). Edit the model file, not this page, and "
                 "generate it again with dqm handbook."),
-             "</section>"]
-    page = ('<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{CSS.read_text(encoding='utf-8')}"
-            ".dqm-tag { font-size: 16px; font-weight: normal; border: 2px solid var(--text); padding: 0 6px; "
-            "margin-left: 8px; vertical-align: middle; }</style>\n</head>\n<body>\n"
-            '<a class="skip" href="#main">Skip to content</a>\n<main id="main">\n'
-            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
-    return add_contents(page)
+             Markup("</section>")]
+    css = CSS.read_text(encoding="utf-8") + (".dqm-tag { font-size: 16px; font-weight: normal; border: 2px solid "
+                                             "var(--text); padding: 0 6px; margin-left: 8px; vertical-align: middle; }")
+    page = (html('<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+                 '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{}</title>\n', title)
+            + Markup("<style>") + Markup(css) + Markup("</style>\n</head>\n<body>\n")
+            + Markup('<a class="skip" href="#main">Skip to content</a>\n<main id="main">\n')
+            + Markup("\n").join(body) + Markup("\n</main>\n</body>\n</html>\n"))
+    return add_contents(str(page))
 
 
 def write_handbook(out_dir, model: Model, pdf: bool = False, name: str = "dqm-handbook") -> tuple[Path, Path | None]:
     """Write ``dqm-handbook-VERSION.html`` (and .pdf) to ``out_dir``; returns their paths."""
+    from ..paths import write_atomic
     from ..reports import export_pdf
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in model.version)
-    html_path = out_dir / f"{name}-{safe_version}.html"
-    html_path.write_text(handbook_html(model), encoding="utf-8")
+    html_path = write_atomic(out_dir / f"{name}-{safe_version}.html", handbook_html(model), "handbook")
     return html_path, (export_pdf(html_path) if pdf else None)
