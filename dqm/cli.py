@@ -266,28 +266,46 @@ def _cmd_outcomes(args) -> int:
         mpath = folder / "measures.yaml"
         before = mpath.read_text(encoding="utf-8") if mpath.exists() else (
             "# Your own outcome measures: each names its file (in this folder) keyed by council code, GSS code or name.\n")
+        cmap_src = Path(args.council_map) if args.council_map else None
+        if cmap_src is not None and not cmap_src.is_file():
+            raise DQMError("the council map does not exist.", file=cmap_src)
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
-                                   "source": args.source, "licence": args.licence, "combine": args.combine}.items() if v}
-        existed, had_measures = dest.exists(), mpath.exists()
-        if existed and dest.resolve() != src.resolve():
+                                   "source": args.source, "licence": args.licence, "combine": args.combine,
+                                   "council_map": f"outcomes/{cmap_src.name}" if cmap_src else None}.items() if v}
+        from .yamlio import load_yaml
+
+        had_measures = mpath.exists()
+        declared = (load_yaml(mpath, what="measures file") or []) if had_measures else []
+        again = isinstance(declared, list) and any(isinstance(m, dict) and m.get("id") == args.measure for m in declared)
+        if again and not any(isinstance(m, dict) and m.get("id") == args.measure and m.get("file") == entry["file"]
+                             for m in declared):
+            raise DQMError(f"your measure {args.measure!r} already has another file.", file=mpath,
+                           hint="Give the new file's measure another id, or remove the old measure first.")
+        if dest.exists() and not again and dest.resolve() != src.resolve():
             raise DQMError(f"your data folder already has an outcome file named {src.name}.", file=dest,
                            hint="Rename your file, or remove the old one and its measure first.")
+        saved = {p: p.read_bytes() for p in (dest, mpath) if p.exists()}
         if dest.resolve() != src.resolve():
             shutil.copyfile(src, dest)
-        mpath.write_text(before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True),
-                         encoding="utf-8")
+        if cmap_src is not None and (folder / "outcomes" / cmap_src.name).resolve() != cmap_src.resolve():
+            shutil.copyfile(cmap_src, folder / "outcomes" / cmap_src.name)
+        if again:  # adding a measure again (say with a council map) replaces its entry
+            kept = [entry if isinstance(m, dict) and m.get("id") == args.measure else m for m in declared]
+            text = before.split("\n- ", 1)[0].rstrip("\n") + "\n\n" + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
+        else:
+            text = before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True)
+        mpath.write_text(text, encoding="utf-8")
         try:
             data = load_outcome_data(folder)
-        except DQMError:
-            if had_measures:
-                mpath.write_text(before, encoding="utf-8")
-            else:
-                mpath.unlink(missing_ok=True)
-            if not existed and dest.exists():
-                dest.unlink()
+        except DQMError:  # leave the folder as it was
+            for path in (dest, mpath):
+                if path in saved:
+                    path.write_bytes(saved[path])
+                else:
+                    path.unlink(missing_ok=True)
             raise
-        print(f"Added measure {args.measure!r} ({dest.name}) to {mpath}.")
+        print(f"{'Replaced' if again else 'Added'} measure {args.measure!r} ({dest.name}) in {mpath}.")
     else:
         data = load_outcome_data(_user_folder(args, create=False))
     return _print_join(data, args)
@@ -305,6 +323,9 @@ def _print_join(data, args) -> int:
         print(f"  row {r.row}: {r.council!r}, {r.period}, {r.value!r}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
     if len(bad):
         print("Rows not used are not tested. Fix the names (`dqm match` shows how names match) or values in your file and run again.")
+    if (bad["status"] == "ambiguous").any():
+        print("To confirm a probable council, list the name and its code in a CSV file with columns name,local_authority_code "
+              "and add the file again with --council-map FILE (or name it as council_map: in measures.yaml).")
     if j.empty:
         print("There are no outcome files of your own yet: add one with `dqm outcomes add FILE --measure ID --unit UNIT --better higher|lower|neither`.")
     return 0
@@ -564,6 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--licence", help="the data's licence")
     a.add_argument("--combine", choices=["sum", "mean", "max", "min"],
                    help="how to combine several rows for one council and period (default: they are an error)")
+    a.add_argument("--council-map", metavar="CSV",
+                   help="CSV with columns name,local_authority_code confirming names the matcher will not take on its "
+                   "own (near spellings, names it does not know), as in dqm ingest; copied beside the file")
     a.add_argument("--csv", metavar="FILE", help="also write how each row joined to this CSV")
     a.set_defaults(func=_cmd_outcomes)
     a = os_.add_parser("check", help="report how each row of your outcome files joins to councils",

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .errors import DQMError
 from .paths import outcomes_dir, reference_dir, sources_dir
+from .yamlio import load_yaml
 
 OUTCOME_COLUMNS = ["local-authority-code", "measure", "period", "value"]
 
@@ -33,7 +33,7 @@ OUTCOME_COLUMNS = ["local-authority-code", "measure", "period", "value"]
 def load_measures(path: str | Path | None = None) -> pd.DataFrame:
     """The outcome measures' metadata (id, name, unit, better, source, licence, period, caveats)."""
     path = Path(path) if path else outcomes_dir() / "measures.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path, what="measures file")
     if not isinstance(raw, list):
         raise DQMError("must be a list of measures.", file=path)
     for i, m in enumerate(raw):
@@ -163,7 +163,9 @@ PAY_CATEGORIES = ("matched council", "duplicate spelling", "joint service", "for
 
 def _pay_rules() -> dict:
     path = outcomes_dir() / "govuk_pay_organisations.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path, what="GOV.UK Pay organisation rules")
+    if not isinstance(raw, dict):
+        raise DQMError("must be a mapping with keys names, before_matching and after_matching.", file=path)
     for key in ("names", "before_matching", "after_matching"):
         if not isinstance(raw.get(key), (dict, list)):
             raise DQMError(f"key {key!r} is missing or not a list or mapping.", file=path)
@@ -329,7 +331,7 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
 # ---------------------------------------------------------------- your own outcome data (the user layer)
 USER_DATA_ENV = "DQM_USER_DATA"
 MEASURE_KEYS = ("id", "name", "unit", "better", "file", "source", "licence", "period", "coverage", "caveats",
-                "combine", "council_column", "period_column", "value_column")
+                "combine", "council_column", "period_column", "value_column", "council_map")
 COMBINE = {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}
 # the column that names the council, in the order they are looked for (compared ignoring case, spaces, - and _)
 COUNCIL_COLUMNS = ("local-authority-code", "council_code", "gss-code", "gss_code", "code", "council", "council_name",
@@ -402,16 +404,17 @@ def _council_status(m) -> tuple[str, str]:
     return "no match", m.note or "no confident match"
 
 
-def read_user_outcomes(path: Path, measure: dict, label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_user_outcomes(path: Path, measure: dict, label: str, council_map: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one of your outcome files for one measure; returns (long rows, join report).
 
     The file has a council column (a local-authority-code, a GSS code or a name, matched by the same
     rules as ingest), a period column and a value column; if it has a ``measure`` column only the rows
     for this measure are read. Rows that cannot be used are reported with the reason, never dropped
     silently. Two rows for one council and period are an error naming them, unless the measure says how
-    to combine them (``combine: sum``, ``mean``, ``max`` or ``min``).
+    to combine them (``combine: sum``, ``mean``, ``max`` or ``min``). ``council_map`` ({name: code}, from
+    :func:`dqm.reference.load_council_map`) confirms names the matcher will not take on its own, as in ingest.
     """
-    from .reference import match_council
+    from .reference import Match, map_key, match_council
 
     if not path.exists():
         raise DQMError(f"the outcome file of measure {measure['id']!r} does not exist.", file=path)
@@ -432,7 +435,11 @@ def read_user_outcomes(path: Path, measure: dict, label: str) -> tuple[pd.DataFr
         rec = {"file": label, "row": int(i) + 2, "council": text, "period": period, "value": raw, "measure": measure["id"],
                "local-authority-code": ""}
         value = pd.to_numeric(raw.replace(",", "").rstrip("%").strip(), errors="coerce") if raw else float("nan")
-        m = match_council(text)
+        if council_map and map_key(text) in council_map:
+            code = council_map[map_key(text)]
+            m = Match(text, code, match_council(code).name, "council map", 100.0)
+        else:
+            m = match_council(text)
         status, reason = _council_status(m)
         if status != "matched":
             report.append({**rec, "status": status, "reason": reason})
@@ -463,11 +470,7 @@ def read_user_outcomes(path: Path, measure: dict, label: str) -> tuple[pd.DataFr
 
 
 def _read_user_measures(path: Path, bundled_ids: set) -> list[dict]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DQMError(f"the measures file is not valid YAML: {exc}.", file=path) from None
-    raw = raw or []
+    raw = load_yaml(path, what="measures file") or []
     if not isinstance(raw, list):
         raise DQMError("the measures file must be a list of measures (each starting with '- id: ...').", file=path)
     seen = set()
@@ -523,7 +526,13 @@ def load_outcome_data(user_data=None, outcomes_file=None) -> OutcomeData:
             for m in _read_user_measures(mpath, bundled):
                 fpath = folder / str(m["file"])
                 label = str(m["file"])
-                rows, report = read_user_outcomes(fpath, m, label)
+                cmap = None
+                if m.get("council_map"):
+                    from .reference import load_council_map
+
+                    cmap = load_council_map(folder / str(m["council_map"]))
+                    files[f"Your council map {m['council_map']} (measure {m['id']})"] = folder / str(m["council_map"])
+                rows, report = read_user_outcomes(fpath, m, label, cmap)
                 files[f"Your outcome file {label} (measure {m['id']})"] = fpath
                 extra.append(rows)
                 joins.append(report)

@@ -158,6 +158,43 @@ def test_outcome_file_keyed_by_names_codes_and_gss_reports_every_row(tmp_path):
     assert (s["rows"], s["matched"], s["not_used"]) == (7, 3, 4)
 
 
+def test_names_of_other_bodies_are_refused_and_a_council_map_confirms_near_spellings(tmp_path):
+    text = "council,period,value\nBirmingam,2025,1\nNorth Yorkshire Police,2025,2\nLeeds,2025,3\n"
+    j = load_outcome_data(_folder(tmp_path, measures=[MEASURE], files={"cost.csv": text})).join.set_index("row")
+    assert j.loc[2, "status"] == "ambiguous" and "BIR" in j.loc[2, "reason"]  # a near spelling is never guessed
+    assert j.loc[3, "status"] == "not a principal council"
+    mapped = {**MEASURE, "council_map": "map.csv"}
+    d = _folder(tmp_path / "m", measures=[mapped], files={"cost.csv": text, "map.csv": "name,local_authority_code\nBirmingam,BIR\n"})
+    data = load_outcome_data(d)
+    j = data.join.set_index("row")
+    assert j.loc[2, "status"] == "matched" and j.loc[2, "local-authority-code"] == "BIR"
+    assert j.loc[3, "status"] == "not a principal council"
+    assert "Your council map map.csv (measure my_cost)" in data.files
+
+
+def test_a_user_claims_file_is_read_safely(tmp_path):
+    d = _folder(tmp_path)
+    (d / "claims.yaml").write_text("- &a\n  id: x\n- *a\n")
+    with pytest.raises(DQMError, match="aliases|anchors"):
+        load_evidence(d)
+
+
+def test_report_options_are_threaded_only_to_the_reports_that_read_claims(tmp_path):
+    import argparse
+
+    from dqm.cli import _user_parameters
+
+    d = _folder(tmp_path, [_claim()])
+    ns = argparse.Namespace(kind="evidence", user_data=str(d), claims=None, outcomes=None)
+    assert _user_parameters(ns) == {"user_data": str(d.resolve()), "extra_claims": "", "extra_outcomes": ""}
+    assert _user_parameters(argparse.Namespace(kind="annual", user_data=None, claims=None, outcomes=None)) is None
+    with pytest.raises(DQMError, match="does not read claims"):
+        _user_parameters(argparse.Namespace(kind="council", user_data=str(d), claims=None, outcomes=None))
+    bad = _folder(tmp_path / "bad", [_claim(population={"country": "England"})])
+    with pytest.raises(DQMError, match="'country'"):  # checked before a kernel starts
+        _user_parameters(argparse.Namespace(kind="annual", user_data=str(bad), claims=None, outcomes=None))
+
+
 def test_duplicate_rows_are_an_error_naming_them_unless_the_measure_combines(tmp_path):
     text = "council,period,value\nBristol City Council,2025,1\nBristol,2025,2\nLeeds,2025,3\n"
     d = _folder(tmp_path, measures=[MEASURE], files={"cost.csv": text})
@@ -296,3 +333,23 @@ def test_evidence_review_shows_the_users_claim_verdict_and_files(demo_store, tmp
     for cid in ("platform-adoption", "platform-adoption-growth"):
         part = html.split(f'id="claim-{cid}"', 1)[1].split('id="claim-', 1)[0]
         assert "within the same councils, a change of one standard deviation" in part.lower(), cid
+
+
+def test_outcomes_add_again_with_a_council_map_replaces_the_measure(tmp_path, capsys):
+    src, cmap = tmp_path / "cost.csv", tmp_path / "map.csv"
+    src.write_text("council,period,value\nBirmingam,2025,1\nLeeds,2025,2\n")
+    cmap.write_text("name,local_authority_code\nBirmingam,BIR\n")
+    d = tmp_path / "mine"
+    args = ["outcomes", "add", str(src), "--user-data", str(d), "--measure", "my_cost", "--unit", "pounds", "--better", "lower"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 rows; 1 joined to councils; 1 not used" in out and "--council-map" in out
+    assert main([*args, "--council-map", str(cmap)]) == 0
+    assert "2 rows; 2 joined to councils; 0 not used" in capsys.readouterr().out
+    assert [m["id"] for m in yaml.safe_load((d / "measures.yaml").read_text())] == ["my_cost"]
+    # a bad addition leaves the folder as it was
+    before = (d / "measures.yaml").read_text()
+    bad = tmp_path / "dup.csv"
+    bad.write_text("council,period,value\nLeeds,2025,1\nLDS,2025,2\n")
+    assert main(["outcomes", "add", str(bad), "--user-data", str(d), "--measure", "other", "--unit", "u", "--better", "higher"]) == 2
+    assert (d / "measures.yaml").read_text() == before and not (d / "outcomes" / "dup.csv").exists()

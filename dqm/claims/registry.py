@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from ..errors import DQMError
 from ..paths import data_dir
+from ..yamlio import load_yaml
 
 KINDS = ("association", "assessment_agreement")
 DIRECTIONS = ("positive", "negative", "none")
@@ -77,14 +76,7 @@ def load_claims(path: str | Path | None = None, dimension_ids=None, measure_ids=
     """
     path = Path(path) if path else claims_path()
     label = label or ("data/claims.yaml" if layer == "bundled" else path.name)
-    if not path.exists():
-        raise DQMError("the claims file does not exist.", file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DQMError(f"the claims file is not valid YAML: {exc}.", file=path) from None
-    except UnicodeDecodeError:
-        raise DQMError("the claims file is not UTF-8 text.", file=path, hint="Save it as UTF-8.") from None
+    raw = load_yaml(path, what="claims file")  # safe: size-capped, UTF-8, no aliases or duplicate keys
     if raw is None and layer == "user":
         return []
     if not isinstance(raw, list):
