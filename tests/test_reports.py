@@ -256,3 +256,16 @@ def test_council_reports_for_every_council(tmp_path, survey, model):
     assert "Kingston upon Thames" in text and "City of Bristol" not in text
     assert "peer figures are withheld" in text  # fewer than 5 peers took part
     assert "Synthetic data" not in text  # this export did not say it was synthetic
+
+
+def test_council_report_suggests_actions_for_the_next_level(demo_run):
+    """'Where to focus' names the action library's actions for each focus dimension's next level."""
+    from dqm.documents.actions import load_actions
+    from dqm.model import load_model
+
+    out, _ = demo_run
+    soup = _soup(_council_html(out))
+    table = next(t for t in soup.find_all("table") if "Actions for the next level" in t.caption.get_text())
+    actions = set(load_actions(load_model()).actions["action"])
+    cells = [tr.find_all("td")[2].get_text(strip=True) for tr in table.find("tbody").find_all("tr")]
+    assert cells and all(c in actions for c in cells)

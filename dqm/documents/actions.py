@@ -109,6 +109,34 @@ def load_actions(model: Model, path: str | Path | None = None) -> ActionLibrary:
     return ActionLibrary(str(raw["id"]), str(raw["version"]), table, gaps, str(path))
 
 
+def next_level_actions(focus: pd.DataFrame, model: Model, library: ActionLibrary) -> pd.DataFrame:
+    """For each focus dimension (rows with ``dimension_id`` and ``level``), the library's actions for its
+    next level: columns Dimension, Next level, Action, Why. A step with no actions says so.
+
+    >>> from dqm.model import load_model
+    >>> m = load_model()
+    >>> t = next_level_actions(pd.DataFrame({"dimension_id": ["data"], "level": [2.5]}), m, load_actions(m))
+    >>> sorted(set(t["Next level"]))
+    ['4 Mainstreamed']
+    """
+    from ..scoring import round_half_up
+
+    top = max(model.level_values)
+    rows = []
+    for r in focus.itertuples():
+        if pd.isna(r.level):
+            continue
+        v = int(round_half_up(r.level))
+        if v >= top:
+            continue
+        nxt = f"{v + 1} {model.level_name(v + 1)}"
+        acts = library.for_step(r.dimension_id, v) or [{"action": "No actions in the library for this step yet.",
+                                                         "rationale": ""}]
+        rows += [{"Dimension": model.dimension_name(r.dimension_id), "Next level": nxt, "Action": a["action"],
+                  "Why": a["rationale"]} for a in acts]
+    return pd.DataFrame(rows, columns=["Dimension", "Next level", "Action", "Why"])
+
+
 # ---------------------------------------------------------------- the action plan
 def plan_rows(council: str, wave: int, data, model: Model, library: ActionLibrary) -> pd.DataFrame:
     """One row per suggested action for a council: the steps from its current level up to its target

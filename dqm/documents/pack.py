@@ -233,6 +233,7 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     for j, h in enumerate(["Dimension", "Current level", "Target level", "Gap to target (levels)"], 1):
         c = calc.cell(FIRST_ROW - 1, j, h)
         c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _WRAP
+    calc.row_dimensions[FIRST_ROW - 1].height = sheet.row_dimensions[FIRST_ROW - 1].height = 32  # wrapped headers
     for j, w in enumerate([34, 16, 16, 16, 60], 1):
         calc.column_dimensions[get_column_letter(j)].width = w
     lvl, tgt = get_column_letter(c_level), get_column_letter(c_target)
