@@ -54,10 +54,21 @@ def change_sentence(subject: str, before, after, dp: int = 1, unit: str = "") ->
     return f"{subject} {verb} from {number(b, dp)}{unit} to {number(a, dp)}{unit}."
 
 
-def p_text(p) -> str:
-    """'p = 0.032', or 'p < 0.001' for very small values."""
+def p_text(p, resamples: int | None = None) -> str:
+    """'p = 0.032', or 'p < 0.001' for very small values; a resampling p-value is never shown finer than 1/resamples.
+
+    >>> p_text(0.0, resamples=500)
+    'p < 0.002 (none of 500 resamples reached the observed value)'
+    >>> p_text(0.0312, resamples=500)
+    'p = 0.031'
+    """
     if p is None or p != p:
         return "p not available"
+    if resamples:
+        floor = 1 / resamples
+        if p < floor:
+            return f"p < {floor:.3g} (none of {resamples:,} resamples reached the observed value)"
+        return f"p = {p:.3f}"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
@@ -222,50 +233,75 @@ def controls_words(controls) -> str:
     return list_words([CONTROL_WORDS[c] for c in controls]) if controls else "nothing"
 
 
+def _reason_sentence(row, claim) -> str:
+    """Why the verdict was reached, from the rule's reason code, with the numbers that decided it."""
+    from .claims.engine import REASONS
+
+    code = row.get("reason_code") or ""
+    why = REASONS.get(code, "")
+    p_adj = "Holm-adjusted " + p_text(row["p_adjusted"]).replace("p ", "p ", 1)
+    share = (f"{percent(row['spec_curve_share'])} of the {number(row['specifications_counted'])} specifications that "
+             f"keep the claim's controls")
+    est, sesoi = number(abs(row["estimate"]), 2), number(claim.sesoi, 2)
+    detail = {
+        "supported": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; {share} agree",
+        "contradicted": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; "
+                        f"{percent(row['spec_share_against'])} of the counted specifications agree with the opposite direction",
+        "equivalent": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+                      f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}",
+        "in_direction_small": f"{p_adj}; estimate {est}, below {sesoi}",
+        "in_direction_specs": f"{p_adj}; only {share} agree, and the rule needs at least half with a joint test below 0.05",
+        "against_small": f"{p_adj}; estimate {est}, below {sesoi}",
+        "against_specs": f"{p_adj}; too few counted specifications agree with the opposite direction",
+        "not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, {number(row['eq_ci_low'], 2)} "
+                        f"to {number(row['eq_ci_high'], 2)}, is not inside plus or minus {sesoi}",
+        "none_supported": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+                          f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}; {share} are equivalent too",
+        "none_contradicted": f"{p_adj}; estimate {est} against {sesoi}",
+        "none_equivalent_specs": f"only {share} are equivalent",
+        "none_rejected_small": f"{p_adj}; estimate {est}, below {sesoi}",
+        "none_rejected_specs": f"{p_adj}; too few counted specifications agree",
+        "none_not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, "
+                             f"{number(row['eq_ci_low'], 2)} to {number(row['eq_ci_high'], 2)}, is not inside plus or "
+                             f"minus {sesoi}",
+    }.get(code, "")
+    return f"{why} ({detail})" if detail else why
+
+
 def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
-    """Plain-English sentences for one claim's result: what was found, hedged by the verdict, never causal."""
+    """Plain-English sentences for one claim's result, generated from the reason the verdict was reached; never causal."""
     v = row["verdict"]
     if v == "untestable":
         why = row.get("reason") or ""
         return [f"{VERDICT_WORDS[v]}. {why}".strip()]
+    reason = _reason_sentence(row, claim)
     if claim.kind == "assessment_agreement":
         return [
             f"In {number(row['n'])} councils assessed both ways in {row['period']}, self-assessed overall levels were "
             f"on average {number(abs(row['estimate']), 2)} levels {'higher' if row['estimate'] > 0 else 'lower'} than "
             f"independent ones (95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; "
             f"the claim allows a difference of up to {number(claim.sesoi, 2)} levels).",
-            f"{VERDICT_WORDS[v]}: verdict “{v}”.",
+            f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
         ]
     more_less = "higher" if row["estimate"] > 0 else "lower"
     includes_zero = row["ci_low"] <= 0 <= row["ci_high"]
+    m = int(row.get("family_size") or 1)
+    simul = (f"; simultaneous 95% interval over the {number(m)} claims of its family (Bonferroni), "
+             f"{number(row['simul_ci_low'], 2)} to {number(row['simul_ci_high'], 2)}" if m > 1 else "")
     s = [
         f"Across {number(row['n'])} councils, after allowing for {controls_words(claim.controls)}, a council one "
         f"standard deviation higher on {exposure_words(claim, model)} had, on average, {measure_name[:1].lower() + measure_name[1:]} "
         f"({row['period']}) {number(abs(row['estimate']), 2)} standard deviations {more_less} "
         f"(95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}"
-        + (", which includes no difference" if includes_zero else "")
-        + f"; adjusted for testing several claims, {number(row['adj_ci_low'], 2)} to {number(row['adj_ci_high'], 2)}).",
+        + (", which includes no difference" if includes_zero else ", which excludes no difference before adjustment")
+        + f"{simul}).",
+        f"{VERDICT_WORDS[v]}: verdict *{v}*, because {reason}.",
     ]
-    if claim.direction == "none" and v == "supported":
-        s.append(f"{VERDICT_WORDS[v]}, which is what this claim predicts: the 90% interval "
-                 f"({number(row['ci90_low'], 2)} to {number(row['ci90_high'], 2)}) lies inside plus or minus "
-                 f"{number(claim.sesoi, 2)}.")
-    elif claim.direction == "none" and v == "contradicted":
-        s.append("The evidence points against this claim: the adjusted interval excludes no relation and the relation "
-                 "is not shown to be smaller than the smallest effect of interest.")
-    elif v == "supported":
-        s.append(f"{VERDICT_WORDS[v]}: the adjusted interval excludes no relation in the predicted direction and "
-                 f"{percent(row['spec_curve_share'])} of {number(row['specifications'])} specifications agree. "
-                 f"This is an association between councils, not evidence that digital quality caused it.")
-    elif v == "contradicted":
-        s.append(f"{VERDICT_WORDS[v]}: the adjusted interval lies on the opposite side of zero from the claim's prediction.")
-    elif v == "no meaningful effect":
-        s.append(f"{VERDICT_WORDS[v]}: the 90% interval ({number(row['ci90_low'], 2)} to {number(row['ci90_high'], 2)}) "
-                 f"lies inside the smallest effect of interest (plus or minus {number(claim.sesoi, 2)}).")
-    else:
-        s.append(f"{VERDICT_WORDS[v]}: the data are compatible both with no relation and with a relation of "
-                 f"practical size. With {number(row['n'])} councils the study could reliably detect (80% power) "
-                 f"only effects of about {number(row['mde'], 2)} or larger, against a smallest effect of interest of "
+    if v == "supported" and claim.direction != "none":
+        s.append("This is an association between councils, not evidence that digital quality caused it.")
+    if v == "inconclusive" and row.get("reason_code") in ("not_rejected", "none_not_rejected") and row["mde"] == row["mde"]:
+        s.append(f"With {number(row['n'])} councils, the rule would reach a decisive verdict 80% of the time only for "
+                 f"effects of about {number(row['mde'], 2)} or larger, against a smallest effect of interest of "
                  f"{number(claim.sesoi, 2)}.")
     return s
 
@@ -307,18 +343,33 @@ def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
         return (f"{name} has no overall score this wave, so it is not placed among other councils: its "
                 f"respondents answered {number(row['coverage'])} dimensions"
                 + (f", and an overall score needs at least {number(min_coverage)}." if min_coverage else "."))
-    return (f"Across the choices that could reasonably be made in building the overall score, {name} ranks between "
+    k = row.get("n_respondents")
+    who = (f"its {number(k)} respondents" if k and k > 1 else "its single respondent") if k == k and k is not None else "its respondents"
+    return (f"Allowing for the disagreement between respondents (this score rests on {who}) and for the choices that "
+            f"could reasonably be made in building the overall score, {name} ranks between "
             f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
             f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
 
 
 def council_change_sentences(changes) -> list[str]:
+    """One line per dimension, read against respondent disagreement, and how many flags chance alone would give."""
+    from .scoring.change import ALPHA
+
     out = []
     for r in changes.itertuples():
         s = change_sentence(r.dimension, r.before, r.after)
-        s = s[:-1] + (" – larger than the disagreement between respondents would explain." if r.beyond_noise
-                      else " – within the range that disagreement between respondents could explain.")
-        out.append(s)
+        if not r.beyond_noise:
+            tail = " – within the range that disagreement between respondents could explain."
+        elif getattr(r, "clearly_beyond_noise", True):
+            tail = " – larger than the disagreement between respondents would explain."
+        else:
+            tail = (" – at the edge of what disagreement between respondents could explain: with so few whole-number "
+                    "answers the test cannot settle it, and its fixed tie-break flags it.")
+        out.append(s[:-1] + tail)
+    if len(changes):
+        out.append(f"With no real change at all, about 1 in {round(1 / ALPHA)} of these {number(len(changes))} comparisons "
+                   f"would be flagged by chance (about {number(ALPHA * len(changes), 1)} of them), so a single flag is "
+                   "weak evidence on its own.")
     return out
 
 
@@ -395,8 +446,10 @@ def verdict_counts(table: "pd.DataFrame") -> str:
 
 
 def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
+    """Rows for the forest plot; the wider bar is the Bonferroni simultaneous 95% interval within each family."""
     t = table[(table["verdict"] != "untestable") & (table["outcome"] != "independent_assessment")]
-    return t.assign(label=t["id"])[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]]
+    t = t.assign(label=t["id"], adj_ci_low=t["simul_ci_low"], adj_ci_high=t["simul_ci_high"])
+    return t[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]]
 
 
 def claim_header(claim, model, measures) -> Markup:
@@ -420,30 +473,86 @@ def claim_header(claim, model, measures) -> Markup:
 
 
 def claim_figures(row) -> "pd.DataFrame":
+    B = int(row.get("null_resamples") or 0) or None
     items = [
         ("Councils", number(row["n"])), ("Outcome period", str(row["period"])),
         ("Standardised effect", number(row["estimate"], 3)),
         ("95% confidence interval", f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}"),
-        (f"Adjusted interval ({percent(row['adj_level'], 1)})", f"{number(row['adj_ci_low'], 3)} to {number(row['adj_ci_high'], 3)}"),
+        (f"Simultaneous 95% interval over the family's {number(row['family_size'])} claims (Bonferroni, "
+         f"{percent(row['simul_level'], 2)} each)", f"{number(row['simul_ci_low'], 3)} to {number(row['simul_ci_high'], 3)}"),
+        (f"Holm test-inversion interval ({percent(row['adj_level'], 2)}): excludes 0 exactly when Holm rejects; "
+         "not a joint 95% interval", f"{number(row['adj_ci_low'], 3)} to {number(row['adj_ci_high'], 3)}"),
         ("p-value, Holm-adjusted within family", "less than 0.001" if row["p_adjusted"] < 0.001 else number(row["p_adjusted"], 3)),
-        ("90% interval (equivalence test)", f"{number(row['ci90_low'], 3)} to {number(row['ci90_high'], 3)}"),
-        ("Equivalent within the smallest effect of interest", "yes" if row["equivalent"] else "no"),
-        ("Minimum detectable effect (80% power)", number(row["mde"], 3)),
+        (f"Equivalence interval ({percent(row['eq_level'], 1)}, family-wise TOST)",
+         f"{number(row['eq_ci_low'], 3)} to {number(row['eq_ci_high'], 3)}"),
+        ("Equivalent within the smallest effect of interest (family-wise)", "yes" if row["equivalent"] else "no"),
+        ("Minimum detectable effect under the verdict rule (80% chance of a decisive verdict)", number(row["mde"], 3)),
         ("Spearman's rank correlation, unadjusted (BCa 95% interval)",
          f"{number(row['spearman'], 2)} ({number(row['spearman_low'], 2)} to {number(row['spearman_high'], 2)})"),
-        ("Specifications agreeing", f"{percent(row['spec_curve_share'])} of {number(row['specifications'])}"),
+        ("Distinct specifications; counted (keep the claim's controls, no outlier rule)",
+         f"{number(row['specifications'])}; {number(row['specifications_counted'])}"),
+        ("Counted specifications agreeing with the claim", percent(row["spec_curve_share"])),
     ]
     if row["spec_joint_p"] == row["spec_joint_p"]:
-        items.append(("Joint test of the specification curve", p_text(row["spec_joint_p"])))
+        items.append(("Joint test of the counted specifications", p_text(row["spec_joint_p"], B)))
+    if row.get("spec_confounding_median") == row.get("spec_confounding_median"):
+        items.append(("Confounding check: median estimate with fewer controls (not counted)",
+                      f"{number(row['spec_confounding_median'], 3)} (counted: {number(row['spec_counted_median'], 3)})"))
     return pd.DataFrame(items, columns=["Figure", "Value"])
 
 
 def spec_curve_sentence(row) -> str:
-    return (f"Of {number(row['specifications'])} reasonable ways to specify this test, {percent(row['spec_curve_share'])} "
-            f"agree with the claim's prediction. The joint test, which asks how often so many specifications would agree "
-            f"if there were no relation, gives {p_text(row['spec_joint_p'])}. Specifications without controls are "
-            "included on purpose: where they disagree with the controlled ones, confounding by council type, size or "
-            "deprivation is the likely reason.")
+    """What the specification curve shows, read the right way round for the claim's prediction."""
+    B = int(row.get("null_resamples") or 0) or None
+    k, d = number(row["specifications_counted"]), number(row["specifications"])
+    head = (f"Of {d} distinct specifications, {k} keep the claim's registered controls and use no outlier rule; only "
+            "these count, as a check that the registered result does not hinge on one choice of exposure, transform "
+            "or population. ")
+    if row["direction"] == "none":
+        body = (f"{percent(row['spec_curve_share'])} of them are equivalent to no meaningful effect. The joint test asks "
+                "how often as many of them would be significant in the direction of the estimate if there were no "
+                f"relation; for this claim a small value counts against it: {p_text(row['spec_joint_p'], B)}. ")
+    else:
+        body = (f"{percent(row['spec_curve_share'])} of them are significant in the predicted direction. The joint "
+                "test asks how often as many would be if there were no relation: "
+                f"{p_text(row['spec_joint_p'], B)}. ")
+    conf = row.get("spec_confounding_median")
+    tail = ""
+    if conf == conf and conf is not None:
+        tail = (f"Fits with fewer controls than registered (none, or council type only) are a confounding check, not "
+                f"counted: their median estimate is {number(conf, 2)} against {number(row['spec_counted_median'], 2)} "
+                "for the counted ones; where the two differ, confounding by size, deprivation or rurality is the likely "
+                "reason. Fits dropping councils by Cook's distance are shown as an outlier sensitivity and not counted, "
+                "because their p-values ignore the dropping step.")
+    return head + body + tail
+
+
+def power_section_table(rows: list[dict]) -> "pd.DataFrame":
+    """The chance of each verdict under the rule, one row per true effect (from :func:`dqm.claims.engine.power_rows`)."""
+    return pd.DataFrame({"If the true effect were": [r["scenario"] for r in rows],
+                         **{k[:1].upper() + k[1:]: [percent(r.get(k, float("nan"))) for r in rows]
+                            for k in ("supported", "contradicted", "no meaningful effect", "inconclusive")}})
+
+
+def reachability_sentence(row, claim) -> str:
+    """Said before the result: which verdicts this test could give at this number of councils (plain text)."""
+    eq_name = "'supported'" if claim.direction == "none" else "'no meaningful effect'"
+    B = number(row.get("null_resamples") or 0)
+    s = (f"The table gives the chance of each verdict at "
+         f"{number(row['n'])} councils under the rule as applied (Holm at its strictest step, alpha divided by "
+         f"{number(row['family_size'])}, so chances of a Holm-based verdict are lower bounds; the specification-curve "
+         f"requirement included; from {B} resamples of councils with the null imposed and the effect shifted in). ")
+    if not row.get("equivalence_reachable"):
+        s += (f"The verdict {eq_name} is practically out of reach at this number of councils: with the standard error "
+              f"found here, even an estimate of exactly 0 would leave the {percent(row['eq_level'], 1)} equivalence "
+              f"interval wider than plus or minus {number(claim.sesoi, 2)} (the table shows its small chance when the "
+              "standard error happens to come out smaller). ")
+    if row["mde"] == row["mde"]:
+        s += (f"The minimum detectable effect under this rule is {number(row['mde'], 2)}: the smallest effect with an "
+              f"80% chance of a decisive verdict.")
+    else:
+        s += "No effect up to 3 standard deviations would reach a decisive verdict 80% of the time."
+    return s
 
 
 def panel_sentence(view: dict) -> Markup:
@@ -475,13 +584,6 @@ def checks_table(checks: "pd.DataFrame") -> "pd.DataFrame":
                          "Passed": checks["passed"].map({True: "yes", False: "no"})})
 
 
-def power_table(rows) -> "pd.DataFrame":
-    """rows: (claim id, councils, power at 0.10, power at 0.25)."""
-    return pd.DataFrame({"Claim": [c for c, _, _, _ in rows], "Councils": [number(n) for _, n, _, _ in rows],
-                         "Power for an effect of 0.10": [percent(a) for _, _, a, _ in rows],
-                         "Power for an effect of 0.25": [percent(b) for _, _, _, b in rows]})
-
-
 # ---------------------------------------------------------------- council report helpers
 def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> Markup:
     o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
@@ -495,7 +597,8 @@ def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> Ma
         lines.append(f"Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
                      f"and its lowest on {dims.iloc[0]['dimension']} ({number(dims.iloc[0]['level'], 1)}).")
     if isinstance(mine.get("position"), str):
-        lines.append(f"Across reasonable ways of building the score it is {POSITION_WORDS[mine['position']]}.")
+        lines.append(f"Allowing for disagreement between respondents and reasonable ways of building the score, it is "
+                     f"{POSITION_WORDS[mine['position']]}.")
     else:
         lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
     return bullets(lines)

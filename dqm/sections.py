@@ -19,9 +19,16 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
     """One claim in the evidence review: how it is tested, what was found, robustness, caveats."""
     from .claims.panel import panel_view
 
+    from .claims.engine import power_rows
+
     c = result.claim
-    parts = [block(narrative.claim_header(c, model, measures),
-                   narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))]
+    parts = [block(narrative.claim_header(c, model, measures))]
+    if result.verdict != "untestable" and result.spec_null is not None:  # what the test could find, before the result
+        parts.append(block(paragraph(narrative.reachability_sentence(row, c),
+                                     lead="What this test could find, before the result."),
+                           plots.html_table(narrative.power_section_table(power_rows(result)),
+                                            f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")))
+    parts.append(block(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome"))))
     if result.verdict != "untestable":
         parts.append(block(plots.html_table(narrative.claim_figures(row), f"Figures for claim {c.id}")))
         if c.kind == "association" and len(result.specs):
@@ -66,8 +73,7 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
     took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
     if not took_part:
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = scoring.council_change(lv, answers, model, wave - 1, wave)
-    ch = ch[ch["council_code"] == council]
+    ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
     return [block(bullets(narrative.council_change_sentences(ch)))]
 
 

@@ -13,7 +13,7 @@ import yaml
 
 import dqm
 from dqm.claims import EngineConfig, evaluate_claims, load_claims, results_json, verdict
-from dqm.claims.engine import ClaimResult, holm_adjust, mde, specification_curve, tost
+from dqm.claims.engine import ClaimResult, decide, holm_adjust, mde, specification_curve, tost, verdict_chances
 from dqm.claims.ols import ols_hc3
 from dqm.claims.panel import panel_view
 from dqm.claims.registry import claims_path
@@ -103,47 +103,83 @@ def test_holm_matches_statsmodels_and_intervals_agree_with_decisions():
     reject, p_adj, _, _ = multipletests([r.p_value for r in res], method="holm")
     assert [r.p_adjusted for r in res] == pytest.approx(list(p_adj))
     for r, rej in zip(res, reject):
-        assert (r.adj_ci_low > 0) == bool(rej)  # the adjusted interval excludes 0 exactly when Holm rejects
+        assert (r.adj_ci_low > 0) == bool(rej)  # the test-inversion interval excludes 0 exactly when Holm rejects
         assert r.adj_ci_low <= r.estimate - 1.96 * r.se + 1e-9
+        # the simultaneous (Bonferroni) interval is at 1 - 0.05/4 and never narrower than the Holm one
+        assert r.simul_level == pytest.approx(1 - 0.05 / 4) and r.simul_ci_low <= r.adj_ci_low + 1e-12
 
 
-def _result(direction="positive", adj=(0.1, 0.5), eq=False, share=0.8, joint=0.01, n=100):
-    r = ClaimResult(replace(BASE_CLAIM, direction=direction), "", n=n)
-    r.estimate = (adj[0] + adj[1]) / 2
-    r.adj_ci_low, r.adj_ci_high = adj
-    r.equivalent, r.spec_curve_share, r.spec_joint_p = eq, share, joint
-    return r
-
-
-@pytest.mark.parametrize("kw, expected", [
-    ({}, "supported"),
-    ({"share": 0.3}, "inconclusive"),  # the specification curve does not agree
-    ({"joint": 0.2}, "inconclusive"),
-    ({"adj": (-0.5, -0.1)}, "contradicted"),
-    ({"adj": (-0.05, 0.05), "eq": True}, "no meaningful effect"),
-    ({"adj": (-0.1, 0.4)}, "inconclusive"),
-    ({"direction": "negative", "adj": (-0.5, -0.1)}, "supported"),
-    ({"direction": "none", "adj": (-0.05, 0.05), "eq": True}, "supported"),
-    ({"direction": "none", "adj": (0.1, 0.5)}, "contradicted"),
-    ({"n": 10}, "untestable"),
+@pytest.mark.parametrize("kw, expected, code", [
+    ({}, "supported", "supported"),
+    ({"share_pos": 0.3}, "inconclusive", "in_direction_specs"),  # the counted specifications do not agree
+    ({"joint_pos": 0.2}, "inconclusive", "in_direction_specs"),
+    ({"estimate": 0.06}, "inconclusive", "in_direction_small"),  # significant but inside the SESOI
+    ({"estimate": -0.3}, "inconclusive", "against_specs"),  # the other way, but the specifications do not agree
+    ({"estimate": -0.3, "share_neg": 0.9, "joint_neg": 0.01}, "contradicted", "contradicted"),
+    ({"estimate": -0.06, "share_neg": 0.9, "joint_neg": 0.01}, "inconclusive", "against_small"),
+    ({"estimate": 0.01, "reject": False, "equivalent": True}, "no meaningful effect", "equivalent"),
+    ({"estimate": 0.2, "reject": False}, "inconclusive", "not_rejected"),
+    ({"direction": "negative", "estimate": -0.3, "share_neg": 0.9, "joint_neg": 0.01}, "supported", "supported"),
+    ({"direction": "none", "estimate": 0.01, "reject": False, "equivalent": True, "share_eq": 0.7}, "supported",
+     "none_supported"),
+    ({"direction": "none", "estimate": 0.01, "reject": False, "equivalent": True, "share_eq": 0.2}, "inconclusive",
+     "none_equivalent_specs"),
+    ({"direction": "none"}, "contradicted", "none_contradicted"),
+    ({"direction": "none", "estimate": 0.07}, "inconclusive", "none_rejected_small"),  # a negligible effect refutes no sceptic
+    ({"direction": "none", "share_pos": 0.1}, "inconclusive", "none_rejected_specs"),
 ])
-def test_verdict_rule(kw, expected):
-    assert verdict(_result(**kw)) == expected
+def test_verdict_rule(kw, expected, code):
+    args = dict(direction="positive", estimate=0.3, reject=True, equivalent=False, share_pos=0.8, share_neg=0.0,
+                share_eq=0.0, joint_pos=0.01, joint_neg=1.0, sesoi=0.10)
+    args.update(kw)
+    direction = args.pop("direction")
+    v, c = decide(direction, **args)
+    assert (v[0], c[0]) == (expected, code)
 
 
-def test_specification_curve_has_enough_specifications_and_a_joint_test():
+def test_untestable_verdict():
+    r = ClaimResult(BASE_CLAIM, "", n=10, estimate=0.3)
+    assert verdict(r) == "untestable"
+
+
+def test_verdict_rule_cannot_contradict_itself():
+    """On a grid of every combination: a claim and its counter-claim are never both supported, the rule is the same
+    in both directions, and every branch is reachable."""
+    grid = np.array(np.meshgrid([-0.4, -0.1, -0.05, 0, 0.05, 0.1, 0.4], [0, 1], [0, 1], [0.2, 0.8], [0.2, 0.8],
+                                [0.2, 0.8], [0.01, 0.5], [0.01, 0.5])).reshape(8, -1)
+    est, rej, eqv, sp, sn, se_, jp, jn = grid
+    eqv = eqv.astype(bool) & (np.abs(est) < 0.1)  # equivalence implies an estimate inside the SESOI
+    kw = dict(estimate=est, reject=rej.astype(bool), equivalent=eqv, share_pos=sp, share_neg=sn, share_eq=se_,
+              joint_pos=jp, joint_neg=jn, sesoi=0.10)
+    promoter, _ = decide("positive", **kw)
+    sceptic, _ = decide("none", **kw)
+    assert not ((promoter == "supported") & (sceptic == "supported")).any()
+    mirrored, _ = decide("negative", **{**kw, "estimate": -est, "share_pos": sn, "share_neg": sp, "joint_pos": jn,
+                                         "joint_neg": jp})
+    assert (mirrored == promoter).all()
+    for v in ("supported", "contradicted", "no meaningful effect", "inconclusive"):
+        assert (promoter == v).any()
+    assert {"supported", "contradicted", "inconclusive"} <= set(sceptic)
+
+
+def test_specification_curve_counts_only_adjusted_fits_and_drops_duplicates():
     rng = np.random.default_rng(8)
     df = synthetic_councils(160, rng, beta=1.0)
-    df["council_code"] = [f"C{i}" for i in range(160)]
-    df["population"] = np.exp(df["log_population"])
-    specs, share, joint_p = specification_curve(df, BASE_CLAIM, EngineConfig(n_null_boot=100))
-    assert len(specs) >= 48
+    specs, summary = specification_curve(df, BASE_CLAIM, EngineConfig(n_null_boot=100))
     assert set(specs["controls"]) == {"none", "council type", "claim", "claim + density"}
-    assert set(specs["outliers"]) == {"none", "cooks"}
-    assert share > 0.5 and joint_p < 0.05  # a planted effect is found by most specifications
-    null = synthetic_councils(160, np.random.default_rng(9), beta=0.0, confound=0.0)
-    _, share0, joint0 = specification_curve(null, BASE_CLAIM, EngineConfig(n_null_boot=100))
-    assert share0 < 0.5 and joint0 > 0.05
+    counted = specs[specs["role"] == "counted"]
+    assert set(counted["controls"]) == {"claim", "claim + density"} and set(counted["outliers"]) == {"none"}
+    assert set(specs.loc[specs["controls"].isin(["none", "council type"]) & (specs["outliers"] == "none"), "role"]) == {
+        "confounding check"}
+    assert set(specs.loc[specs["outliers"] == "cooks", "role"]) == {"outlier sensitivity"}
+    assert summary["counted"] == len(counted) and summary["distinct"] == len(specs) and counted["main"].sum() == 1
+    assert summary["share_pos"] > 0.5 and summary["joint_p_pos"] < 0.05  # a planted effect is found
+    # no council under 50,000: the population variant would repeat every specification, so it is left out
+    assert "without councils under 50,000" in set(specs["population"])
+    big = df.assign(population=df["population"].clip(lower=60_000))
+    specs2, summary2 = specification_curve(big, BASE_CLAIM, EngineConfig(n_null_boot=0))
+    assert set(specs2["population"]) == {"claim population"} and summary2["distinct"] == len(specs) // 2
+    assert not specs2.duplicated(["controls", "transform", "exposure", "outliers", "population"]).any()
 
 
 def test_panel_view_recovers_a_planted_within_council_effect():
@@ -188,7 +224,13 @@ def test_demo_claims(demo_results):
             assert r.n >= 20 and r.ci_low < r.estimate < r.ci_high and r.mde > 0
             assert r.adj_ci_low <= r.ci_low  # adjusted intervals are never narrower
             if r.claim.kind == "association":
-                assert len(r.specs) >= 48
+                assert r.spec_counted >= 16 and r.spec_distinct == len(r.specs)
+                assert not r.specs.duplicated(["controls", "transform", "exposure", "outliers", "population"]).any()
+            # the power table agrees with the MDE: at the MDE the rule gives its decisive verdict 80% of the time
+            if r.mde == r.mde:
+                decisive = "contradicted" if r.claim.direction == "none" else "supported"
+                sign = -1 if r.claim.direction == "negative" else 1
+                assert verdict_chances(r, sign * r.mde)[decisive] == pytest.approx(0.80, abs=0.02)
     print("\n" + "\n".join(f"{r.claim.id}: {r.verdict}" for r in demo_results))
 
 

@@ -264,3 +264,82 @@ def test_renamed_dimension_in_a_later_model_version(tmp_path, demo_store):
     p.write_text(yaml.safe_dump(bad))
     with pytest.raises(Exception, match="renamed_dimensions.data"):
         load_model(p)
+
+
+# ---------------------------------------------------------------- honest uncertainty (issue 10)
+def test_within_council_covariance_recovers_a_known_spread(model):
+    from dqm.scoring.uncertainty import within_council_covariance
+
+    rng = np.random.default_rng(2)
+    dims = model.dimension_ids
+    n = 3000  # 1,000 councils of 3 respondents; deviations sd 0.5, correlated 0.5 across dimensions (shared lenience)
+    dev = rng.normal(0, np.sqrt(0.125), (n, 1)) + rng.normal(0, np.sqrt(0.125), (n, len(dims)))
+    council = np.arange(n) // 3
+    answers = pd.DataFrame({"council_code": np.repeat([f"C{c}" for c in council], len(dims)),
+                            "submission_id": np.repeat(np.arange(n), len(dims)), "dimension_id": np.tile(dims, n),
+                            "level": (3 + np.repeat(council % 2, len(dims)) + dev.reshape(-1))})
+    cov, groups = within_council_covariance(answers, dims)
+    assert groups == 1000  # 2,000 degrees of freedom: the SE of each variance is about 0.008
+    assert np.diag(cov) == pytest.approx(np.full(len(dims), 0.25), abs=0.03)
+    assert cov[0, 1] == pytest.approx(0.125, abs=0.03)
+
+
+def test_single_respondent_councils_get_respondent_error_too(model):
+    a = _toy_answers(model, n_councils=40, n_resp=2)
+    single = a[a["submission_id"] % 2 == 0]  # half the councils keep one respondent
+    mixed = pd.concat([a[a["council_code"].isin(a["council_code"].unique()[:20])],
+                       single[single["council_code"].isin(a["council_code"].unique()[20:])]])
+    with_err = monte_carlo_ranks(mixed, model, n_draws=300, seed=1).set_index("council_code")
+    without = monte_carlo_ranks(mixed, model, n_draws=300, seed=1, respondent_error=False).set_index("council_code")
+    ones = with_err.index[with_err["n_respondents"] == 1]
+    w = lambda r: (r["score_p95"] - r["score_p5"])
+    assert (w(with_err.loc[ones]) > w(without.loc[ones])).all()
+
+
+def test_rank_intervals_cover_true_ranks_fast(model):
+    from dqm.scoring.uncertainty import rank_coverage
+
+    honest = rank_coverage(model, reps=3, n_councils=150, n_draws=300)
+    print(f"\nrank interval coverage: {honest['coverage']:.3f} (MC s.e. {honest['mc_se']:.3f}); "
+          f"by respondents {honest['by_respondents']}")
+    assert honest["coverage"] >= 0.90
+    # teeth: leaving out respondent disagreement misses the true rank far too often
+    assert rank_coverage(model, reps=1, n_councils=150, n_draws=300, respondent_error=False)["coverage"] < 0.80
+
+
+@pytest.mark.slow
+def test_rank_intervals_cover_true_ranks_slow(model):
+    from dqm.scoring.uncertainty import rank_coverage
+
+    r = rank_coverage(model, reps=30, n_councils=200, n_draws=1000)
+    print(f"\nrank interval coverage: {r['coverage']:.3f} (MC s.e. {r['mc_se']:.3f}); by respondents {r['by_respondents']}")
+    assert r["coverage"] >= 0.90 and min(r["by_respondents"].values()) >= 0.90
+
+
+def test_change_flags_are_calibrated_fast(model):
+    from dqm.scoring.change import false_flag_rate
+
+    r = false_flag_rate(model, reps=1, n_councils=300, draws=400)
+    print(f"\nfalse flags per dimension: {r['rate']:.4f} (MC s.e. {r['mc_se']:.4f})")
+    assert abs(r["rate"] - 0.05) <= 2 * r["mc_se"]
+    # teeth: the mean-of-respondents formula on medians of whole numbers flags too often
+    m = false_flag_rate(model, reps=1, n_councils=300, method="mean")
+    assert m["rate"] > 0.05 + 2 * m["mc_se"]
+
+
+@pytest.mark.slow
+def test_change_flags_are_calibrated_slow(model):
+    from dqm.scoring.change import false_flag_rate
+
+    r = false_flag_rate(model, reps=6, n_councils=400, draws=1000)
+    print(f"\nfalse flags per dimension: {r['rate']:.4f} (MC s.e. {r['mc_se']:.4f}); {r['per_dimension']}")
+    assert abs(r["rate"] - 0.05) <= 2 * r["mc_se"]
+
+
+def test_omega_keeps_the_sign_of_a_reversed_item():
+    rng = np.random.default_rng(5)
+    lam = np.array([0.8, 0.7, 0.6, 0.5, -0.5])  # one item runs the other way
+    f = rng.normal(size=20000)
+    x = pd.DataFrame(f[:, None] * lam + rng.normal(size=(20000, 5)) * np.sqrt(1 - lam ** 2))
+    signed = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam ** 2).sum())
+    assert mcdonald_omega(x) == pytest.approx(signed, abs=0.01)  # absolute loadings would give about 0.79

@@ -22,6 +22,9 @@ def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):
     assert any('class="dqm-chart"' in p.data for p in tested)
     text = " ".join(p.data for p in tested)
     assert "Panel view" in text and "synthetic demonstration data" in text and "Timing" in text
+    # what the test could find is said before the result, and the result says why its verdict was reached
+    assert text.index("What this test could find") < text.index("verdict *")
+    assert "confounding check" in text and "because" in text
     untestable = sections.claim_section(by_id["agility"], rows.loc["agility"], model, measures, data.councils, outcomes,
                                         2026, False, "src")
     assert len(untestable) == 1  # no figures, no chart, no caveats to show

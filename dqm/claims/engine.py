@@ -10,21 +10,27 @@ For each testable claim, on the councils that have both the exposure and the out
    deviation keeps the large differences in spending between tiers of council from making every
    effect look negligible.)
 2. **Assumption-light view.** Spearman's rank correlation with a BCa bootstrap interval (councils resampled).
-3. **Equivalence.** TOST against the claim's smallest effect size of interest (SESOI): equivalence
-   holds when the 90% interval lies inside plus or minus SESOI.
-4. **Minimum detectable effect** at this n: (t(1 - alpha/2) + t(power)) x standard error, for 80% power.
-5. **Multiple testing.** Holm within each family, by statsmodels ``multipletests(method="holm")``.
-   The adjusted interval of a claim is the (1 - a) interval where a is the Holm threshold at which
-   its test was decided (alpha / (m - i + 1) for the i-th smallest p-value; for claims after the
-   first non-rejection, the threshold at that step), so the interval excludes 0 exactly when Holm rejects.
-6. **Specification curve** (Simonsohn, Simmons and Nelson 2020): every combination of control set
-   (none; council type; the claim's; the claim's plus density), outcome transform (raw; log when
-   positive; rank-based inverse normal), exposure (overall score by mean, median, geometric mean and
-   minimum, and the claim's dimension), outlier rule (none; drop Cook's distance above 4/n) and
-   population (the claim's; without councils under 50,000 residents). The joint test refits every
-   specification on bootstrap resamples of councils after imposing the null (subtracting each
-   specification's estimated effect) and asks how often as many specifications agree by chance.
-7. **Verdict**, by :func:`verdict` (the rule is printed in the evidence review).
+3. **Equivalence.** TOST against the claim's smallest effect size of interest (SESOI), at the
+   family-wise level alpha/m (m claims in the family): the (1 - 2 alpha/m) interval inside plus or minus SESOI.
+4. **Multiple testing.** Holm within each family, by statsmodels ``multipletests(method="holm")``.
+   Two intervals are kept and labelled for what they are: the Holm *test-inversion* interval (excludes 0
+   exactly when Holm rejects; no joint coverage guarantee) and the Bonferroni *simultaneous* interval
+   at 1 - alpha/m (covers all m effects of the family at once at least 95% of the time).
+5. **Specification curve** (Simonsohn, Simmons and Nelson 2020), as a robustness analysis of the
+   registered question: every distinct combination of control set (none; council type; the claim's;
+   the claim's plus density), outcome transform (raw; log when positive; rank-based inverse normal),
+   exposure (overall score by mean, median, geometric mean and minimum, and the claim's dimension),
+   outlier rule (none; drop Cook's distance above 4/n) and population (the claim's; without councils
+   under 50,000 residents, only when that removes a council). Only specifications that keep the
+   claim's controls and drop no outliers count toward agreement and the joint test; fits with fewer
+   controls are shown as a *confounding check*, Cook's-rule fits as an *outlier sensitivity* (their
+   dropping step is not part of their inference). The joint test refits every counted specification
+   on bootstrap resamples of councils after imposing the null (subtracting each specification's
+   estimated effect) and asks how often as many specifications agree by chance.
+6. **What the rule can deliver**: the chance of each verdict at this n under the rule as applied
+   (:func:`verdict_chances`), and the minimum detectable effect as the smallest effect the rule would
+   call supported 80% of the time (:func:`decisive_mde`), from the same resamples.
+7. **Verdict**, by :func:`decide` (the rule, ``VERDICT_RULE``, is printed in the evidence review).
 
 Associations only: nothing here can show that digital quality causes an outcome.
 """
@@ -46,17 +52,6 @@ TRANSFORMS = ("raw", "log", "rank-normal")
 OUTLIER_RULES = ("none", "cooks")
 SMALL_COUNCIL = 50_000
 
-VERDICT_RULE = (
-    "Supported: the Holm-adjusted 95% interval excludes 0 in the predicted direction and at least half "
-    "of the specifications agree (significant in the predicted direction) with a joint test p below 0.05. "
-    "Contradicted: the adjusted interval excludes 0 in the other direction. No meaningful effect: the 90% "
-    "interval lies inside plus or minus the smallest effect of interest (equivalence by TOST). Inconclusive: "
-    "anything else, read against the minimum detectable effect. Untestable: no outcome data, or fewer than "
-    "20 councils. For a claim that predicts no effect, 'supported' means equivalence holds and "
-    "'contradicted' that the adjusted interval excludes 0 and equivalence fails."
-)
-
-
 @dataclass
 class EngineConfig:
     alpha: float = 0.05
@@ -69,6 +64,10 @@ class EngineConfig:
     min_n: int = 20
     spec_curve: bool = True
     workers: int = 2  # claims tested in parallel threads
+    # deliberate faults, only to show the honesty checks have teeth (see dqm.claims.simulation.BROKEN_ENGINES)
+    effect_scale: float = 1.0  # 0.5 halves every effect
+    equivalence_possible: bool = True  # False: the equivalence test can never succeed
+    count_unadjusted: bool = False  # True: the specification curve counts unadjusted and type-only fits
 
 
 @dataclass
@@ -94,11 +93,52 @@ class ClaimResult:
     adj_level: float = np.nan
     adj_ci_low: float = np.nan
     adj_ci_high: float = np.nan
-    spec_curve_share: float = np.nan
-    spec_joint_p: float = np.nan
+    spec_curve_share: float = np.nan  # share of counted specifications agreeing with the claim's prediction
+    spec_joint_p: float = np.nan  # joint test in the claim's direction (two-sided count for a claim of no effect)
+    spec_share_pos: float = np.nan
+    spec_share_neg: float = np.nan
+    spec_share_eq: float = np.nan
+    spec_joint_p_pos: float = np.nan
+    spec_joint_p_neg: float = np.nan
+    spec_distinct: int = 0
+    spec_counted: int = 0
+    spec_confounding_median: float = np.nan
+    spec_counted_median: float = np.nan
+    spec_null: tuple | None = None  # (estimates, SEs, dof) of counted specifications on null resamples, (B, K) each
+    spec_null_counts: tuple | None = None
+    spec_main_index: int = 0
+    family_size: int = 1
+    simul_level: float = np.nan
+    simul_ci_low: float = np.nan
+    simul_ci_high: float = np.nan
+    eq_level: float = np.nan
+    eq_ci_low: float = np.nan
+    eq_ci_high: float = np.nan
+    eq_possible: bool = True
+    reason_code: str = ""
     specs: pd.DataFrame = field(default_factory=pd.DataFrame)
     info: dict = field(default_factory=dict)
     reason: str = ""
+
+    def set_spec_summary(self, summary: dict, direction: str) -> None:
+        """Copy a specification-curve summary onto the result; the claim's own share and joint test by direction."""
+        self.spec_share_pos, self.spec_share_neg = summary["share_pos"], summary["share_neg"]
+        self.spec_share_eq = summary["share_eq"]
+        self.spec_joint_p_pos, self.spec_joint_p_neg = summary["joint_p_pos"], summary["joint_p_neg"]
+        self.spec_distinct, self.spec_counted = summary.get("distinct", summary["counted"]), summary["counted"]
+        self.spec_confounding_median = summary.get("confounding_median", np.nan)
+        self.spec_counted_median = summary.get("counted_median", np.nan)
+        self.spec_null = summary.get("null")
+        self.spec_null_counts = (summary["null_counts_pos"], summary["null_counts_neg"])
+        self.spec_main_index = summary.get("main_index", 0)
+        if direction == "positive":
+            self.spec_curve_share, self.spec_joint_p = self.spec_share_pos, self.spec_joint_p_pos
+        elif direction == "negative":
+            self.spec_curve_share, self.spec_joint_p = self.spec_share_neg, self.spec_joint_p_neg
+        else:
+            self.spec_curve_share = self.spec_share_eq
+            same = self.spec_joint_p_pos if self.estimate > 0 else self.spec_joint_p_neg
+            self.spec_joint_p = same  # small values count against a claim of no effect
 
 
 # ---------------------------------------------------------------- building designs
@@ -216,92 +256,144 @@ def main_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
     if y is None:
         raise ValueError(f"claim {claim.id}: transform {claim.transform!r} needs a positive outcome")
     b, se, dof = ols_hc3(X, y[:, None], robust=cfg.robust)
-    est, s = float(b[0]), float(se[0])
+    est, s = float(b[0]) * cfg.effect_scale, float(se[0]) * cfg.effect_scale
     p = float(t_two_sided_p(est / s, dof))
     lo, hi = t_interval(est, s, dof, 1 - cfg.alpha)
     lo90, hi90 = t_interval(est, s, dof, 1 - 2 * cfg.alpha)
     eq, p_tost = tost(est, s, dof, claim.sesoi, cfg.alpha)
+    eq = eq and cfg.equivalence_possible
     return {"n": len(df), "estimate": est, "se": s, "dof": float(dof), "p_value": p, "ci_low": lo, "ci_high": hi,
             "ci90_low": lo90, "ci90_high": hi90, "equivalent": eq, "p_tost": p_tost,
             "mde": mde(s, dof, cfg.alpha, cfg.power)}
 
 
 # ---------------------------------------------------------------- specification curve
-def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tuple[pd.DataFrame, float, float]:
-    """(one row per specification, share agreeing, joint-test p)."""
+SPEC_ROLES = {
+    "counted": "keeps the claim's controls: counts toward agreement and the joint test",
+    "confounding check": "fewer controls than the claim registered: shows the confounded association, not counted",
+    "outlier sensitivity": "drops councils by Cook's distance: shown, not counted (the dropping step is not part of its inference)",
+}
+
+
+def _control_sets(claim: Claim, cfg: EngineConfig) -> list[tuple[str, tuple, bool]]:
+    """(name, controls, counted) for each distinct control set; a set counts when it keeps all the claim's controls."""
+    out, seen = [], set()
+    for name in CONTROL_SETS:
+        ctrl = _controls_for(claim, name)
+        if frozenset(ctrl) in seen:  # e.g. "claim + density" when the claim already controls for density
+            continue
+        seen.add(frozenset(ctrl))
+        counted = cfg.count_unadjusted or set(claim.controls) <= set(ctrl)
+        out.append((name, ctrl, counted))
+    return out
+
+
+def spec_summary(est, se, dof, null_b=None, null_se=None, null_dof=None, sesoi: float = 0.1,
+                 alpha: float = 0.05) -> dict:
+    """Agreement shares and joint tests over the counted specifications (arrays of length K).
+
+    ``null_*`` are (B, K) fits on resamples with the null imposed in every specification. The joint
+    test asks how often at least as many specifications are significant in a direction by chance.
+    """
+    est, se, dof = (np.asarray(v, float) for v in (est, se, dof))
+    t = est / se
+    crit = t_ppf(1 - alpha / 2, dof)
+    pos, neg = int((t > crit).sum()), int((t < -crit).sum())
+    eq = np.array([tost(e, s, d, sesoi, alpha)[0] for e, s, d in zip(est, se, dof)])
+    out = {"counted": len(est), "share_pos": pos / len(est), "share_neg": neg / len(est), "share_eq": float(eq.mean()),
+           "joint_p_pos": np.nan, "joint_p_neg": np.nan, "null_counts_pos": None, "null_counts_neg": None}
+    if null_b is not None and len(null_b):
+        T = null_b / null_se
+        C = t_ppf(1 - alpha / 2, null_dof)
+        cp, cn = (T > C).sum(axis=1), (T < -C).sum(axis=1)
+        out.update(joint_p_pos=float((cp >= pos).mean()), joint_p_neg=float((cn >= neg).mean()),
+                   null_counts_pos=np.sort(cp), null_counts_neg=np.sort(cn))
+    return out
+
+
+def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tuple[pd.DataFrame, dict]:
+    """(one row per distinct specification with its role, summary of the counted ones).
+
+    The summary holds the agreement shares (``share_pos``, ``share_neg``, ``share_eq``), the joint
+    tests (``joint_p_pos``, ``joint_p_neg``), counts of distinct and counted specifications, the
+    median estimate of the confounding check, and the null resamples the power calculation reuses.
+    """
     rng = np.random.default_rng(cfg.seed)
     n = len(df)
+    main_exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
     exposures = list(EXPOSURE_RULES) + ([claim.exposure] if claim.exposure != "overall" else [])
     y_raw = df["outcome"].to_numpy(float)
     ys = {t: transform(y_raw, t, df["type_group"]) for t in TRANSFORMS}
     ys = {t: v for t, v in ys.items() if v is not None}
     tnames = list(ys)
     Y = np.column_stack([ys[t] for t in tnames])  # (n, k)
-    pops = {"claim population": np.ones(n),
-            "without councils under 50,000": (df["population"].to_numpy(float) >= SMALL_COUNCIL).astype(float)}
+    pops = {"claim population": np.ones(n)}
+    big = (df["population"].to_numpy(float) >= SMALL_COUNCIL).astype(float)
+    if big.sum() < n:  # a variant that removes no council would only repeat every specification
+        pops["without councils under 50,000"] = big
     idx = rng.integers(0, n, size=(cfg.n_null_boot, n))  # the same resamples for every specification
-    sign = {"positive": 1, "negative": -1}.get(claim.direction, 0)
-    rows, null_hits = [], []
-    for cname, exp_col, (pname, w) in itertools.product(CONTROL_SETS, exposures, pops.items()):
-        X = design(df, exp_col, _controls_for(claim, cname))
-        p = X.shape[1]
-        for rule in OUTLIER_RULES:
+    rows, nb, ns, nd = [], [], [], []
+    for cname, ctrl, counted in _control_sets(claim, cfg):
+        for exp_col, (pname, w) in itertools.product(exposures, pops.items()):
+            X = design(df, exp_col, ctrl)
+            p = X.shape[1]
             b, se, dof, resid, h = ols_hc3(X, Y, w=w[None], robust=cfg.robust, return_fit=True)
-            W = np.repeat(w[None, :, None], Y.shape[1], axis=2)  # (1, n, k)
-            if rule == "cooks":
-                W = cooks_weights(resid, h, dof, p, w[None])
-                fits = [ols_hc3(X, Y[:, [k]], w=W[:, :, k], robust=cfg.robust) for k in range(Y.shape[1])]
-                b = np.array([[f[0][0] for f in fits]])
-                se = np.array([[f[1][0] for f in fits]])
-                dof = np.array([f[2] for f in fits])
-            b, se = np.asarray(b).reshape(-1), np.asarray(se).reshape(-1)
-            dof = np.broadcast_to(np.asarray(dof, float).reshape(-1), b.shape)
-            tcrit = t_ppf(1 - cfg.alpha / 2, dof)
-            for k, t in enumerate(tnames):
-                rows.append({"controls": cname, "transform": t, "exposure": exp_col, "outliers": rule,
-                             "population": pname, "n": int(W[0, :, k].sum()), "estimate": b[k], "se": se[k],
-                             "p_value": float(t_two_sided_p(b[k] / se[k], dof[k])),
-                             "significant": bool(abs(b[k] / se[k]) > tcrit[k]),
-                             "equivalent": tost(b[k], se[k], dof[k], claim.sesoi, cfg.alpha)[0]})
-            # joint test: impose the null in each specification and refit on the shared resamples
-            if cfg.n_null_boot:
-                Ystar = Y - b[None, :] * X[:, [1]]
-                Xb, Yb, wb = X[idx], Ystar[idx], w[idx]
-                if rule == "none":
-                    bb, sb, db = ols_hc3(Xb, Yb, w=wb, robust=cfg.robust)
-                else:
-                    _, _, d0, rb, hb = ols_hc3(Xb, Yb, w=wb, robust=cfg.robust, return_fit=True)
-                    Wb = cooks_weights(rb, hb, d0, p, wb)
-                    parts = [ols_hc3(Xb, Yb[:, :, [k]], w=Wb[:, :, k], robust=cfg.robust) for k in range(Yb.shape[2])]
-                    bb = np.column_stack([q[0][:, 0] for q in parts])
-                    sb = np.column_stack([q[1][:, 0] for q in parts])
-                    db = np.column_stack([q[2] for q in parts])
-                db = np.broadcast_to(np.asarray(db, float).reshape(len(idx), -1), bb.shape)
-                tb = bb / sb
-                crit = t_ppf(1 - cfg.alpha / 2, db)
-                if sign:
-                    hit = (sign * tb > crit)
-                else:
-                    hit = np.abs(tb) > crit
-                null_hits.append(hit)
+            fits = {"none": (b.reshape(-1), se.reshape(-1), np.full(len(tnames), float(np.asarray(dof).reshape(-1)[0])),
+                             np.full(len(tnames), int(w.sum())))}
+            W = cooks_weights(resid, h, dof, p, w[None])
+            ck = [ols_hc3(X, Y[:, [k]], w=W[:, :, k], robust=cfg.robust) for k in range(Y.shape[1])]
+            fits["cooks"] = (np.array([f[0][0] for f in ck]), np.array([f[1][0] for f in ck]),
+                             np.array([float(f[2]) for f in ck]), W[0].sum(axis=0).astype(int))
+            for rule, (bb_, ss_, dd_, nn_) in fits.items():
+                role = "outlier sensitivity" if rule == "cooks" else ("counted" if counted else "confounding check")
+                crit = t_ppf(1 - cfg.alpha / 2, dd_)
+                for k, t in enumerate(tnames):
+                    est = bb_[k] * cfg.effect_scale
+                    s_ = ss_[k] * cfg.effect_scale
+                    rows.append({"controls": cname, "transform": t, "exposure": exp_col, "outliers": rule,
+                                 "population": pname, "n": int(nn_[k]), "estimate": est, "se": s_,
+                                 "p_value": float(t_two_sided_p(est / s_, dd_[k])),
+                                 "significant": bool(abs(est / s_) > crit[k]),
+                                 "equivalent": tost(est, s_, dd_[k], claim.sesoi, cfg.alpha)[0] and cfg.equivalence_possible,
+                                 "role": role, "dof": float(dd_[k]),
+                                 "main": (rule == "none" and ctrl == tuple(claim.controls) and t == claim.transform
+                                          and exp_col == main_exposure and pname == "claim population")})
+            # joint test, counted specifications only: impose the null in each and refit on the shared resamples
+            if counted and cfg.n_null_boot:
+                Ystar = Y - b.reshape(1, -1) * X[:, [1]]
+                bb, sb, db = ols_hc3(X[idx], Ystar[idx], w=w[idx], robust=cfg.robust)
+                nb.append(bb * cfg.effect_scale)
+                ns.append(sb * cfg.effect_scale)
+                nd.append(np.broadcast_to(np.asarray(db, float).reshape(-1, 1), bb.shape))
     specs = pd.DataFrame(rows)
+    c = specs[specs["role"] == "counted"]
+    null = (np.concatenate(nb, axis=1), np.concatenate(ns, axis=1), np.concatenate(nd, axis=1)) if nb else (None, None, None)
+    summary = spec_summary(c["estimate"], c["se"], c["dof"], *null, sesoi=claim.sesoi, alpha=cfg.alpha)
+    conf = specs[specs["role"] == "confounding check"]
+    summary.update(distinct=len(specs), confounding_median=float(conf["estimate"].median()) if len(conf) else np.nan,
+                   counted_median=float(c["estimate"].median()), null=null,
+                   main_index=int(np.flatnonzero(c["main"].to_numpy())[0]) if c["main"].any() else 0,
+                   counted_se=c["se"].to_numpy(), counted_dof=c["dof"].to_numpy())
+    sign = {"positive": 1, "negative": -1}.get(claim.direction, 0)
+    t = specs["estimate"] / specs["se"]
     if sign:
-        agree = specs["significant"] & (np.sign(specs["estimate"]) == sign)
+        specs["agrees"] = specs["significant"] & (np.sign(t) == sign)
     else:
-        agree = specs["equivalent"]
-    share = float(agree.mean())
-    joint_p = np.nan
-    if null_hits:
-        observed = int((specs["significant"] & ((np.sign(specs["estimate"]) == sign) if sign else True)).sum())
-        counts = np.concatenate(null_hits, axis=1).sum(axis=1)
-        joint_p = float((counts >= observed).mean())
-    specs["agrees"] = agree
-    return specs, share, joint_p
+        specs["agrees"] = specs["equivalent"]
+    return specs, summary
 
 
-# ---------------------------------------------------------------- multiple testing and verdicts
+# ---------------------------------------------------------------- multiple testing
 def holm_adjust(results: list[ClaimResult], alpha: float = 0.05) -> None:
-    """Holm within each family (statsmodels), and the matching adjusted intervals, in place."""
+    """Holm within each family (statsmodels), the matching test-inversion intervals, Bonferroni simultaneous
+    intervals and the family-wise equivalence test, in place.
+
+    ``adj_ci_*`` is the (1 - a) interval where a is the Holm threshold at which the claim's test was
+    decided: it excludes 0 exactly when Holm rejects, but it is a test-inversion interval, not a joint
+    confidence set (it does not have 95% joint coverage). ``simul_ci_*`` are Bonferroni intervals at
+    1 - alpha/m, which do cover all m effects of a family at once at least 95% of the time.
+    Equivalence (TOST) is tested at alpha/m, the same family-wise standard.
+    """
     from statsmodels.stats.multitest import multipletests
 
     fams: dict[str, list[ClaimResult]] = {}
@@ -321,33 +413,205 @@ def holm_adjust(results: list[ClaimResult], alpha: float = 0.05) -> None:
                 stopped = a_i
             step_alpha[j] = a_i if stopped is None else stopped
         for r, pa, a in zip(members, p_adj, step_alpha):
+            r.family_size = m
             r.p_adjusted = float(pa)
             r.adj_level = float(1 - a)
             r.adj_ci_low, r.adj_ci_high = t_interval(r.estimate, r.se, r.dof, 1 - a)
+            r.simul_level = 1 - alpha / m
+            r.simul_ci_low, r.simul_ci_high = t_interval(r.estimate, r.se, r.dof, 1 - alpha / m)
+            r.eq_level = 1 - 2 * alpha / m
+            r.eq_ci_low, r.eq_ci_high = t_interval(r.estimate, r.se, r.dof, 1 - 2 * alpha / m)
+            r.equivalent = bool(tost(r.estimate, r.se, r.dof, r.claim.sesoi, alpha / m)[0] and r.eq_possible)
+
+
+# ---------------------------------------------------------------- the verdict rule
+MIN_SHARE = 0.5
+JOINT_ALPHA = 0.05
+
+REASONS = {
+    # directional claims
+    "supported": "the relation is in the predicted direction after Holm adjustment, at least the smallest effect of "
+                 "interest, and the specifications that keep the claim's controls agree",
+    "contradicted": "the relation is in the opposite direction after Holm adjustment, at least the smallest effect of "
+                    "interest, and the specifications that keep the claim's controls agree",
+    "equivalent": "the family-wise equivalence test shows any relation is smaller than the smallest effect of interest",
+    "in_direction_small": "the relation is in the predicted direction after Holm adjustment but the estimate is smaller "
+                          "than the smallest effect of interest",
+    "in_direction_specs": "the relation is in the predicted direction after Holm adjustment but too few of the "
+                          "specifications that keep the claim's controls agree",
+    "against_small": "the relation is in the opposite direction after Holm adjustment but the estimate is smaller than "
+                     "the smallest effect of interest",
+    "against_specs": "the relation is in the opposite direction after Holm adjustment but too few of the specifications "
+                     "that keep the claim's controls agree",
+    "not_rejected": "after Holm adjustment the data are compatible with no relation, and equivalence is not shown",
+    # claims of no meaningful effect
+    "none_supported": "the family-wise equivalence test shows any relation is smaller than the smallest effect of "
+                      "interest, and at least half the specifications that keep the claim's controls agree",
+    "none_contradicted": "a relation is found after Holm adjustment, at least the smallest effect of interest, and the "
+                         "specifications that keep the claim's controls agree",
+    "none_equivalent_specs": "the main estimate is equivalent to no meaningful effect but fewer than half the "
+                             "specifications that keep the claim's controls are",
+    "none_rejected_small": "a relation is found after Holm adjustment but the estimate is smaller than the smallest "
+                           "effect of interest, so it neither refutes nor supports the claim",
+    "none_rejected_specs": "a relation is found after Holm adjustment but too few of the specifications that keep the "
+                           "claim's controls agree",
+    "none_not_rejected": "the data are compatible with no relation but also with a relation of practical size: "
+                         "equivalence is not shown",
+}
+
+VERDICT_RULE = (
+    "Each claim is decided by one rule, with the same standard of evidence in both directions. "
+    "**Supported** (a claim that predicts a direction): Holm's test within the claim's family rejects no relation, "
+    "the estimate lies in the predicted direction and is at least the smallest effect of interest (SESOI), and the "
+    "specification curve agrees: at least half the specifications that keep the claim's controls are significant in "
+    "that direction and the joint test gives p below 0.05. **Contradicted**: exactly the same, in the opposite "
+    "direction. **No meaningful effect**: the equivalence test (TOST) at the family-wise level (alpha divided by the "
+    "number of claims in the family) shows the effect is inside plus or minus the SESOI. **Inconclusive**: anything "
+    "else; the review says which requirement failed. **Untestable**: no outcome data, or fewer than 20 councils. "
+    "For a claim that predicts no meaningful effect, *supported* means the family-wise equivalence test succeeds and "
+    "at least half the specifications that keep the claim's controls are equivalent too, and *contradicted* means a "
+    "relation found exactly as a directional claim would be supported (Holm, at least the SESOI, the specification "
+    "curve agreeing in its direction). "
+    "*Effects inside the SESOI.* A significant estimate smaller than the SESOI supports or contradicts nothing: the "
+    "SESOI is the registered line between an effect that matters and one that does not, so a verdict that a "
+    "meaningful relation exists (or that a claim of no meaningful relation fails) must not rest on an estimate that "
+    "the claim's own registration calls negligible. It is reported as inconclusive, with the reason. This also means "
+    "a claim and its counter-claim can never both be supported: one needs an estimate at least the SESOI, the other "
+    "an interval inside it. "
+    "*Reachability.* Every verdict can occur in principle, but not at every number of councils: before each result, "
+    "the review gives the chance of each verdict at that claim's number of councils under this rule, and says when "
+    "'no meaningful effect' is out of reach whatever the data."
+)
+
+
+def decide(direction: str, *, estimate, reject, equivalent, share_pos, share_neg, share_eq, joint_pos, joint_neg,
+           sesoi: float):
+    """The verdict rule, vectorised: (verdicts, reason codes) as arrays. ``reject``: Holm rejects no relation.
+
+    Used both for the verdict and, on simulated data, for the chance of each verdict, so the power the
+    review reports is the power of the rule actually applied.
+    """
+    est = np.atleast_1d(np.asarray(estimate, float))
+    shape = est.shape
+    b = lambda v: np.broadcast_to(np.asarray(v), shape)
+    reject, equivalent = b(reject).astype(bool), b(equivalent).astype(bool)
+    ok = lambda share, joint: (np.isnan(b(share).astype(float)) | (b(share) >= MIN_SHARE)) & (
+        np.isnan(b(joint).astype(float)) | (b(joint) < JOINT_ALPHA))
+    big = np.abs(est) >= sesoi
+    specs_pos, specs_neg = ok(share_pos, joint_pos), ok(share_neg, joint_neg)
+    verdicts = np.full(shape, "inconclusive", dtype=object)
+    reasons = np.full(shape, "not_rejected", dtype=object)
+    if direction in ("positive", "negative"):
+        s = 1 if direction == "positive" else -1
+        towards = reject & (np.sign(est) == s)
+        against = reject & (np.sign(est) == -s)
+        spec_for, spec_against = (specs_pos, specs_neg) if s > 0 else (specs_neg, specs_pos)
+        for mask, code in ((towards & ~big, "in_direction_small"), (towards & big & ~spec_for, "in_direction_specs"),
+                           (against & ~big, "against_small"), (against & big & ~spec_against, "against_specs")):
+            reasons[mask] = code
+        sup, con = towards & big & spec_for, against & big & spec_against
+        eqv = equivalent & ~sup & ~con & ~towards & ~against
+        verdicts[sup], reasons[sup] = "supported", "supported"
+        verdicts[con], reasons[con] = "contradicted", "contradicted"
+        verdicts[eqv], reasons[eqv] = "no meaningful effect", "equivalent"
+    else:
+        spec_same = np.where(est > 0, specs_pos, specs_neg)
+        reasons[:] = "none_not_rejected"
+        share_eq_ok = np.isnan(b(share_eq).astype(float)) | (b(share_eq) >= MIN_SHARE)
+        for mask, code in ((equivalent & ~share_eq_ok, "none_equivalent_specs"), (reject & ~big, "none_rejected_small"),
+                           (reject & big & ~spec_same, "none_rejected_specs")):
+            reasons[mask] = code
+        sup = equivalent & share_eq_ok
+        con = reject & big & spec_same & ~sup
+        verdicts[sup], reasons[sup] = "supported", "none_supported"
+        verdicts[con], reasons[con] = "contradicted", "none_contradicted"
+    return verdicts, reasons
 
 
 def verdict(r: ClaimResult) -> str:
-    """The verdict rule (see VERDICT_RULE)."""
+    """The verdict rule (see VERDICT_RULE); sets ``r.reason_code`` to why it was reached."""
     c = r.claim
     if not c.testable or r.n < 20 or np.isnan(r.estimate):
+        r.reason_code = "untestable"
         return "untestable"
-    excludes_pos = r.adj_ci_low > 0
-    excludes_neg = r.adj_ci_high < 0
-    if c.direction == "none":
-        if r.equivalent:
-            return "supported"
-        if excludes_pos or excludes_neg:
-            return "contradicted"
-        return "inconclusive"
-    sign = 1 if c.direction == "positive" else -1
-    in_dir = excludes_pos if sign > 0 else excludes_neg
-    against = excludes_neg if sign > 0 else excludes_pos
-    spec_ok = (np.isnan(r.spec_curve_share) or r.spec_curve_share >= 0.5) and (
-        np.isnan(r.spec_joint_p) or r.spec_joint_p < 0.05)
-    if in_dir and spec_ok:
-        return "supported"
-    if against:
-        return "contradicted"
-    if r.equivalent:
-        return "no meaningful effect"
-    return "inconclusive"
+    reject = (r.p_adjusted < 0.05) if not np.isnan(r.p_adjusted) else False
+    v, code = decide(c.direction, estimate=r.estimate, reject=reject, equivalent=r.equivalent,
+                     share_pos=r.spec_share_pos, share_neg=r.spec_share_neg, share_eq=r.spec_share_eq,
+                     joint_pos=r.spec_joint_p_pos, joint_neg=r.spec_joint_p_neg, sesoi=c.sesoi)
+    r.reason_code = str(code[0])
+    return str(v[0])
+
+
+# ---------------------------------------------------------------- what the rule can deliver at this n
+def verdict_chances(r: ClaimResult, effect: float, alpha: float = 0.05) -> dict:
+    """Chance of each verdict if the true standardised effect were ``effect``, under the rule as applied.
+
+    Reuses the specification curve's null resamples (councils resampled, the null imposed in every
+    counted specification) shifted by ``effect`` (assumed the same in every counted specification).
+    Holm is taken at its strictest step, alpha/m (the claim must pass it when every other claim in the
+    family is null; with real effects elsewhere Holm is more lenient), so the chance of a verdict that
+    needs Holm is a lower bound. Equivalence is at alpha/m, as in the rule.
+    """
+    null = r.spec_null
+    if null is None or null[0] is None:
+        return {}
+    nb, ns, nd = null
+    m = max(int(r.family_size), 1)
+    i = r.spec_main_index
+    est = nb + effect  # (B, K)
+    t = est / ns
+    crit = t_ppf(1 - alpha / 2, nd)
+    pos, neg = (t > crit).sum(axis=1), (t < -crit).sum(axis=1)
+    K = nb.shape[1]
+    cp, cn = r.spec_null_counts
+    jp = (len(cp) - np.searchsorted(cp, pos, side="left")) / len(cp)
+    jn = (len(cn) - np.searchsorted(cn, neg, side="left")) / len(cn)
+    eq_k = ((est - t_ppf(1 - alpha, nd) * ns) > -r.claim.sesoi) & ((est + t_ppf(1 - alpha, nd) * ns) < r.claim.sesoi)
+    e_main, s_main, d_main = est[:, i], ns[:, i], nd[:, i]
+    reject = t_two_sided_p(e_main / s_main, d_main) < alpha / m
+    eq_main = (np.abs(e_main) + t_ppf(1 - alpha / m, d_main) * s_main < r.claim.sesoi) & r.eq_possible
+    v, _ = decide(r.claim.direction, estimate=e_main, reject=reject, equivalent=eq_main, share_pos=pos / K,
+                  share_neg=neg / K, share_eq=eq_k.mean(axis=1), joint_pos=jp, joint_neg=jn, sesoi=r.claim.sesoi)
+    return {k: float((v == k).mean()) for k in ("supported", "contradicted", "no meaningful effect", "inconclusive")}
+
+
+def equivalence_reachable(r: ClaimResult, alpha: float = 0.05) -> bool:
+    """Could the family-wise equivalence test succeed at all? Only if an estimate of exactly 0 would pass."""
+    m = max(int(r.family_size), 1)
+    return bool(r.eq_possible and t_ppf(1 - alpha / m, r.dof) * r.se < r.claim.sesoi)
+
+
+def decisive_mde(r: ClaimResult, target: float = 0.80, alpha: float = 0.05) -> float:
+    """The smallest effect with a ``target`` chance of a decisive verdict under the rule (``supported`` for a
+    directional claim; ``contradicted`` for a claim of no meaningful effect), from :func:`verdict_chances`."""
+    if r.spec_null is None or r.spec_null[0] is None:
+        return np.nan
+    sign = -1 if r.claim.direction == "negative" else 1
+    want = "contradicted" if r.claim.direction == "none" else "supported"
+    f = lambda d: verdict_chances(r, sign * d, alpha).get(want, 0.0)
+    lo, hi = 0.0, 3.0
+    if f(hi) < target:
+        return np.nan
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f(mid) < target else (lo, mid)
+    return float(hi)
+
+
+def power_rows(r: ClaimResult, effects=(0.25,), alpha: float = 0.05) -> list[dict]:
+    """The chance of each verdict this claim could get, stated before its result: one row per scenario."""
+    c = r.claim
+    sign = -1 if c.direction == "negative" else 1
+    rows = [{"scenario": "no relation (true effect 0)", "effect": 0.0, **verdict_chances(r, 0.0, alpha)}]
+    for e in effects:
+        if c.direction == "none":
+            rows.append({"scenario": f"a relation of {e:g}", "effect": e, **verdict_chances(r, e, alpha)})
+        else:
+            rows.append({"scenario": f"{e:g} in the predicted direction", "effect": sign * e,
+                         **verdict_chances(r, sign * e, alpha)})
+            rows.append({"scenario": f"{e:g} in the opposite direction", "effect": -sign * e,
+                         **verdict_chances(r, -sign * e, alpha)})
+    if r.mde == r.mde:
+        rows.append({"scenario": f"the minimum detectable effect, {r.mde:.2f}", "effect": sign * r.mde,
+                     **verdict_chances(r, sign * r.mde, alpha)})
+    return rows

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..model import Model
 from ..reference import councils
-from .engine import (ClaimResult, EngineConfig, holm_adjust, main_estimate, mde, spearman_bca, specification_curve,
-                     t_interval, t_two_sided_p, tost, verdict)
+from .engine import (ClaimResult, EngineConfig, decisive_mde, equivalence_reachable, holm_adjust, main_estimate,
+                     spearman_bca, spec_summary, specification_curve, t_interval, t_two_sided_p, tost, verdict)
 from .frame import analysis_frame, exposures
 from .registry import Claim
 
@@ -24,7 +24,7 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     col = "overall_mean" if claim.exposure == "overall" else claim.exposure
     both = lv[lv["assessment_type"] == "self"].merge(lv[lv["assessment_type"] == "independent"], on="council_code",
                                                      suffixes=("_self", "_ind")).dropna(subset=[f"{col}_self", f"{col}_ind"])
-    r = ClaimResult(claim, "untestable", n=len(both))
+    r = ClaimResult(claim, "untestable", n=len(both), eq_possible=cfg.equivalence_possible)
     if len(both) < cfg.min_n:
         r.reason = f"only {len(both)} councils have both a self and an independent assessment in {wave}"
         return r
@@ -35,19 +35,37 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     r.ci_low, r.ci_high = t_interval(r.estimate, r.se, r.dof, 1 - cfg.alpha)
     r.ci90_low, r.ci90_high = t_interval(r.estimate, r.se, r.dof, 1 - 2 * cfg.alpha)
     r.equivalent, r.p_tost = tost(r.estimate, r.se, r.dof, claim.sesoi, cfg.alpha)
-    r.mde = mde(r.se, r.dof, cfg.alpha, cfg.power)
     r.spearman, r.spearman_low, r.spearman_high = spearman_bca(both[f"{col}_self"], both[f"{col}_ind"], cfg.n_boot, cfg.seed)
-    # a small specification curve: the gap under each overall rule and on each dimension
-    rows = []
+    # a small specification curve: the gap in the overall score and on each dimension, all counted; the
+    # joint test and the power calculation use paired resamples of councils with each gap's mean removed
+    rows, cols = [], []
     for c in ["overall_mean", *model.dimension_ids]:
-        dd = (both[f"{c}_self"] - both[f"{c}_ind"]).dropna().to_numpy(float)
-        if len(dd) < 3:
+        dd = (both[f"{c}_self"] - both[f"{c}_ind"]).to_numpy(float)
+        if np.isfinite(dd).sum() < 3:
             continue
-        se = dd.std(ddof=1) / np.sqrt(len(dd))
-        eq, _ = tost(dd.mean(), se, len(dd) - 1, claim.sesoi, cfg.alpha)
-        rows.append({"exposure": c, "n": len(dd), "estimate": dd.mean(), "se": se, "equivalent": eq, "agrees": eq})
+        cols.append(dd)
+        ok = dd[np.isfinite(dd)]
+        se = ok.std(ddof=1) / np.sqrt(len(ok))
+        eq, _ = tost(ok.mean(), se, len(ok) - 1, claim.sesoi, cfg.alpha)
+        rows.append({"exposure": c, "n": len(ok), "estimate": ok.mean(), "se": se, "dof": len(ok) - 1.0,
+                     "p_value": float(t_two_sided_p(ok.mean() / se, len(ok) - 1)), "equivalent": eq,
+                     "role": "counted", "main": c == col})
     r.specs = pd.DataFrame(rows)
-    r.spec_curve_share = float(r.specs["agrees"].mean()) if rows else np.nan
+    null = (None, None, None)
+    if cfg.n_null_boot and rows:
+        D = np.column_stack(cols)
+        D = D - np.nanmean(D, axis=0)
+        idx = np.random.default_rng(cfg.seed).integers(0, n, size=(cfg.n_null_boot, n))
+        Db = D[idx]  # (B, n, K)
+        k = np.isfinite(Db).sum(axis=1)
+        nb = np.nanmean(Db, axis=1)
+        ns = np.nanstd(Db, axis=1, ddof=1) / np.sqrt(k)
+        null = (nb, np.where(ns > 0, ns, np.nan), (k - 1).astype(float))
+    summary = spec_summary(r.specs["estimate"], r.specs["se"], r.specs["dof"], *null, sesoi=claim.sesoi, alpha=cfg.alpha)
+    summary.update(null=null if null[0] is not None else None, distinct=len(rows),
+                   main_index=int(np.flatnonzero(r.specs["main"].to_numpy())[0]))
+    r.set_spec_summary(summary, claim.direction)
+    r.specs["agrees"] = r.specs["equivalent"]
     r.info = {"measure": "independent assessment", "period": str(wave), "n": n}
     return r
 
@@ -70,7 +88,7 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             missing = df[exposure].isna()
             info["dropped_no_exposure"] = int(missing.sum())
             df = df[~missing].reset_index(drop=True)
-        r = ClaimResult(claim, "untestable", n=len(df), info=info)
+        r = ClaimResult(claim, "untestable", n=len(df), info=info, eq_possible=cfg.equivalence_possible)
         if len(df) < cfg.min_n:
             r.reason = info.get("reason") or f"only {len(df)} councils have both the exposure and the outcome"
             return r
@@ -78,7 +96,8 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             setattr(r, k, v)
         r.spearman, r.spearman_low, r.spearman_high = spearman_bca(df[exposure], df["outcome"], cfg.n_boot, cfg.seed)
         if cfg.spec_curve:
-            r.specs, r.spec_curve_share, r.spec_joint_p = specification_curve(df, claim, cfg)
+            r.specs, summary = specification_curve(df, claim, cfg)
+            r.set_spec_summary(summary, claim.direction)
         return r
 
     # claims are independent; numpy releases the GIL in its matrix work, so two threads use both cores
@@ -87,6 +106,10 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
     holm_adjust(results, cfg.alpha)
     for r in results:
         r.verdict = verdict(r)
+        if r.verdict != "untestable":
+            r.mde = decisive_mde(r, cfg.power, cfg.alpha)
+            r.info["equivalence_reachable"] = equivalence_reachable(r, cfg.alpha)
+            r.info["null_resamples"] = cfg.n_null_boot
     return results
 
 
@@ -104,7 +127,15 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "adj_ci_low": r.adj_ci_low, "adj_ci_high": r.adj_ci_high, "adj_level": r.adj_level,
             "ci90_low": r.ci90_low, "ci90_high": r.ci90_high, "equivalent": r.equivalent, "p_tost": r.p_tost,
             "spearman": r.spearman, "spearman_low": r.spearman_low, "spearman_high": r.spearman_high,
-            "specifications": len(r.specs), "spec_joint_p": r.spec_joint_p, "reason": r.reason,
+            "specifications": r.spec_distinct, "specifications_counted": r.spec_counted,
+            "spec_joint_p": r.spec_joint_p, "spec_share_against": (r.spec_share_neg if c.direction == "positive" else
+                                                                   r.spec_share_pos if c.direction == "negative" else np.nan),
+            "spec_confounding_median": r.spec_confounding_median, "spec_counted_median": r.spec_counted_median,
+            "family_size": r.family_size, "simul_ci_low": r.simul_ci_low, "simul_ci_high": r.simul_ci_high,
+            "simul_level": r.simul_level, "eq_level": r.eq_level, "eq_ci_low": r.eq_ci_low, "eq_ci_high": r.eq_ci_high,
+            "equivalence_reachable": r.info.get("equivalence_reachable", False), "reason_code": r.reason_code,
+            "null_resamples": r.info.get("null_resamples", 0), "equivalent_unadjusted": r.info.get("equivalent_unadjusted"),
+            "reason": r.reason,
             "settle_with": c.settle_with, "registered": c.registered.isoformat(),
         })
     return pd.DataFrame(rows)

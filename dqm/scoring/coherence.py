@@ -4,7 +4,9 @@ On council-level scores (one row per council, one column per dimension, complete
 
 * Cronbach's alpha: k/(k-1) * (1 - sum of item variances / variance of the total).
 * McDonald's omega (total): (sum of loadings)^2 / ((sum of loadings)^2 + sum of uniquenesses), from a
-  one-factor maximum-likelihood factor model (statsmodels) on the correlation matrix.
+  one-factor maximum-likelihood factor model (statsmodels) on the correlation matrix. Loadings keep
+  their signs: an item that runs against the others lowers omega, as it lowers the reliability of the
+  sum (taking absolute values would hide it).
 * Corrected item-total correlation: each dimension against the mean of the others.
 * Alpha if the dimension is dropped.
 * Share of variance on the first principal component of the correlation matrix.
@@ -44,7 +46,8 @@ def mcdonald_omega(items: pd.DataFrame) -> float:
         return np.nan
     z = (x - x.mean()) / x.std(ddof=1)
     res = Factor(z.to_numpy(), n_factor=1, method="ml").fit()
-    lam = np.abs(np.asarray(res.loadings)[:, 0])
+    lam = np.asarray(res.loadings)[:, 0]
+    lam = lam if lam.sum() >= 0 else -lam  # the factor's sign is arbitrary; the items' signs relative to it are not
     psi = np.asarray(res.uniqueness)
     return float(lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum()))
 

@@ -17,5 +17,5 @@ def council_scores(council_levels: pd.DataFrame, answers: pd.DataFrame, model: M
     lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
     mc = monte_carlo_ranks(answers[answers["wave"] == wave], model, n_draws=n_draws, seed=seed)
     cols = ["council_code", "wave", "n_respondents", "coverage", "overall_level", "overall_mean"]
-    out = lv[cols].merge(mc.drop(columns=["wave"]), on="council_code", how="left")
+    out = lv[cols].merge(mc.drop(columns=["wave", "n_respondents"]), on="council_code", how="left")
     return out.sort_values("council_code").reset_index(drop=True)
