@@ -573,15 +573,45 @@ def untestable_table(table: "pd.DataFrame") -> "pd.DataFrame":
                          "Data that would settle it": t["settle_with"].replace("", "–")})
 
 
-def checks_table(checks: "pd.DataFrame") -> "pd.DataFrame":
+def checks_table(checks: "pd.DataFrame", with_engine: bool = False) -> "pd.DataFrame":
+    """The honesty suite's checks, each with its Monte Carlo standard error and what it must reach."""
     def target(r):
         if r["rule"] == "report":
             return "reported"
         return f"{r['rule']} {number(r['target'], 3)} (tolerance {number(r['tolerance'], 3)})"
 
-    return pd.DataFrame({"Check": checks["check"], "Result": checks["value"].map(lambda v: number(v, 3)),
-                         "Required": [target(r) for _, r in checks.iterrows()],
-                         "Passed": checks["passed"].map({True: "yes", False: "no"})})
+    t = pd.DataFrame({"Check": checks["check"].to_numpy(), "Result": checks["value"].map(lambda v: number(v, 3)).to_numpy(),
+                      "Monte Carlo s.e.": checks["mc_se"].map(lambda v: number(v, 3)).to_numpy(),
+                      "Required": [target(r) for _, r in checks.iterrows()],
+                      "Passed": checks["passed"].map({True: "yes", False: "no"}).to_numpy()})
+    if with_engine:
+        t.insert(0, "Engine", checks["engine"].to_numpy())
+    return t
+
+
+def engines_table(engines: "pd.DataFrame") -> "pd.DataFrame":
+    return pd.DataFrame({"Engine": engines["engine"], "Checks": engines["checks"].map(number),
+                         "Failed": engines["failed"].map(number),
+                         "Checks it fails": engines["failed_checks"].map(lambda x: "; ".join(x) if x else "none")})
+
+
+def checks_summary(checks: "pd.DataFrame") -> str:
+    """What the honesty suite showed, in words, from its own figures."""
+    h = checks[checks["engine"] == "honest"]
+    broken = checks[checks["engine"] != "honest"]
+    caught = broken.groupby("engine")["passed"].all()
+    pick = lambda start: h[h["check"].str.startswith(start)].iloc[0]
+    spec, flags, ranks = pick("specification curve counted"), pick("change flags"), pick("rank intervals")
+    s = (f"The correct engine passes {number(int(h['passed'].sum()))} of {number(len(h))} checks"
+         + (" (all)" if h["passed"].all() else ", so read the failures below before trusting the verdicts") + ". "
+         f"{number(int((~caught).sum()))} of {number(len(caught))} deliberately broken engines fail at least one check"
+         + ("" if (~caught).all() else f"; {list_words(caught[caught].index)} passed every check, so the checks miss that fault")
+         + ". Under a confounded null with 150 councils, the specification curve counted as agreeing in "
+         f"{percent(spec['value'], 1)} of runs (Monte Carlo s.e. {percent(spec['mc_se'], 1)}; the target is at most 10%). "
+         f"With no true change, {percent(flags['value'], 1)} of dimension comparisons were flagged as beyond the noise "
+         f"(s.e. {percent(flags['mc_se'], 1)}; the target is 5%). Rank intervals held the true rank of simulated councils "
+         f"with one to three respondents {percent(ranks['value'], 1)} of the time (the target is at least 90%).")
+    return s
 
 
 # ---------------------------------------------------------------- council report helpers
@@ -677,8 +707,12 @@ def agreement_sentence(agreement: "pd.DataFrame") -> Markup:
          "one respondent's rating reflects their council only partly, which is why council levels combine all respondents")
     if not o.empty and o["icc1k"].iloc[0] == o["icc1k"].iloc[0]:
         r = o.iloc[0]
-        s += (f". The reliability of a council's average overall score, ICC(1,k), is {number(r['icc1k'], 2)} "
-              f"(95% confidence interval {number(r['icc1k_low'], 2)} to {number(r['icc1k_high'], 2)})")
+        # a council's score is only as reliable as its number of respondents: one respondent gives ICC(1)
+        s += (f". The reliability of a council's overall score rests on how many answered: with one respondent "
+              f"it is ICC(1) = {number(r['icc1'], 2)} (95% confidence interval {number(r['icc1_low'], 2)} "
+              f"to {number(r['icc1_high'], 2)}); averaged over {number(r['k0'], 1)} respondents, the typical number among "
+              f"councils with more than one, it is ICC(1,k) = {number(r['icc1k'], 2)} "
+              f"({number(r['icc1k_low'], 2)} to {number(r['icc1k_high'], 2)})")
     return paragraph(s + ".", lead="Do respondents from the same council agree?")
 
 

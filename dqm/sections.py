@@ -77,18 +77,20 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
     return [block(bullets(narrative.council_change_sentences(ch)))]
 
 
-def engine_checks_section(table: pd.DataFrame, replications: int) -> list:
-    """The engine's own checks on synthetic councils, and its power at each tested claim's number of councils."""
-    from .claims import EngineConfig, simulation
+def engine_checks_section(replications: int) -> list:
+    """The honesty suite's table: the engine and deliberately broken engines on synthetic data with known truth."""
+    from .claims import simulation
 
-    checks = simulation.run_checks(replications, engines={"honest": EngineConfig()})
-    tested = table[(table["verdict"] != "untestable") & (table["outcome"] != "independent_assessment")]
-    power = {n: (simulation.power_at(n, 0.10, replications), simulation.power_at(n, 0.25, replications))
-             for n in sorted(set(tested["n"]))}
-    return [block(plots.html_table(narrative.checks_table(checks),
-                                   f"The engine's checks on synthetic councils ({replications:,} replications each)")),
-            block(plots.html_table(narrative.power_table([(r.id, r.n, *power[r.n]) for r in tested.itertuples()]),
-                                   "Power of the engine to detect a standardised effect at each claim's number of councils"))]
+    checks = simulation.run_checks(simulation.setting_for(replications))
+    honest = checks[checks["engine"] == "honest"]
+    return [block(paragraph(narrative.checks_summary(checks)),
+                  plots.html_table(narrative.engines_table(simulation.engine_table(checks)),
+                                   "Which engines pass: the correct engine and deliberately broken ones"),
+                  plots.html_table(narrative.checks_table(honest),
+                                   f"The engine's checks on synthetic councils ({replications:,} replications of the main "
+                                   "estimate; Monte Carlo standard errors shown)"),
+                  plots.html_table(narrative.checks_table(checks[checks["engine"] != "honest"], with_engine=True),
+                                   "The same checks on the deliberately broken engines"))]
 
 
 def user_parameters(user_data: str = "", extra_claims: str = "", extra_outcomes: str = "") -> dict:

@@ -12,7 +12,7 @@ For each testable claim, on the councils that have both the exposure and the out
 2. **Assumption-light view.** Spearman's rank correlation with a BCa bootstrap interval (councils resampled).
 3. **Equivalence.** TOST against the claim's smallest effect size of interest (SESOI), at the
    family-wise level alpha/m (m claims in the family): the (1 - 2 alpha/m) interval inside plus or minus SESOI.
-4. **Multiple testing.** Holm within each family, by statsmodels ``multipletests(method="holm")``.
+4. **Multiple testing.** Holm within each family (checked against statsmodels ``multipletests(method="holm")``).
    Two intervals are kept and labelled for what they are: the Holm *test-inversion* interval (excludes 0
    exactly when Holm rejects; no joint coverage guarantee) and the Bonferroni *simultaneous* interval
    at 1 - alpha/m (covers all m effects of the family at once at least 95% of the time).
@@ -68,6 +68,8 @@ class EngineConfig:
     effect_scale: float = 1.0  # 0.5 halves every effect
     equivalence_possible: bool = True  # False: the equivalence test can never succeed
     count_unadjusted: bool = False  # True: the specification curve counts unadjusted and type-only fits
+    change_test: str = "ordinal"  # "mean": the mean-of-respondents formula on medians (scoring.change)
+    spec_shown: bool = True  # False: fit only the counted specifications (the simulations, for speed)
 
 
 @dataclass
@@ -334,16 +336,19 @@ def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tu
     idx = rng.integers(0, n, size=(cfg.n_null_boot, n))  # the same resamples for every specification
     rows, nb, ns, nd = [], [], [], []
     for cname, ctrl, counted in _control_sets(claim, cfg):
+        if not counted and not cfg.spec_shown:
+            continue
         for exp_col, (pname, w) in itertools.product(exposures, pops.items()):
             X = design(df, exp_col, ctrl)
             p = X.shape[1]
             b, se, dof, resid, h = ols_hc3(X, Y, w=w[None], robust=cfg.robust, return_fit=True)
             fits = {"none": (b.reshape(-1), se.reshape(-1), np.full(len(tnames), float(np.asarray(dof).reshape(-1)[0])),
                              np.full(len(tnames), int(w.sum())))}
-            W = cooks_weights(resid, h, dof, p, w[None])
-            ck = [ols_hc3(X, Y[:, [k]], w=W[:, :, k], robust=cfg.robust) for k in range(Y.shape[1])]
-            fits["cooks"] = (np.array([f[0][0] for f in ck]), np.array([f[1][0] for f in ck]),
-                             np.array([float(f[2]) for f in ck]), W[0].sum(axis=0).astype(int))
+            if cfg.spec_shown:
+                W = cooks_weights(resid, h, dof, p, w[None])
+                ck = [ols_hc3(X, Y[:, [k]], w=W[:, :, k], robust=cfg.robust) for k in range(Y.shape[1])]
+                fits["cooks"] = (np.array([f[0][0] for f in ck]), np.array([f[1][0] for f in ck]),
+                                 np.array([float(f[2]) for f in ck]), W[0].sum(axis=0).astype(int))
             for rule, (bb_, ss_, dd_, nn_) in fits.items():
                 role = "outlier sensitivity" if rule == "cooks" else ("counted" if counted else "confounding check")
                 crit = t_ppf(1 - cfg.alpha / 2, dd_)
@@ -394,17 +399,17 @@ def holm_adjust(results: list[ClaimResult], alpha: float = 0.05) -> None:
     1 - alpha/m, which do cover all m effects of a family at once at least 95% of the time.
     Equivalence (TOST) is tested at alpha/m, the same family-wise standard.
     """
-    from statsmodels.stats.multitest import multipletests
-
     fams: dict[str, list[ClaimResult]] = {}
     for r in results:
         if not np.isnan(r.p_value):
             fams.setdefault(r.claim.family, []).append(r)
     for members in fams.values():
         p = np.array([r.p_value for r in members])
-        reject, p_adj, _, _ = multipletests(p, alpha=alpha, method="holm")
         m = len(p)
         order = np.argsort(p, kind="stable")
+        # Holm's adjusted p-values (as statsmodels multipletests(method="holm"); the tests compare the two)
+        p_adj = np.empty(m)
+        p_adj[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
         step_alpha = np.empty(m)
         stopped = None
         for i, j in enumerate(order):
@@ -461,24 +466,24 @@ REASONS = {
 
 VERDICT_RULE = (
     "Each claim is decided by one rule, with the same standard of evidence in both directions. "
-    "**Supported** (a claim that predicts a direction): Holm's test within the claim's family rejects no relation, "
+    "Supported (a claim that predicts a direction): Holm's test within the claim's family rejects no relation, "
     "the estimate lies in the predicted direction and is at least the smallest effect of interest (SESOI), and the "
     "specification curve agrees: at least half the specifications that keep the claim's controls are significant in "
-    "that direction and the joint test gives p below 0.05. **Contradicted**: exactly the same, in the opposite "
-    "direction. **No meaningful effect**: the equivalence test (TOST) at the family-wise level (alpha divided by the "
-    "number of claims in the family) shows the effect is inside plus or minus the SESOI. **Inconclusive**: anything "
-    "else; the review says which requirement failed. **Untestable**: no outcome data, or fewer than 20 councils. "
-    "For a claim that predicts no meaningful effect, *supported* means the family-wise equivalence test succeeds and "
-    "at least half the specifications that keep the claim's controls are equivalent too, and *contradicted* means a "
+    "that direction and the joint test gives p below 0.05. Contradicted: exactly the same, in the opposite "
+    "direction. No meaningful effect: the equivalence test (TOST) at the family-wise level (alpha divided by the "
+    "number of claims in the family) shows the effect is inside plus or minus the SESOI. Inconclusive: anything "
+    "else; the review says which requirement failed. Untestable: no outcome data, or fewer than 20 councils. "
+    "For a claim that predicts no meaningful effect, 'supported' means the family-wise equivalence test succeeds and "
+    "at least half the specifications that keep the claim's controls are equivalent too, and 'contradicted' means a "
     "relation found exactly as a directional claim would be supported (Holm, at least the SESOI, the specification "
     "curve agreeing in its direction). "
-    "*Effects inside the SESOI.* A significant estimate smaller than the SESOI supports or contradicts nothing: the "
+    "Effects inside the SESOI: A significant estimate smaller than the SESOI supports or contradicts nothing: the "
     "SESOI is the registered line between an effect that matters and one that does not, so a verdict that a "
     "meaningful relation exists (or that a claim of no meaningful relation fails) must not rest on an estimate that "
     "the claim's own registration calls negligible. It is reported as inconclusive, with the reason. This also means "
     "a claim and its counter-claim can never both be supported: one needs an estimate at least the SESOI, the other "
     "an interval inside it. "
-    "*Reachability.* Every verdict can occur in principle, but not at every number of councils: before each result, "
+    "Reachability: Every verdict can occur in principle, but not at every number of councils: before each result, "
     "the review gives the chance of each verdict at that claim's number of councils under this rule, and says when "
     "'no meaningful effect' is out of reach whatever the data."
 )
