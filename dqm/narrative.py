@@ -295,7 +295,7 @@ def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
         f"(95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}"
         + (", which includes no difference" if includes_zero else ", which excludes no difference before adjustment")
         + f"{simul}).",
-        f"{VERDICT_WORDS[v]}: verdict *{v}*, because {reason}.",
+        f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
     ]
     if v == "supported" and claim.direction != "none":
         s.append("This is an association between councils, not evidence that digital quality caused it.")

@@ -181,7 +181,7 @@ def dot_interval(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, title
 
 
 def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None) -> Chart:
-    """Effects with 95% and Holm-adjusted intervals against the band of effects too small to matter.
+    """Effects with 95% and simultaneous (Bonferroni) intervals against the band of effects too small to matter.
 
     ``df``: label, estimate, ci_low, ci_high, adj_ci_low, adj_ci_high, sesoi (per row), verdict.
     """
@@ -203,7 +203,7 @@ def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None
         from matplotlib.patches import Patch
 
         ax.legend(handles=[Line2D([0], [0], color=colours[0], linewidth=5, label="95% interval"),
-                           Line2D([0], [0], color=colours[1], linewidth=2, label="adjusted for multiple testing"),
+                           Line2D([0], [0], color=colours[1], linewidth=2, label="simultaneous 95% (Bonferroni, within family)"),
                            Patch(color="#DDDDDD", label="too small to matter (± SESOI)")],
                   loc="upper left", bbox_to_anchor=(0, -0.1 - 0.35 / len(d)), ncol=3, frameon=False, fontsize=10)
     alt = (f"Forest plot of {len(d)} claims' standardised effects with 95% and adjusted intervals, against a grey band "

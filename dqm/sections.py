@@ -22,13 +22,13 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
     from .claims.engine import power_rows
 
     c = result.claim
-    parts = [block(narrative.claim_header(c, model, measures))]
+    head = [narrative.claim_header(c, model, measures)]
     if result.verdict != "untestable" and result.spec_null is not None:  # what the test could find, before the result
-        parts.append(block(paragraph(narrative.reachability_sentence(row, c),
-                                     lead="What this test could find, before the result."),
-                           plots.html_table(narrative.power_section_table(power_rows(result)),
-                                            f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")))
-    parts.append(block(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome"))))
+        head += [paragraph(narrative.reachability_sentence(row, c), lead="What this test could find, before the result."),
+                 plots.html_table(narrative.power_section_table(power_rows(result)),
+                                  f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")]
+    head.append(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))
+    parts = [block(*head)]
     if result.verdict != "untestable":
         parts.append(block(plots.html_table(narrative.claim_figures(row), f"Figures for claim {c.id}")))
         if c.kind == "association" and len(result.specs):

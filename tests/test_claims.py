@@ -164,7 +164,7 @@ def test_verdict_rule_cannot_contradict_itself():
 
 def test_specification_curve_counts_only_adjusted_fits_and_drops_duplicates():
     rng = np.random.default_rng(8)
-    df = synthetic_councils(160, rng, beta=1.0)
+    df = synthetic_councils(160, rng, effect=0.6)
     specs, summary = specification_curve(df, BASE_CLAIM, EngineConfig(n_null_boot=100))
     assert set(specs["controls"]) == {"none", "council type", "claim", "claim + density"}
     counted = specs[specs["role"] == "counted"]

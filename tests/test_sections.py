@@ -18,12 +18,12 @@ def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):
     tested = sections.claim_section(by_id["efficiency-central-costs"], rows.loc["efficiency-central-costs"], model, measures,
                                     data.councils, outcomes, 2026, True, "src")
     assert all(isinstance(p, HTML) for p in tested)  # every part reached HTML through dqm.markup
-    assert "<h3" in tested[0].data and "Figures for claim" in tested[1].data
+    assert "<h3" in tested[0].data and "Chance of each verdict" in tested[0].data and "Figures for claim" in tested[1].data
     assert any('class="dqm-chart"' in p.data for p in tested)
     text = " ".join(p.data for p in tested)
     assert "Panel view" in text and "synthetic demonstration data" in text and "Timing" in text
     # what the test could find is said before the result, and the result says why its verdict was reached
-    assert text.index("What this test could find") < text.index("verdict *")
+    assert text.index("What this test could find") < text.index("verdict “")
     assert "confounding check" in text and "because" in text
     untestable = sections.claim_section(by_id["agility"], rows.loc["agility"], model, measures, data.councils, outcomes,
                                         2026, False, "src")
