@@ -53,7 +53,7 @@ SETTINGS = {
     # pipeline runs for every engine or only the honest one and those whose fault is in the specification curve
     "fast": {"reps": 200, "pipeline_reps": 30, "null_boot": 40, "change_councils": 300, "rank_reps": 2,
              "pipeline_all": False},
-    "slow": {"reps": 2000, "pipeline_reps": 400, "null_boot": 200, "change_councils": 1200, "rank_reps": 20,
+    "slow": {"reps": 2000, "pipeline_reps": 200, "null_boot": 100, "change_councils": 1200, "rank_reps": 20,
              "pipeline_all": True},
 }
 SESOI_N_FACTOR = 40  # the equivalence checks use 40 times as many councils (6,000), so that equivalence is reachable
