@@ -23,23 +23,27 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from rapidfuzz import fuzz, process
 
-from .errors import IngestError
+from .errors import DQMError, IngestError
+from .limits import limit
 from .model import Model
 from .paths import data_dir
 from .reference import map_key, match_council
+from .yamlio import load_yaml
 
 ASSESSMENT_TYPES = ("self", "peer", "independent")
-MAX_CELL_CHARS = 20_000_000  # larger cells are almost certainly not survey answers
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # cells over the max_cell_chars limit are quarantined, not refused
 
 
 @lru_cache(maxsize=4)
 def survey_tools(path: str | None = None) -> dict:
     p = Path(path) if path else data_dir() / "survey_tools.yaml"
-    return yaml.safe_load(p.read_text(encoding="utf-8"))
+    raw = load_yaml(p, what="survey tools file")
+    if not isinstance(raw, dict) or not isinstance(raw.get("shapes"), dict) or "personal_data" not in raw \
+            or "missing_answers" not in raw:
+        raise DQMError("the survey tools file must have the keys shapes, personal_data and missing_answers.", file=p)
+    return raw
 
 
 _NUMBERING = re.compile(r"^\s*(?:q(?:uestion)?\s*\d+[a-z]?\s*[.):_-]?\s*|\d+(?:\.\d+)*\s*[.):-]?\s+|[a-z]\s*[.)]\s+)", re.I)
@@ -82,15 +86,45 @@ def _cell_text(v) -> str:
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode strictly: UTF-8 (with or without BOM); else Windows-1252, but only for a whole file with no UTF-8 in it.
+
+    A file that is mostly UTF-8 with a stray Windows-1252 byte (part of it pasted from another program) is
+    refused with the row of the first bad byte: decoding it all as Windows-1252 would store every other
+    accented letter as mojibake ("Ynys MÃ´n") without a word.
+    """
     if b"\x00" in data[:8192]:
         raise IngestError("this is a binary file, not a CSV text file.", file=path,
                           hint="Export the survey as CSV (UTF-8) or XLSX and try again.")
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if _UTF8_MULTIBYTE.search(data):
+        row = _row_of_offset(data, first_bad)
+        raise IngestError(
+            f"the file is UTF-8 except for byte 0x{data[first_bad]:02x} in row {row}, which is not UTF-8 (probably "
+            "text pasted from a program that saved it as Windows-1252). Reading the whole file another way would "
+            "garble its other accented letters.", file=path, row=row,
+            hint="Fix or retype the text in that row, or save the whole file again as CSV UTF-8.")
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        row = _row_of_offset(data, exc.start)
+        raise IngestError(f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{data[exc.start]:02x} in row {row}).",
+                          file=path, row=row, hint="Save the file as CSV UTF-8 and try again.") from None
+
+
+# a valid UTF-8 sequence of two to four bytes: its presence shows the file was meant to be UTF-8
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _row_of_offset(data: bytes, offset: int) -> int:
+    """The CSV row (1 = header) holding a byte offset, counting quoted line breaks as inside their row."""
+    text = data[:offset + 1].decode("latin-1")
+    try:
+        return sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) or 1
+    except csv.Error:
+        return text.count("\n") + 1
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -148,11 +182,13 @@ def _read_csv(path: Path, data: bytes):
 def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
     from openpyxl import load_workbook
 
+    hint = "Open it in Excel and save it again as .xlsx (Excel Workbook), or export the survey as CSV."
     try:
-        wb = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise IngestError(f"this is not a readable XLSX workbook ({type(exc).__name__}).", file=path,
-                          hint="Open it in Excel and save as .xlsx, or export the survey as CSV.") from None
+        # opened from bytes so that the file's name (an XLSX named .csv) does not matter, only its content
+        wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
+        raise IngestError(f"this is not a readable XLSX workbook ({_why(exc)}).", file=path, hint=hint) from None
+    max_rows = limit("max_rows")
     try:
         names = wb.sheetnames
         if sheet is not None and sheet not in names:
@@ -161,9 +197,18 @@ def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
 
         def read(name):
             rows, numbers = [], []
-            for i, rec in enumerate(wb[name].iter_rows(values_only=True), start=1):
-                rows.append([_cell_text(v) for v in rec])
-                numbers.append(i)
+            try:
+                for i, rec in enumerate(wb[name].iter_rows(values_only=True), start=1):
+                    if i > max_rows + 3:
+                        raise IngestError(f"sheet {name!r} has more than {max_rows:,} rows, the limit.", file=path,
+                                          hint="Split the export, or raise the limit with --max-rows.")
+                    rows.append([_cell_text(v) for v in rec])
+                    numbers.append(i)
+            except IngestError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - malformed sheet XML, a missing sheet part, ...
+                raise IngestError(f"sheet {name!r} of the workbook cannot be read ({_why(exc)}); the workbook is "
+                                  "damaged.", file=path, row=len(rows) + 1 if rows else None, hint=hint) from None
             return rows, numbers
 
         if sheet is not None:
@@ -181,6 +226,11 @@ def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
         wb.close()
 
 
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def read_export(path: str | Path, shape: str | None = None, sheet: str | None = None,
                 model: Model | None = None) -> tuple[RawExport, str]:
     """Read a CSV or XLSX export into text rows, detecting (or forcing) the survey tool's shape.
@@ -192,8 +242,17 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     if not path.exists():
         raise IngestError("the file does not exist.", file=path, hint="Check the path.")
     if path.is_dir():
-        raise IngestError("this is a folder, not a file.", file=path)
-    data = path.read_bytes()
+        raise IngestError("this is a folder, not a file.", file=path, hint="Give the path of a CSV or XLSX export.")
+    cap = limit("max_file_mb")
+    try:
+        size = path.stat().st_size
+        if size > cap * 1024 * 1024:
+            raise IngestError(f"the file is {size / 1024 / 1024:,.0f} MB, more than the limit of {cap:,} MB.", file=path,
+                              hint="Check it is a survey export; if it is, raise the limit with --max-file-mb.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"the file cannot be read ({exc.strerror or exc}).", file=path,
+                          hint="Check the file's permissions.") from None
     if not data.strip():
         raise IngestError("the file is empty.", file=path, hint="Export the survey responses again.")
     digest = hashlib.sha256(data).hexdigest()
@@ -201,7 +260,7 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm") or is_zip:
         if not is_zip:
-            raise IngestError("the file is named .xlsx but is not an XLSX workbook.", file=path,
+            raise IngestError(f"the file is named {suffix} but is not an XLSX workbook.", file=path,
                               hint="Open it in Excel and save as .xlsx, or export the survey as CSV.")
         if shape in (None, "pack"):  # an assessment pack made by `dqm pack` (dqm/documents/pack.py)
             from .documents.pack import pack_metadata, read_pack
@@ -227,11 +286,17 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     width = max((len(r) for r in rows), default=0)
     rows = [r + [""] * (width - len(r)) for r in rows]
     # drop blank rows at the top (some exports have a title row gap); count every blank row
+    top_blank = 0
     while rows and not any(c.strip() for c in rows[0]):
         rows.pop(0)
         numbers.pop(0)
+        top_blank += 1
     if not rows:
         raise IngestError("the file has no header row.", file=path)
+    max_rows = limit("max_rows")
+    if len(rows) - 1 > max_rows:  # checked before any row is parsed or matched
+        raise IngestError(f"the file has {len(rows) - 1:,} rows after the header, more than the limit of {max_rows:,}.",
+                          file=path, hint="Split the export, or raise the limit with --max-rows.")
     detected = detect_shape(rows[0]) if shape is None else shape
     tools = survey_tools()["shapes"]
     if detected not in tools:
@@ -248,7 +313,7 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     if not kept:
         raise IngestError("the file has a header row but no responses.", file=path,
                           hint="Check you exported the responses, not just the questions.")
-    raw = RawExport(path, digest, kind, enc, delim, chosen, header_rows, kept, kept_numbers, blank)
+    raw = RawExport(path, digest, kind, enc, delim, chosen, header_rows, kept, kept_numbers, blank + top_blank)
     return raw, detected
 
 
@@ -263,18 +328,67 @@ def detect_shape(header: list[str]) -> str:
 
 
 def _header_row_count(shape: str, rows: list[list[str]], model: Model | None = None) -> int:
-    if shape == "qualtrics":
-        if len(rows) > 2 and any(c.strip().startswith('{"ImportId"') for c in rows[2]):
-            return 3
-        return 2 if len(rows) > 1 else 1
-    if shape == "smartsurvey" and len(rows) > 1:
-        second = rows[1]
-        # a sub-question row under the question row: no respondent id, and (so that a response with a
-        # blank id is never mistaken for a header and lost) no cell that reads as a level answer
-        answers = model is not None and any(parse_level(c, model)[1] == "answered" for c in second)
-        if not second[0].strip() and any(c.strip() for c in second) and not answers:
-            return 2
-    return 1
+    """How many header rows the export has, decided by what the rows hold, never by position alone.
+
+    The first row is always a header. A later row is a further header row (Qualtrics' question-text and
+    import-id rows, SmartSurvey's sub-question row) only if it has the marks of one and nothing a response
+    has (a level or "don't know" answer, a date, an e-mail address, a council's name or code). A row with
+    neither is read as a response, so that validation quarantines it with a reason rather than losing it.
+    """
+    extra = int(survey_tools()["shapes"].get(shape, {}).get("max_header_rows", 1)) - 1
+    n = 1
+    while n <= extra and n < len(rows) and _is_header_row(shape, rows[n], model):
+        n += 1
+    return n
+
+
+def _header_labels(model: Model | None) -> set[str]:
+    tools = survey_tools()
+    labels = {normalise_header(x) for x in tools.get("header_labels", [])}
+    labels |= {normalise_header(x) for x in tools["personal_data"]}
+    for spec in tools["shapes"].values():
+        for key in ("signature", "submitted_at", "respondent"):
+            labels |= {normalise_header(x) for x in spec.get(key) or []}
+    if model is not None:
+        labels |= set(_targets(model))
+    return labels
+
+
+def _is_header_row(shape: str, row: list[str], model: Model | None) -> bool:
+    cells = [c.strip() for c in row if c and c.strip()]
+    if not cells:
+        return False
+    if any(c.startswith('{"ImportId"') for c in cells):
+        return True
+    if _looks_like_response(row, model):
+        return False
+    labels = _header_labels(model)
+    if any(normalise_header(c) in labels for c in cells):
+        return True  # Qualtrics' second row: the question texts under the question ids
+    sub = {normalise_header(x) for x in survey_tools().get("subheader_labels", [])}
+    # SmartSurvey's sub-question row: a blank id, then only labels such as "Response" or "Open-Ended Response"
+    return not row[0].strip() and all(normalise_header(c) in sub for c in cells)
+
+
+_DATEISH = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2}.*)?$")
+
+
+def _looks_like_response(row: list[str], model: Model | None) -> bool:
+    """True when a row holds anything only a response holds: an answer, a date, an e-mail address, a council."""
+    missing = {m.lower() for m in survey_tools()["missing_answers"] if m.strip()}
+    for c in row:
+        t = " ".join(str(c).replace("\u2019", "'").split())
+        if not t or len(t) > 200:
+            continue
+        low = t.lower()
+        if low in missing or "@" in t or _DATEISH.match(t):
+            return True
+        if model is not None and parse_level(t, model)[1] == "answered":
+            return True
+        m = match_council(t)
+        if m.code is not None or m.method in ("fuzzy", "former"):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- mapping columns
@@ -427,19 +541,119 @@ def parse_assessment_type(text) -> str | None:
     return None
 
 
+_TZ = re.compile(r"(?<=\d)\s*(?:(Z|UTC|GMT|BST)|(?:(?:UTC|GMT)\s*)?([+-])(\d{1,2})(?::?(\d{2}))?)$", re.I)
+_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?$")
+_SLASH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2}),?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?$", re.I)
+_MONTH_WORD = re.compile(r"[a-z]{3}", re.I)
+
+
+@dataclass
+class Timestamps:
+    """A column of submitted times read with one date order: values (naive, UK local time), unreadable cells, notes."""
+
+    values: pd.Series
+    unreadable: pd.Series  # bool: a non-blank cell that is not a date and time
+    order: str  # "day-first", "month-first" or "" (no slash dates)
+    note: str = ""
+
+
+def _offset_minutes(m) -> int | None:
+    if m.group(1):
+        return 60 if m.group(1).upper() == "BST" else 0
+    mins = int(m.group(3)) * 60 + int(m.group(4) or 0)
+    return -mins if m.group(2) == "-" else mins
+
+
+def read_timestamps(values: pd.Series, label: str = "submitted at", file=None, row_numbers=None) -> Timestamps:
+    """Read a column of dates and times as survey tools write them, with one date order for the whole column.
+
+    ISO dates (2026-03-02 10:00, with or without T, Z or an offset), slash dates (02/03/2026 10:00:00, optionally
+    with GMT, BST, UTC or an offset, or am/pm) and dates with month names are read. Slash dates are read day-first
+    or month-first as the whole column shows (a first number above 12 means day-first, a second above 12
+    month-first); a column that shows both is refused, and one that cannot tell is read day-first (UK) with a
+    note. Times with an offset or zone are converted to UK local time, so +01:00, +00:00 and Z mix safely.
+
+    >>> read_timestamps(pd.Series(["13/02/2026 10:00", "02/03/2026 10:00:00 GMT"])).values.dt.month.tolist()
+    [2, 3]
+    """
+    rows = list(row_numbers) if row_numbers is not None else [i + 2 for i in range(len(values))]
+    text = values.astype("string").fillna("").str.strip()
+    parsed: list = [None] * len(text)
+    slash: list = []  # (position, a, b, rest)
+    for i, v in enumerate(text):
+        if not v:
+            continue
+        offset = None
+        m = _TZ.search(v) if ":" in v or re.search(r"[a-z]$", v, re.I) else None
+        body = v
+        if m:
+            offset = _offset_minutes(m)
+            body = v[:m.start()].strip()
+        iso = _ISO.match(body)
+        if iso:
+            parsed[i] = (_parts(iso.group(1), iso.group(2), iso.group(3), iso.group(4), iso.group(5), iso.group(6)), offset)
+            continue
+        sl = _SLASH.match(body)
+        if sl:
+            slash.append((i, int(sl.group(1)), int(sl.group(2)), sl, offset))
+            continue
+        if _MONTH_WORD.search(body):  # "2 March 2026 10:00": a month name leaves no doubt about the order
+            ts = pd.to_datetime(body, dayfirst=True, errors="coerce")
+            if not pd.isna(ts):
+                parsed[i] = ((ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second), offset)
+    day_first = [(i, a, b) for i, a, b, _, _ in slash if a > 12]
+    month_first = [(i, a, b) for i, a, b, _, _ in slash if b > 12]
+    order, note = "", ""
+    if slash:
+        if day_first and month_first:
+            d, mth = day_first[0], month_first[0]
+            raise IngestError(
+                f"the dates in this column mix day-first and month-first order: row {rows[d[0]]} has "
+                f"{text.iloc[d[0]]!r} (day first) and row {rows[mth[0]]} has {text.iloc[mth[0]]!r} (month first), so "
+                "no single reading is right and the latest resubmission cannot be told.", file=file, column=label,
+                hint="Re-export the survey so that every date is written the same way (ISO 2026-03-02 is safest).")
+        if day_first:
+            order = "day-first"
+        elif month_first:
+            order = "month-first"
+        else:
+            order = str(survey_tools().get("default_date_order", "day-first"))
+            if any(a != b for _, a, b, _, _ in slash):
+                note = (f"column {label!r}: dates such as {text.iloc[slash[0][0]]!r} could be day-first or month-first; "
+                        f"no date in the column settles it, so all were read {order} (UK).")
+        for i, a, b, sl, offset in slash:
+            day, month = (a, b) if order == "day-first" else (b, a)
+            year = int(sl.group(3)) + (2000 if len(sl.group(3)) == 2 else 0)
+            hour = int(sl.group(4) or 0)
+            ampm = (sl.group(7) or "").lower().replace(".", "")
+            if ampm == "pm" and hour < 12:
+                hour += 12
+            elif ampm == "am" and hour == 12:
+                hour = 0
+            parsed[i] = ((year, month, day, hour, int(sl.group(5) or 0), int(sl.group(6) or 0)), offset)
+    out, bad = [], []
+    for v, p in zip(text, parsed):
+        ts = pd.NaT
+        if p is not None:
+            try:
+                ts = pd.Timestamp(*[int(x) for x in p[0]])
+                if p[1] is not None:  # a stated zone or offset: convert to UK local time
+                    ts = (ts - pd.Timedelta(minutes=p[1])).tz_localize("UTC").tz_convert("Europe/London").tz_localize(None)
+            except (ValueError, OverflowError):
+                ts = pd.NaT
+        out.append(ts)
+        bad.append(bool(v) and pd.isna(ts))
+    return Timestamps(pd.Series(pd.to_datetime(pd.Series(out, dtype="object")), index=values.index),
+                      pd.Series(bad, index=values.index), order, note)
+
+
+def _parts(y, mo, d, h, mi, sec):
+    return (int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+
+
 def parse_timestamp(values: pd.Series) -> pd.Series:
-    """Dates as survey tools write them: ISO, UK day-first, or Excel cells already read as datetimes."""
-    s = values.astype("string").str.strip().replace("", pd.NA)
-    iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
-    rest = iso.isna() & s.notna()
-    if rest.any():
-        iso[rest] = pd.to_datetime(s[rest], dayfirst=True, errors="coerce", format="mixed")
-    # strip " GMT"/" BST" suffixes that pandas cannot read
-    rest = iso.isna() & s.notna()
-    if rest.any():
-        cleaned = s[rest].str.replace(r"\s+(GMT|BST|UTC)([+-]\d+)?$", "", regex=True)
-        iso[rest] = pd.to_datetime(cleaned, dayfirst=True, errors="coerce", format="mixed")
-    return iso
+    """Dates as survey tools write them (see :func:`read_timestamps`); unreadable cells become NaT."""
+    return read_timestamps(values).values
 
 
 # ---------------------------------------------------------------- building tidy rows
@@ -455,6 +669,12 @@ class Parsed:
     rejects: pd.DataFrame  # source_row, reason, detail, raw_json
     unmatched: list = field(default_factory=list)  # [{text, method, suggestions}]
     council_map_used: dict = field(default_factory=dict)  # export text -> code, for names the user's map resolved
+    notes: list = field(default_factory=list)  # things the user should know that are not errors (ambiguous date order)
+
+
+def _clip(text: str, cap: int) -> str:
+    """A quarantined cell as kept in the rejects table: whole, unless it is over the cell limit."""
+    return text if len(text) <= cap else text[:1000] + f"... [{len(text):,} characters; cut to 1,000 here]"
 
 
 def respondent_key(parts: list[str], salt: str) -> str | None:
@@ -478,12 +698,12 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
         for i in mask.nonzero()[0] if hasattr(mask, "nonzero") else mask:
             problems[i].append((reason, detail_fn(i)))
 
-    # cells too large to be an answer
+    # cells too large to be an answer (checked before any matching)
+    max_cell = limit("max_cell_chars")
     for j, label in enumerate(cmap.labels):
-        if j in cmap.personal:
-            continue
         lens = col(j).str.len().fillna(0).to_numpy()
-        add(lens > MAX_CELL_CHARS, "cell too large", lambda i, label=label: f"column {label!r} holds {lens[i]:,} characters")
+        add(lens > max_cell, "cell too large", lambda i, label=label, lens=lens:
+            f"column {label!r} holds {lens[i]:,} characters, more than the limit of {max_cell:,}")
 
     # council: the user's council map first, then codes and exact names; near spellings and other bodies never stored
     council_text = col(by_field[("meta", "council")])
@@ -554,8 +774,17 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
             lambda i: f"{given.iloc[i]!r} is not one of {', '.join(ASSESSMENT_TYPES)}")
         atypes = parsed_types.fillna(assessment_type).astype("string")
 
-    # submitted time: must fall in the wave year or the year before
-    submitted = parse_timestamp(col(cmap.submitted_at)) if cmap.submitted_at is not None else pd.Series(pd.NaT, index=range(n))
+    # submitted time: read with one date order for the whole column; must fall in the wave year or the year before
+    notes = []
+    if cmap.submitted_at is not None:
+        stamps = read_timestamps(col(cmap.submitted_at), cmap.labels[cmap.submitted_at], raw.path, raw.row_numbers)
+        submitted = stamps.values
+        notes += [stamps.note] if stamps.note else []
+        when_text = col(cmap.submitted_at)
+        add(stamps.unreadable.to_numpy(), "unreadable date", lambda i: f"column {cmap.labels[cmap.submitted_at]!r}: "
+            f"{when_text.iloc[i][:80]!r} is not a date and time dqm can read (such as 2026-03-02 10:00 or 02/03/2026 10:00)")
+    else:
+        submitted = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     years = submitted.dt.year
     outside = (years.notna() & ~years.isin([wave - 1, wave])).to_numpy()
     add(outside, "submitted outside the wave",
@@ -566,8 +795,10 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
                  if js is not None else pd.Series([False] * n))
     role = col(by_field[("meta", "respondent_role")]).fillna("").str.strip() if ("meta", "respondent_role") in by_field else pd.Series([""] * n, dtype="string")
     keys = []
+    emails = [j for j in cmap.respondent if "mail" in normalise_header(cmap.labels[j])]
     for i in range(n):
-        parts = [raw.rows[i][j] for j in cmap.respondent]
+        # an e-mail address alone identifies a respondent (the same person may write their name two ways)
+        parts = [raw.rows[i][j] for j in emails if raw.rows[i][j].strip()] or [raw.rows[i][j] for j in cmap.respondent]
         # without an e-mail or name there is no way to tell a resubmission from a colleague's answer,
         # so such a row is its own respondent and never supersedes another
         keys.append(respondent_key(parts, salt) or f"ingest-row:{raw.sha256[:12]}:{raw.row_numbers[i]}")
@@ -580,7 +811,7 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
             reject_rows.append({
                 "source_row": raw.row_numbers[i], "reason": problems[i][0][0],
                 "detail": "; ".join(d for _, d in problems[i]),
-                "raw_json": json.dumps({cmap.labels[j]: raw.rows[i][j] for j in keep_cols}, ensure_ascii=False),
+                "raw_json": json.dumps({cmap.labels[j]: _clip(raw.rows[i][j], max_cell) for j in keep_cols}, ensure_ascii=False),
             })
     ok = [i for i in range(n) if not rejected[i]]
     subs = pd.DataFrame({
@@ -609,4 +840,4 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
     answers = pd.concat(ans, ignore_index=True) if ans else pd.DataFrame(
         columns=["source_row", "dimension_id", "level", "level_status", "target_level", "evidence"])
     rejects = pd.DataFrame(reject_rows, columns=["source_row", "reason", "detail", "raw_json"])
-    return Parsed(raw, shape, cmap, subs, answers, rejects, unmatched, map_used)
+    return Parsed(raw, shape, cmap, subs, answers, rejects, unmatched, map_used, notes)

@@ -193,6 +193,10 @@ def _index(use_name_lookup: bool = True):
 
     lookup = pd.read_csv(ref / "lookup_name_to_registry.csv", dtype=str, keep_default_na=False)
     pairs = list(zip(lookup["la-name"], lookup["local-authority-code"])) if use_name_lookup else []
+    extra = ref / "extra_name_variants.csv"  # this project's additions to mySociety's variants (see SOURCES.md)
+    if use_name_lookup and extra.exists():
+        more = pd.read_csv(extra, dtype=str, keep_default_na=False)
+        pairs += list(zip(more["la-name"], more["local-authority-code"]))
     pairs += list(zip(raw["official-name"], raw["local-authority-code"]))
     pairs += list(zip(raw["nice-name"], raw["local-authority-code"]))
     pairs += list(zip(cur["official-name"], cur["local-authority-code"]))

@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -129,6 +129,7 @@ class IngestResult:
     unmatched_councils: list
     ignored_columns: list
     message: str = ""
+    notes: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -136,7 +137,7 @@ class IngestResult:
             "shape": self.shape, "rows_read": self.rows_read, "stored": self.stored, "superseded": self.superseded,
             "rejected": self.rejected, "superseded_earlier": self.superseded_earlier, "blank_rows": self.blank_rows,
             "reasons": self.reasons, "unmatched_councils": self.unmatched_councils,
-            "ignored_columns": self.ignored_columns,
+            "ignored_columns": self.ignored_columns, "notes": self.notes,
         }
 
     def summary(self) -> str:
@@ -145,7 +146,8 @@ class IngestResult:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items())) or "none"
         return (f"{self.file} ({self.shape}): {self.rows_read} rows read = {self.stored} stored + "
                 f"{self.superseded} superseded + {self.rejected} quarantined (reasons: {reasons}); "
-                f"{self.superseded_earlier} earlier submissions superseded; ingest {self.ingest_id}.")
+                f"{self.superseded_earlier} earlier submissions superseded; ingest {self.ingest_id}."
+                + "".join(f" Note: {n}" for n in self.notes))
 
 
 def _resupersede(con, keys: pd.DataFrame) -> None:
@@ -251,7 +253,7 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
                 pass
     return IngestResult(path.name, ingest_id, False, detected, rows_read, stored, superseded, rejected,
                         after - before, raw.blank_rows, {str(k): int(v) for k, v in reasons.items()},
-                        parsed.unmatched, parsed.columns.ignored)
+                        parsed.unmatched, parsed.columns.ignored, notes=parsed.notes)
 
 
 def ingest_files(paths, wave: int, store=None, assessment_type: str = "self", model: Model | None = None,

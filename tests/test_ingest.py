@@ -1,7 +1,9 @@
 """Ingest: every supported shape and encoding, exact accounting, quarantine, idempotence, atomicity."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 import signal
@@ -286,7 +288,8 @@ def _bad_cases():
     add("formula-in-level", lambda t, s, m: (s.add(overrides={lq(m): "=2+1"}).googleforms(t / "f.csv"), {}), ("quarantine", "unrecognised answer"))
     add("formula-cell-xlsx", lambda t, s, m: (s.add(overrides={lq(m): "=SUM(1,2)"}).msforms(t / "f.xlsx"), {}), ("quarantine", "unrecognised answer"))
     add("formula-in-evidence-kept", lambda t, s, m: (s.add(evidence='=HYPERLINK("x")').googleforms(t / "f.csv"), {}), ("stored", 1))
-    add("ten-mb-free-text", lambda t, s, m: (s.add(evidence="x" * 10_000_000).googleforms(t / "big.csv"), {}), ("stored", 1))
+    add("ten-mb-free-text", lambda t, s, m: (s.add(evidence="x" * 10_000_000).googleforms(t / "big.csv"), {}), ("quarantine", "cell too large"))
+    add("long-free-text-kept", lambda t, s, m: (s.add(evidence="x" * 30_000).googleforms(t / "long.csv"), {}), ("stored", 1))
     add("unknown-council", lambda t, s, m: (s.add(council="Atlantis Borough Council").googleforms(t / "a.csv"), {}), ("quarantine", "unknown council"))
     add("former-council", lambda t, s, m: (s.add(council="Taunton Deane").googleforms(t / "a.csv"), {}), ("quarantine", "unknown council"))
     add("wave-mismatch", lambda t, s, m: (_with_col(s.add().googleforms(t / "w.csv"), "Wave", "2025"), {}), ("quarantine", "wave mismatch"))
@@ -391,11 +394,11 @@ def test_bad_input_table_has_at_least_20_cases():
     assert len(_bad_cases()) >= 20
 
 
-def test_ten_mb_evidence_survives_intact(tmp_path, survey, model):
-    survey.add(evidence="y" * 10_000_000)
+def test_evidence_at_the_cell_limit_survives_intact(tmp_path, survey, model):
+    survey.add(evidence="y" * 32_767)  # Excel's own largest cell, the default max_cell_chars
     ingest(survey.googleforms(tmp_path / "big.csv"), tmp_path / "s.duckdb")
     ev = load(tmp_path / "s.duckdb").answers["evidence"]
-    assert ev.str.len().eq(10_000_000).all()
+    assert len(ev) == len(model.dimension_ids) and ev.str.len().eq(32_767).all()
 
 
 # ---------------------------------------------------------------- the CLI
@@ -467,3 +470,132 @@ def test_near_names_are_quarantined_then_confirmed_with_a_council_map(tmp_path, 
     current = table(store, "SELECT council_code FROM submissions WHERE superseded_by IS NULL ORDER BY council_code")
     assert current["council_code"].tolist() == ["BIR", "BST"]
     assert ingest(export, store, council_map=cmap).already_ingested  # the same file and map again: nothing changes
+
+
+# ---------------------------------------------------------------- faithful reading
+def test_a_whole_windows_1252_file_is_read_as_such(tmp_path, survey):
+    survey.add(council="Ynys Môn", evidence="Café – “smart” strategy")
+    path = survey.googleforms(tmp_path / "w.csv", encoding="cp1252")
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert (res.stored, res.rejected) == (1, 0)
+    ev = load(tmp_path / "s.duckdb").answers["evidence"].iloc[0]
+    assert ev == "Café – “smart” strategy"
+
+
+def test_one_stray_windows_1252_byte_in_a_utf8_file_is_named_not_garbled(tmp_path, survey):
+    survey.add(council="Ynys Môn", email="a@x.gov.uk").add(council="Bristol", email="b@x.gov.uk", evidence="caf\u00e9")
+    path = survey.googleforms(tmp_path / "m.csv")
+    data = path.read_bytes().replace("caf\u00e9".encode(), b"caf\xe9")  # the second response's evidence, cp1252
+    path.write_bytes(data)
+    with pytest.raises(IngestError, match=r"row 3.*byte 0xe9 in row 3|byte 0xe9 in row 3") as exc:
+        ingest(path, tmp_path / "s.duckdb")
+    assert "m.csv" in str(exc.value) and "UTF-8" in str(exc.value)
+
+
+def test_qualtrics_with_one_header_row_loses_no_response(tmp_path, survey):
+    path = _standard(survey).qualtrics(tmp_path / "q.csv", import_row=False)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")[:12] + next(csv.reader([lines[1]]))[12:]  # question texts instead of Q1, Q2, ...
+    buf = io.StringIO()
+    csv.writer(buf).writerow(header)
+    path.write_text(buf.getvalue() + "\n".join(lines[2:]) + "\n")
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert res.shape == "qualtrics"
+    assert (res.rows_read, res.stored, res.superseded, res.rejected) == (6, 3, 1, 2)
+
+
+def test_smartsurvey_blank_id_and_only_dont_know_is_counted(tmp_path, survey):
+    survey.add(level="Don't know", email="dk@x.gov.uk")
+    _standard(survey)
+    path = survey.smartsurvey(tmp_path / "s.csv", second_header=True)
+    lines = path.read_text().splitlines()
+    lines[2] = "," + lines[2].split(",", 1)[1]  # the first response: no UserID, every level "Don't know"
+    path.write_text("\n".join(lines) + "\n")
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert res.rows_read == 7 and res.rows_read == res.stored + res.superseded + res.rejected
+    assert res.reasons["no levels answered"] == 1
+
+
+def test_an_unclassifiable_row_under_the_header_is_quarantined_not_dropped(tmp_path, survey):
+    path = _standard(survey).qualtrics(tmp_path / "q.csv", import_row=True)
+    lines = path.read_text().splitlines()
+    lines.insert(3, ",".join(["???"] * len(lines[0].split(","))))
+    path.write_text("\n".join(lines) + "\n")
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert res.rows_read == 7 and res.rows_read == res.stored + res.superseded + res.rejected
+    assert res.rejected == 3
+
+
+def _dated(survey, stamps, tmp_path, name="d.csv"):
+    for i, when in enumerate(stamps):
+        survey.add(email=f"r{i}@x.gov.uk")
+    path = survey.googleforms(tmp_path / name)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df["Timestamp"] = stamps
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_date_order_is_decided_by_the_whole_column(tmp_path, survey):
+    path = _dated(survey, ["03/02/2026 10:00:00", "03/13/2026 10:00:00"], tmp_path)  # the 13 makes it month-first
+    ingest(path, tmp_path / "s.duckdb")
+    got = table(tmp_path / "s.duckdb", "SELECT submitted_at FROM submissions ORDER BY source_row")["submitted_at"]
+    assert [t.strftime("%Y-%m-%d") for t in got] == ["2026-03-02", "2026-03-13"]
+
+
+def test_mixed_date_orders_in_one_column_are_refused(tmp_path, survey):
+    path = _dated(survey, ["13/02/2026 10:00", "02/13/2026 10:00"], tmp_path)
+    with pytest.raises(IngestError, match="mix day-first and month-first"):
+        ingest(path, tmp_path / "s.duckdb")
+
+
+def test_an_ambiguous_date_column_is_reported(tmp_path, survey):
+    path = _dated(survey, ["03/02/2026 10:00", "04/02/2026 10:00"], tmp_path)
+    res = ingest(path, tmp_path / "s.duckdb")
+    assert res.notes and "day-first or month-first" in res.notes[0]
+    assert "read day-first" in res.summary()
+
+
+def test_time_zones_and_offsets_are_read(tmp_path, survey):
+    stamps = ["02/03/2026 10:00:00 GMT", "2026-07-01T10:00:00+01:00", "2026-07-01T09:00:00Z", "2026-07-01 09:00:00+00:00",
+              "2026-03-02 10:00"]
+    res = ingest(_dated(survey, stamps, tmp_path), tmp_path / "s.duckdb")
+    assert (res.stored, res.rejected) == (5, 0)
+    got = table(tmp_path / "s.duckdb", "SELECT submitted_at FROM submissions ORDER BY source_row")["submitted_at"]
+    assert [t.strftime("%Y-%m-%d %H:%M") for t in got] == ["2026-03-02 10:00", "2026-07-01 10:00", "2026-07-01 10:00",
+                                                          "2026-07-01 10:00", "2026-03-02 10:00"]
+
+
+def test_an_unreadable_time_is_quarantined(tmp_path, survey):
+    res = ingest(_dated(survey, ["31/02/2026 10:00", "yesterday"], tmp_path), tmp_path / "s.duckdb")
+    assert res.reasons == {"unreadable date": 2}
+
+
+def test_the_same_email_is_the_same_respondent_whatever_the_name(tmp_path, survey):
+    survey.add(email="ann@bristol.gov.uk", name="Ann Example", when=dt.datetime(2026, 3, 1, 9))
+    survey.add(email="Ann@Bristol.gov.uk", name="A. Example", when=dt.datetime(2026, 3, 2, 9))
+    res = ingest(survey.msforms(tmp_path / "e.xlsx"), tmp_path / "s.duckdb")
+    assert (res.stored, res.superseded) == (1, 1)
+
+
+def test_an_xlsx_named_csv_is_read_by_its_content(tmp_path, survey):
+    path = _standard(survey).msforms(tmp_path / "e.xlsx")
+    named = tmp_path / "really-a-workbook.csv"
+    named.write_bytes(path.read_bytes())
+    res = ingest(named, tmp_path / "s.duckdb")
+    assert res.shape == "msforms" and res.rows_read == 6
+
+
+def test_a_workbook_with_malformed_sheet_xml_gets_a_message(tmp_path, survey):
+    import zipfile
+
+    path = _standard(survey).msforms(tmp_path / "e.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # cut off mid-element
+            zout.writestr(item, data)
+    with pytest.raises(IngestError, match="bad.xlsx.*(damaged|not a readable XLSX)"):
+        ingest(bad, tmp_path / "s.duckdb")
