@@ -5,17 +5,23 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .errors import DQMError
 
-EXIT_USER_ERROR = 2
+EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
+EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
 
 
 def _cmd_demo(args) -> int:
     from .demo import write_demo
 
-    manifest = write_demo(args.out, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DQMError("--out is a file; the demo writes a folder of exports.", file=out,
+                       hint="Give the path of a folder (new or existing).")
+    manifest = write_demo(out, seed=args.seed)
     print(f"Wrote {len(manifest)} synthetic survey exports, manifest.csv and truth.yaml to {args.out}.")
     return 0
 
@@ -44,6 +50,8 @@ def _cmd_ingest(args) -> int:
     if args.json:
         out = [r.as_dict() for r in results] + [{"file": f["file"], "error": f["error"]} for f in failed]
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+        for f in failed:
+            print(f"Could not ingest {f['error']}", file=sys.stderr)
     else:
         for r in results:
             print(r.summary())
@@ -120,6 +128,17 @@ def example_council(store, wave: int) -> str:
     return row[0][0]
 
 
+def _check_output_file(path, suffix: str) -> None:
+    """An output file's folder must exist and the path must not be a folder (checked before the work is done)."""
+    p = Path(path)
+    if p.is_dir():
+        raise DQMError("this is a folder; give a file name to write.", file=p, hint=f"For example {p / ('scores' + suffix)}.")
+    if not p.parent.exists():
+        raise DQMError(f"the folder {p.parent} does not exist.", file=p, hint="Create it first, or write somewhere else.")
+    if not os.access(p.parent, os.W_OK):
+        raise DQMError(f"the folder {p.parent} cannot be written.", file=p, hint="Write somewhere else.")
+
+
 def _cmd_score(args) -> int:
     import pandas as pd
 
@@ -127,12 +146,15 @@ def _cmd_score(args) -> int:
     from .scoring import council_scores
     from .store import load
 
+    if args.out:
+        _check_output_file(args.out, ".csv")
     model = load_model()
     data = load(args.store, wave=args.wave, model=model)
     if data.answers.empty:
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
     scores = council_scores(data.councils, data.answers, model, args.wave, n_draws=args.draws, seed=args.seed)
     if args.out:
+        _check_output_file(args.out, ".csv")
         scores.to_csv(args.out, index=False)
         print(f"Wrote scores for {len(scores)} councils to {args.out}.")
     elif args.json:
@@ -368,6 +390,10 @@ def match_table(names) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=MATCH_COLUMNS)
 
 
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 100 else text[:100] + "...")
+
+
 def _cmd_match(args) -> int:
     names = list(args.names)
     if args.file:
@@ -407,10 +433,10 @@ def _cmd_match(args) -> int:
     else:
         for r in tab.itertuples():
             if r.local_authority_code:
-                print(f"{r.text!r} -> {r.local_authority_code} ({r.name}; {r.method})")
+                print(f"{_shown(r.text)} -> {r.local_authority_code} ({r.name}; {r.method})")
             else:
                 more = r.successors or r.suggestions
-                print(f"{r.text!r} -> {r.status}. {r.note}" + (f" Nearest: {more}." if more and more not in r.note else ""))
+                print(f"{_shown(r.text)} -> {r.status}. {r.note}" + (f" Nearest: {more}." if more and more not in r.note else ""))
     return 0
 
 
@@ -429,7 +455,9 @@ def _cmd_run(args) -> int:
     if not manifest_path.exists():
         raise DQMError("no manifest.csv; it lists each export's wave and assessment type.", file=manifest_path,
                        hint="Run `dqm demo --out DIR` to make one, or pass --exports.")
-    manifest = pd.read_csv(manifest_path)
+    from .ingest import read_run_manifest
+
+    manifest = read_run_manifest(manifest_path)
     output_folder(out_dir)
     store.parent.mkdir(parents=True, exist_ok=True)
     clear_run_store(store, default=not args.store)  # the main job rebuilds its store every time, but only its own
@@ -457,9 +485,25 @@ def _user_options(s) -> None:
                    help="a further outcome file of your own (columns council, measure, period, value), added to the bundled outcomes")
 
 
+def _positive(kind):
+    """An argparse type: a whole (or decimal) number of at least 1."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not value >= 1 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dqm", description="DQM evidence workbook: ingest Digital Quality Model "
-                                "assessments, score them and publish reports.")
+                                "assessments, score them and publish reports. Add --debug to any command to see "
+                                "the traceback of an error.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("run", help="run the main job on the bundled demo data (ingest, then build reports)",
@@ -498,6 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV with columns name,local_authority_code confirming council names the matcher will not "
                    "take on its own (near spellings, names it does not know)")
     s.add_argument("--json", action="store_true", help="print one JSON object per file")
+    s.add_argument("--max-file-mb", type=_positive(float), help="largest export to read, in MB (default in data/limits.yaml)")
+    s.add_argument("--max-rows", type=_positive(int), help="most rows in one export (default in data/limits.yaml)")
+    s.add_argument("--max-cell-chars", type=_positive(int),
+                   help="longest cell; a row with a longer one is quarantined (default in data/limits.yaml)")
     s.set_defaults(func=_cmd_ingest)
 
     s = sub.add_parser("report", help="build a report from the store",
@@ -508,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("council", nargs="?", help="council code (local-authority-code, e.g. BST), for the council report")
     s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
     s.add_argument("--all", action="store_true", help="council report: one for every council that took part in the wave")
-    s.add_argument("--jobs", type=int, default=2, help="with --all: reports built at the same time (default 2)")
+    s.add_argument("--jobs", type=_positive(int), default=2, help="with --all: reports built at the same time (default 2)")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")
@@ -522,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "defensible choices. Names councils: for analysts, not for publication.")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
-    s.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws (default 1000)")
+    s.add_argument("--draws", type=_positive(int), default=1000, help="Monte Carlo draws (default 1000)")
     s.add_argument("--seed", type=int, default=20261122, help="Monte Carlo seed")
     out = s.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON records")
@@ -536,8 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wave", type=int, help="assessment year whose levels are the exposure (required to test)")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     _user_options(s)
-    s.add_argument("--bootstrap", type=int, default=2000, help="BCa bootstrap resamples (default 2000)")
-    s.add_argument("--null-bootstrap", type=int, default=500,
+    s.add_argument("--bootstrap", type=_positive(int), default=2000, help="BCa bootstrap resamples (default 2000)")
+    s.add_argument("--null-bootstrap", type=_positive(int), default=500,
                    help="resamples for the specification curve's joint test (default 500)")
     s.add_argument("--seed", type=int, default=20261122, help="random seed")
     s.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
@@ -620,12 +668,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one dqm command. A user error prints one paragraph (exit 2); --debug adds the traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("DQM_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line, for every subcommand
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the problem
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USER_ERROR)
+    command = f"dqm {args.command}"
+    try:
+        _apply_limits(args)
         return args.func(args)
     except DQMError as exc:
-        print(f"dqm {args.command}: {exc}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        print(f"{command}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -633,6 +697,30 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("dqm: interrupted; the store is unchanged by the interrupted ingest.", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine, not dqm: a full disk, a read-only folder, a missing path
+        if debug:
+            traceback.print_exc()
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"{command}: could not read or write{where}: {exc.strerror or _short(exc)}. Check the path, its "
+              "permissions and the free space, and run again.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        print(f"{command}: ran out of memory. Check the input files are what you meant (see data/limits.yaml for "
+              "the size limits) and run again.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a short message, not a traceback
+        if debug:
+            traceback.print_exc()
+        print(f"{command}: unexpected error ({_short(exc)}). This is a bug in dqm or an input it does not check "
+              "yet; run the same command again with --debug to see where it happened, and report it.", file=sys.stderr)
+        return EXIT_BUG
+
+
+def _apply_limits(args) -> None:
+    from .limits import reset_limits, set_limits
+
+    reset_limits()  # limits given to an earlier command in the same process do not carry over
+    set_limits(**{k: getattr(args, k) for k in ("max_file_mb", "max_rows", "max_cell_chars") if hasattr(args, k)})
 
 
 if __name__ == "__main__":

@@ -92,6 +92,9 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
     refused with the row of the first bad byte: decoding it all as Windows-1252 would store every other
     accented letter as mojibake ("Ynys MÃ´n") without a word.
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise IngestError("the file is UTF-16 text (as Excel's 'Unicode Text' writes), which dqm does not read.",
+                          file=path, hint="Save it as CSV UTF-8 (Excel: Save as, CSV UTF-8) and try again.")
     if b"\x00" in data[:8192]:
         raise IngestError("this is a binary file, not a CSV text file.", file=path,
                           hint="Export the survey as CSV (UTF-8) or XLSX and try again.")
@@ -191,6 +194,9 @@ def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
     max_rows = limit("max_rows")
     try:
         names = wb.sheetnames
+        if not names:
+            raise IngestError("the workbook has no sheets (a part of the file is missing); it is damaged.", file=path,
+                              hint=hint)
         if sheet is not None and sheet not in names:
             raise IngestError(f"there is no sheet {sheet!r}; the sheets are {', '.join(repr(n) for n in names)}.",
                               file=path, hint="Pass one of these with --sheet.")
@@ -841,3 +847,51 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
         columns=["source_row", "dimension_id", "level", "level_status", "target_level", "evidence"])
     rejects = pd.DataFrame(reject_rows, columns=["source_row", "reason", "detail", "raw_json"])
     return Parsed(raw, shape, cmap, subs, answers, rejects, unmatched, map_used, notes)
+
+
+# ---------------------------------------------------------------- run manifests
+MANIFEST_COLUMNS = ("file", "wave", "assessment_type")
+
+
+def read_run_manifest(path) -> pd.DataFrame:
+    """Read and check a run manifest (``manifest.csv``: file, wave, assessment_type; one row per export).
+
+    Each problem is named by row and column: a missing column, a wave that is not a year ("twenty"), an
+    unknown assessment type, a file name that is blank, points outside the manifest's folder or does not exist.
+    """
+    path = Path(path)
+    hint = "A run manifest is a CSV with the columns file, wave, assessment_type (see data/demo/exports/manifest.csv)."
+    if not path.is_file():
+        raise IngestError("the run manifest does not exist or is not a file.", file=path, hint=hint)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise IngestError("the run manifest is not UTF-8 text.", file=path, hint="Save it as CSV UTF-8.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise IngestError(f"the run manifest cannot be read as CSV ({' '.join(str(exc).split())[:160]}).", file=path,
+                          hint=hint) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
+    if missing:
+        raise IngestError(f"the run manifest has no column {', '.join(missing)}.", file=path, row=1, hint=hint)
+    if df.empty:
+        raise IngestError("the run manifest lists no exports.", file=path, hint=hint)
+    for i, r in df.iterrows():
+        row = int(i) + 2
+        name = r["file"].strip()
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise IngestError(f"{r['file']!r} is not the name of a file in the manifest's folder.", file=path, row=row,
+                              column="file", hint="Give the export's file name only, without a folder.")
+        if not (path.parent / name).is_file():
+            raise IngestError(f"the export {name!r} is not in {path.parent}.", file=path, row=row, column="file",
+                              hint="Check the file name, or put the export beside the manifest.")
+        wave = r["wave"].strip()
+        if not re.fullmatch(r"\d{4}", wave) or not 2000 <= int(wave) <= 2100:
+            raise IngestError(f"the wave {r['wave']!r} is not a year such as 2026.", file=path, row=row, column="wave",
+                              hint="Write the assessment year in figures.")
+        if r["assessment_type"].strip() not in ASSESSMENT_TYPES:
+            raise IngestError(f"the assessment type {r['assessment_type']!r} is not one of {', '.join(ASSESSMENT_TYPES)}.",
+                              file=path, row=row, column="assessment_type")
+    out = df.assign(file=df["file"].str.strip(), wave=df["wave"].str.strip().astype(int),
+                    assessment_type=df["assessment_type"].str.strip())
+    return out

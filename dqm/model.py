@@ -20,10 +20,10 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .errors import ModelError
 from .paths import model_path
+from .yamlio import load_yaml
 
 OVERALL_RULES = {
     "rounded_mean": "the mean of the dimension levels, rounded half up to a whole level",
@@ -32,6 +32,13 @@ OVERALL_RULES = {
     "threshold": "the highest level L such that every answered dimension is at L or above",
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# column names of the frames dqm builds beside the dimension ids (council levels, reference attributes, claims)
+RESERVED_IDS = frozenset({
+    "council_code", "wave", "assessment_type", "n_respondents", "coverage", "overall", "overall_mean", "overall_level",
+    "submission_id", "dimension_id", "level", "level_status", "target_level", "evidence", "respondent_role",
+    "ecode", "nation", "region", "population", "area_km2", "type_group", "principal", "deprivation_score",
+    "deprivation_quintile", "rurality", "urban_share", "outcome", "exposure", "current", "synthetic",
+})
 _REQUIRED_DIMENSION_KEYS = (
     "id", "name", "group", "provisional", "question", "target_question", "evidence_question", "descriptors",
 )
@@ -96,13 +103,7 @@ def load_model(path: str | Path | None = None) -> Model:
     if not path.exists():
         raise ModelError("the model file does not exist.", file=path,
                          hint="Pass the path of a model YAML file (see data/model/dqm.yaml).")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ModelError(f"the file is not valid YAML{where}: {getattr(exc, 'problem', exc)}.", file=path,
-                         hint="Check indentation and quoting.") from None
+    raw = load_yaml(path, error=ModelError, what="model file")
     if not isinstance(raw, dict):
         raise ModelError("the file must hold a mapping with keys id, version, levels, dimensions, overall.", file=path)
     for key in ("id", "version", "source", "levels", "dimensions", "overall"):
@@ -117,7 +118,7 @@ def load_model(path: str | Path | None = None) -> Model:
             if not isinstance(lv, dict) or k not in lv:
                 _fail(path, f"levels[{i}].{k}", "is missing.")
     values = [lv["value"] for lv in levels]
-    if values != list(range(1, len(values) + 1)):
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in values) or values != list(range(1, len(values) + 1)):
         _fail(path, "levels", f"values must be 1, 2, ... in order; found {values}.")
     level_df = pd.DataFrame(
         [{"value": int(lv["value"]), "name": str(lv["name"]), "description": str(lv["description"])} for lv in levels]
@@ -138,6 +139,12 @@ def load_model(path: str | Path | None = None) -> Model:
             _fail(path, f"dimensions[{i}].id", f"{d['id']!r} must be snake_case (a-z, 0-9, _).")
         if d["id"] in seen:
             _fail(path, f"dimensions[{label}].id", "is used twice.")
+        if d["id"] in RESERVED_IDS:
+            _fail(path, f"dimensions[{i}].id", f"{d['id']!r} is a name dqm uses for its own columns; choose another id "
+                  f"(reserved: {', '.join(sorted(RESERVED_IDS))}).")
+        for k in ("name", "question", "target_question", "evidence_question"):
+            if not isinstance(d[k], str) or not d[k].strip():
+                _fail(path, f"dimensions[{label}].{k}", "must be a line of text.")
         seen.add(d["id"])
         if not isinstance(d["provisional"], bool):
             _fail(path, f"dimensions[{label}].provisional", "must be true or false.")

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DQMError
+from .limits import limit
 from .paths import outcomes_dir, reference_dir, sources_dir
 from .yamlio import load_yaml
 
@@ -34,25 +35,88 @@ def load_measures(path: str | Path | None = None) -> pd.DataFrame:
     """The outcome measures' metadata (id, name, unit, better, source, licence, period, caveats)."""
     path = Path(path) if path else outcomes_dir() / "measures.yaml"
     raw = load_yaml(path, what="measures file")
-    if not isinstance(raw, list):
-        raise DQMError("must be a list of measures.", file=path)
+    if not isinstance(raw, list) or not raw:
+        raise DQMError("the measures file must be a list of measures, each with id, name, unit, better, source, "
+                       "licence and period.", file=path)
+    seen = set()
     for i, m in enumerate(raw):
+        if not isinstance(m, dict):
+            raise DQMError(f"measure #{i + 1} must be a mapping of keys (id, name, unit, ...).", file=path)
+        label = m.get("id") if isinstance(m.get("id"), str) else f"#{i + 1}"
         for k in ("id", "name", "unit", "better", "source", "licence", "period"):
             if k not in m:
-                raise DQMError(f"measure {m.get('id', i)!r} has no key {k!r}.", file=path)
+                raise DQMError(f"measure {label!r} has no key {k!r}.", file=path)
+        if not isinstance(m["id"], str) or not m["id"].strip():
+            raise DQMError(f"measure #{i + 1}: 'id' must be a short text, not {m['id']!r}.", file=path)
+        if m["id"] in seen:
+            raise DQMError(f"measure {m['id']!r} is given twice.", file=path)
+        seen.add(m["id"])
         if m["better"] not in ("higher", "lower", "neither"):
             raise DQMError(f"measure {m['id']!r}: 'better' must be higher, lower or neither.", file=path)
     return pd.DataFrame(raw)
 
 
 def load_outcomes(path: str | Path | None = None) -> pd.DataFrame:
-    """The long outcome table; bring your own by passing a CSV with the same four columns."""
+    """The long outcome table; bring your own by passing a CSV with the same four columns.
+
+    Checked on load, each problem named by file, row and column: the four columns are present, every
+    value is a plain finite number (``1,234.5`` and ``inf`` are refused), and no council has two values
+    for one measure and period (which would silently double its weight).
+    """
     path = Path(path) if path else outcomes_dir() / "outcomes.csv"
-    df = pd.read_csv(path, dtype={"local-authority-code": str, "measure": str, "period": str})
+    hint = f"An outcome file is a CSV with the columns {', '.join(OUTCOME_COLUMNS)}, one value per row."
+    if not path.exists():
+        raise DQMError("the outcome file does not exist.", file=path, hint="Check the path.")
+    if path.is_dir():
+        raise DQMError("the outcome path is a folder, not a CSV file.", file=path, hint=hint)
+    cap = limit("max_file_mb")
+    if path.stat().st_size > cap * 1024 * 1024:
+        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path,
+                       hint="Raise the limit with DQM_MAX_FILE_MB if it really is an outcome table.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise DQMError("the outcome file is empty.", file=path, hint=hint)
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DQMError(f"the outcome file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
+                       row=line, hint="Save it as CSV UTF-8.") from None
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DQMError(f"the outcome file cannot be read as CSV ({' '.join(str(exc).split())[:160]}).", file=path,
+                       hint=hint) from None
     missing = [c for c in OUTCOME_COLUMNS if c not in df.columns]
     if missing:
         raise DQMError(f"missing column(s) {', '.join(missing)}; an outcome file needs {', '.join(OUTCOME_COLUMNS)}.",
-                       file=path)
+                       file=path, row=1, hint=hint)
+    for col in ("local-authority-code", "measure", "period"):
+        blank = df[col].str.strip() == ""
+        if blank.any():
+            raise DQMError(f"the {col} is blank.", file=path, row=int(blank.idxmax()) + 2, column=col, hint=hint)
+    text = df["value"].str.strip()
+    value = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    bad = (text != "") & value.isna()
+    if bad.any():
+        i = int(bad.idxmax())
+        raise DQMError(f"{df['value'].iloc[i]!r} is not a plain number (write 1234.5, without thousands separators, "
+                       "units or symbols).", file=path, row=i + 2, column="value", hint="Fix the value, or leave the cell "
+                       "blank if it is missing.")
+    inf = value.isin([float("inf"), float("-inf")])
+    if inf.any():
+        i = int(inf.idxmax())
+        raise DQMError(f"{df['value'].iloc[i]!r} is infinite, not a measured value.", file=path, row=i + 2,
+                       column="value", hint="Fix the value, or leave the cell blank if it is missing.")
+    df["value"] = value
+    dup = df.duplicated(["local-authority-code", "measure", "period"], keep=False)
+    if dup.any():
+        rows = [int(i) + 2 for i in df.index[dup][:6]]
+        first = df[dup].iloc[0]
+        raise DQMError(f"{int(dup.sum())} rows give a second value for the same council, measure and period (rows "
+                       f"{', '.join(map(str, rows))}{', ...' if dup.sum() > 6 else ''}; for example "
+                       f"{first['local-authority-code']} {first['measure']} {first['period']}); each would count twice.",
+                       file=path, row=rows[0], hint="Keep one row for each council, measure and period.")
     return df[OUTCOME_COLUMNS]
 
 
@@ -449,6 +513,8 @@ def read_user_outcomes(path: Path, measure: dict, label: str, council_map: dict 
             report.append({**rec, "status": "no period", "reason": "the period is blank"})
         elif pd.isna(value):
             report.append({**rec, "status": "not a number", "reason": f"the value {raw!r} is not a number"})
+        elif value in (float("inf"), float("-inf")):
+            report.append({**rec, "status": "not a number", "reason": f"the value {raw!r} is infinite, not a measured value"})
         else:
             report.append({**rec, "status": "matched", "reason": f"{m.name} ({m.method})"})
             rows.append({"local-authority-code": m.code, "measure": measure["id"], "period": period, "value": float(value),

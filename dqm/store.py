@@ -65,31 +65,114 @@ CREATE TABLE IF NOT EXISTS rejects (
 MIGRATIONS = {0: _V1}  # version n -> SQL that makes version n + 1
 
 
+DQM_TABLES = {"meta", "ingests", "submissions", "answers", "rejects"}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8 to 11 of every DuckDB database file
+
+
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating and migrating if needed) a store."""
+    """Open (creating and migrating if needed) a store.
+
+    Refused, each with its own message and the file left untouched: a folder, a file that is not a DuckDB
+    database, a DuckDB database holding someone else's tables, a store written by a newer dqm, a location
+    that cannot be written (read-only filesystem, no permission), and a store another process has open.
+    """
     path = Path(path) if path else default_store()
+    if path.is_dir():
+        raise DQMError("the store path is a folder, not a DuckDB file.", file=path,
+                       hint="Give a file name such as data/dqm.duckdb with --store.")
     if read_only and not path.exists():
         raise DQMError("the store does not exist yet.", file=path, hint="Ingest survey exports first with `dqm ingest`.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        _check_is_duckdb(path)
+    if not read_only:
+        _check_writable(path)
+    if path.exists() and not read_only:
+        # look before touching: a database that is not a dqm store must not gain dqm's tables
+        probe = _open(path, read_only=True)
+        try:
+            _check_is_dqm_store(probe, path)
+        finally:
+            probe.close()
+    con = _open(path, read_only)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        _check_is_dqm_store(con, path)
+        if not read_only:
+            _migrate(con, path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _open(path: Path, read_only: bool):
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         msg = str(exc).splitlines()[0]
+        low = msg.lower()
+        if "lock" in low:
+            raise DQMError(f"the store is in use by another process ({msg}).", file=path,
+                           hint="Another dqm process (or a notebook) has it open; wait for it to finish or close it.") from None
+        if "read-only" in low or "permission" in low or "readonly" in low:
+            raise DQMError(f"the store cannot be written ({msg}).", file=path,
+                           hint="Choose a store in a folder you can write to, with --store.") from None
         raise DQMError(f"the store cannot be opened ({msg}).", file=path,
-                       hint="Another dqm process may be using it; wait for it to finish.") from None
+                       hint="Check it is a dqm store made by `dqm ingest`.") from None
     except duckdb.Error as exc:
-        raise DQMError(f"this is not a DuckDB store ({str(exc).splitlines()[0]}).", file=path) from None
-    if not read_only:
-        _migrate(con, path)
-    return con
+        raise DQMError(f"this is not a usable DuckDB store ({str(exc).splitlines()[0]}).", file=path,
+                       hint="Give a dqm store made by `dqm ingest`, or a new file name to create one.") from None
+
+
+def _check_is_duckdb(path: Path) -> None:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise DQMError(f"the store cannot be read ({exc.strerror or exc}).", file=path,
+                       hint="Check the file's permissions.") from None
+    if len(head) < 12 or head[8:12] != _DUCKDB_MAGIC:
+        raise DQMError(f"this file is {'empty' if not head else 'not a DuckDB database'}, so it is not a dqm store; "
+                       "it has been left untouched.",
+                       file=path, hint="Give a dqm store made by `dqm ingest`, or a new file name to create one.")
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DQMError(f"the store's folder cannot be created ({exc.strerror or exc}).", file=path,
+                       hint="Choose a store in a folder you can write to, with --store.") from None
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK) or (path.exists() and not os.access(folder, os.W_OK)):
+        raise DQMError(f"the store cannot be written here (the {'file' if target == path else 'folder'} is read-only "
+                       "or you lack permission).", file=path,
+                       hint="Choose a store in a folder you can write to, with --store.")
+
+
+def _check_is_dqm_store(con, path: Path) -> None:
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    version = schema_version(con) if "meta" in tables else 0
+    foreign = sorted(tables - DQM_TABLES)
+    if (tables and version == 0) or foreign:
+        shown = ", ".join(foreign or sorted(tables))
+        raise DQMError(f"this DuckDB database holds tables that are not a dqm store's ({shown}); dqm will not change "
+                       "it.", file=path, hint="Give a dqm store made by `dqm ingest`, or a new file name to create one.")
+    if version > SCHEMA_VERSION:
+        raise DQMError(f"the store has schema version {version}, newer than this dqm understands ({SCHEMA_VERSION}).",
+                       file=path, hint="Upgrade dqm to read it.")
 
 
 def schema_version(con) -> int:
     has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchall()[0][0]
     if not has_meta:
         return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-    return int(row[0][0]) if row else 0
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        return int(row[0][0]) if row else 0
+    except (duckdb.Error, ValueError, TypeError):
+        return 0
 
 
 def _migrate(con, path):
@@ -312,6 +395,13 @@ def load(store=None, wave: int | None = None, model: Model | None = None) -> Sto
         con.close()
     for c in ("level", "target_level"):
         answers[c] = answers[c].astype("Int64")
+        top = answers[c].max()
+        if pd.notna(top) and int(top) > max(model.level_values):
+            raise DQMError(f"the store has {c.replace('_', ' ')}s up to {int(top)}, but the quality model "
+                           f"{model.id} {model.version} has only levels 1 to {max(model.level_values)}; scoring them "
+                           "with it would invent levels that do not exist.", file=store or default_store(),
+                           hint="Use the model the answers were given under (--model or DQM_MODEL), or a store "
+                           "ingested with this model.")
     if model.renamed:  # earlier waves may use dimension ids that the model has since renamed
         answers["dimension_id"] = answers["dimension_id"].replace(model.renamed)
     wide = council_levels(answers, model)

@@ -16,6 +16,7 @@ each with a one-paragraph :class:`dqm.errors.DQMError` naming the file and line.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -81,8 +82,48 @@ def _describe(exc: Exception) -> str:
     return f"{where}: {problem}"
 
 
+def _flow_depth(text: str) -> tuple[int, int]:
+    """The deepest nesting of [ ] and { } outside quotes and comments, and the line where it is reached.
+
+    Checked before parsing: PyYAML's scanner slows quadratically on deep flow nesting (10 KB of "[" takes
+    seconds), before any depth check during parsing could stop it.
+    """
+    depth = deepest = 0
+    line = where = 1
+    quote = None
+    comment = False
+    prev = "\n"
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            comment = False  # a quoted scalar may span lines, so a quote stays open
+        elif comment:
+            pass
+        elif quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"" and (prev in " \t\n[{,:-" or depth):
+            quote = ch
+        elif ch == "#" and prev in " \t\n":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+                if deepest > MAX_DEPTH:
+                    break
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+    return deepest, where
+
+
 def load_yaml_text(text: str, file=None, error=DQMError, what: str = "file"):
     """Parse YAML text with :class:`StrictSafeLoader`; errors become ``error`` (a DQMError class)."""
+    deepest, line = _flow_depth(text)
+    if deepest > MAX_DEPTH:
+        raise error(f"the {what} is refused at line {line}: values are nested more than {MAX_DEPTH} levels deep.",
+                    file=file, hint="Fix the YAML and run again.")
     try:
         return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - StrictSafeLoader is a SafeLoader
     except _Refused as exc:
@@ -106,11 +147,15 @@ def load_yaml(path, error=DQMError, what: str = "file", max_kb: float | None = N
         raise error(f"the {what} path is a folder, not a file.", file=path, hint="Give the path of a YAML file.")
     cap_kb = limit("max_yaml_kb") if max_kb is None else max_kb
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         if size > cap_kb * 1024:
             raise error(f"the {what} is {size / 1024:,.0f} KB, more than the limit of {cap_kb:,.0f} KB.", file=path,
                         hint="A YAML data file this large is almost certainly not the right file; raise the limit "
                         "with DQM_MAX_YAML_KB if it really is.")
+        key = (str(path.resolve()), st.st_mtime_ns, size)
+        if key in _CACHE:  # the same unchanged file again: parsing a large model takes a noticeable time
+            return copy.deepcopy(_CACHE[key])
         data = path.read_bytes()
     except OSError as exc:
         raise error(f"the {what} cannot be read ({exc.strerror or exc}).", file=path) from None
@@ -122,4 +167,11 @@ def load_yaml(path, error=DQMError, what: str = "file", max_kb: float | None = N
                     file=path, hint="Save the file as UTF-8 (in most editors: Save as, Encoding UTF-8).") from None
     if "\x00" in text:
         raise error(f"the {what} is a binary file, not YAML text.", file=path)
-    return load_yaml_text(text, file=path, error=error, what=what)
+    value = load_yaml_text(text, file=path, error=error, what=what)
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[key] = value
+    return copy.deepcopy(value)
+
+
+_CACHE: dict = {}
