@@ -560,3 +560,22 @@ def test_at_least_80_cases_across_every_kind():
     kinds = {p.values[0] for p in CASES}
     assert len(CASES) >= 80, len(CASES)
     assert {"export", "model", "claims", "measures", "outcomes", "manifest", "cli", "store", "council map"} <= kinds
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["score", "--wave", str(WAVE), "--store", str(tmp_path), "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "the store path is a folder" in err.splitlines()[-1]
+
+
+def test_an_unexpected_error_is_a_short_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import dqm.reference
+
+    def broken(*a, **k):
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(dqm.reference, "match_council", broken)
+    assert main(["match", "Leeds"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "unexpected error (RuntimeError: something nobody foresaw)" in err
+    assert "--debug" in err and len(err.strip().splitlines()) == 1
