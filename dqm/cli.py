@@ -678,10 +678,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("DQM_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line, for every subcommand
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage and the problem
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USER_ERROR)
+    args = build_parser().parse_args(argv)  # a bad command line: argparse prints the usage and exits with 2
     command = f"dqm {args.command}"
     try:
         _apply_limits(args)

@@ -468,6 +468,33 @@ def _council_status(m) -> tuple[str, str]:
     return "no match", m.note or "no confident match"
 
 
+def _read_user_csv(path: Path, **kw) -> pd.DataFrame:
+    """Read one of your outcome CSVs as text, every failure a one-line message naming the file."""
+    import csv
+
+    path = Path(path)
+    hint = "Save it as CSV, UTF-8, with a header row (council, measure, period, value)."
+    if path.is_dir():
+        raise DQMError("the outcome path is a folder, not a CSV file.", file=path, hint=hint)
+    cap = limit("max_file_mb")
+    if path.stat().st_size > cap * 1024 * 1024:
+        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path, hint=hint)
+    data = path.read_bytes()
+    if not data.strip():
+        raise DQMError("the outcome file is empty.", file=path, hint=hint)
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DQMError(f"the outcome file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
+                       row=line, hint=hint) from None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python", **kw)
+    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DQMError(f"cannot read the outcome file as CSV ({' '.join(str(exc).split())[:160]}).", file=path,
+                       hint=hint) from None
+
+
 def read_user_outcomes(path: Path, measure: dict, label: str, council_map: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one of your outcome files for one measure; returns (long rows, join report).
 
@@ -482,11 +509,7 @@ def read_user_outcomes(path: Path, measure: dict, label: str, council_map: dict 
 
     if not path.exists():
         raise DQMError(f"the outcome file of measure {measure['id']!r} does not exist.", file=path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DQMError(f"cannot read the outcome file as CSV ({str(exc).splitlines()[0]}).", file=path,
-                       hint="Save it as CSV, UTF-8.") from None
+    df = _read_user_csv(path)
     if "measure" in [_norm_col(c) for c in df.columns]:
         mcol = next(c for c in df.columns if _norm_col(c) == "measure")
         df = df[df[mcol].str.strip() == measure["id"]]
@@ -609,11 +632,11 @@ def load_outcome_data(user_data=None, outcomes_file=None) -> OutcomeData:
         path = Path(outcomes_file)
         if not path.exists():
             raise DQMError("the outcome file does not exist.", file=path)
-        head = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=0, encoding="utf-8-sig", sep=None, engine="python")
+        head = _read_user_csv(path, nrows=0)
         if "measure" not in [_norm_col(c) for c in head.columns]:
             raise DQMError("an outcome file given with --outcomes needs a measure column (and council, period, value); "
                            "for a file of one measure, use `dqm outcomes add FILE --measure ID` instead.", file=path)
-        full = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python")
+        full = _read_user_csv(path)
         mcol = next(c for c in full.columns if _norm_col(c) == "measure")
         declared = {m["id"] for m in mine}
         for mid in sorted(set(full[mcol].str.strip()) - {""}):
