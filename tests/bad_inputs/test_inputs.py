@@ -172,7 +172,7 @@ add("utf16", "export", lambda c: c.ingest(c.write("u.csv", c.export().read_text(
 add("xls", "export", lambda c: c.ingest(c.write("old.xls", b"\xd0\xcf\x11\xe0" + bytes(100))), "not supported")
 add("ods", "export", lambda c: c.ingest(c.write("x.ods", b"not really")), "not supported")
 add("missing-file", "export", lambda c: c.ingest(c.tmp / "nope.csv"), "does not exist")
-add("folder", "export", lambda c: c.ingest(c.tmp), "folder, not a file")
+add("folder-without-exports", "export", lambda c: c.ingest(c.tmp), "the folder holds no .xlsx or .csv files")
 add("sheet-on-csv", "export", lambda c: c.ingest(c.export(), "--sheet", "Responses"), "--sheet only applies")
 add("missing-sheet", "export", lambda c: c.ingest((c.survey.add(), c.survey.msforms(c.tmp / "w.xlsx"))[1], "--sheet",
                                                    "Responses"), "no sheet 'Responses'")
