@@ -353,3 +353,20 @@ def test_outcomes_add_again_with_a_council_map_replaces_the_measure(tmp_path, ca
     bad.write_text("council,period,value\nLeeds,2025,1\nLDS,2025,2\n")
     assert main(["outcomes", "add", str(bad), "--user-data", str(d), "--measure", "other", "--unit", "u", "--better", "higher"]) == 2
     assert (d / "measures.yaml").read_text() == before and not (d / "outcomes" / "dup.csv").exists()
+
+
+def test_user_layer_section_of_the_evidence_review(tmp_path):
+    """What the evidence review shows about the user's own claims and files (the full review is a slow test)."""
+    from dqm.sections import user_layer_section, user_parameters
+
+    d = _folder(tmp_path, [_claim(outcome="my_cost", statement="<b>cheap</b>")], [MEASURE],
+                {"cost.csv": _names_csv(30) + "North Yorkshire Police,2025-26,1\n"})
+    ev = load_evidence(d)
+    table = pd.DataFrame({"id": [c.id for c in ev.claims], "verdict": "inconclusive"})
+    html = "".join(p.data for p in user_layer_section(ev, table))
+    assert "<h2>Claims and outcome data added by the user</h2>" in html
+    assert "my-claim: inconclusive" in html and "from claims.yaml" in html
+    assert "How the user&#39;s outcome files joined to councils" in html or "How the user's outcome files" in html
+    assert ">31<" in html and ">30<" in html and ">1<" in html  # rows, joined, not used
+    assert user_layer_section(load_evidence(), table) == []  # nothing added: no section
+    assert user_parameters(str(d), "", str(tmp_path / "x.csv")) == {"user data folder": "mine", "extra outcome file": "x.csv"}
