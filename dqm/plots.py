@@ -246,7 +246,8 @@ def specification_curve(specs: pd.DataFrame, title: str, source: str, sesoi: flo
     alt = (f"Specification curve of {len(d)} estimates, sorted from {d['estimate'].min():.2f} to {d['estimate'].max():.2f}, "
            f"median {d['estimate'].median():.2f}; {100 * share_sig:.0f}% have p below 0.05. The panel below marks the "
            "choices behind each specification. The full list is in the table.")
-    data = d[["controls", "transform", "exposure", "outliers", "population", "n", "estimate", "se", "p_value"]].round(3)
+    cols = ["controls", "transform", "exposure", "outliers", "population", "n", "estimate", "se", "p_value"]
+    data = d[cols + (["role"] if "role" in d else [])].round(3)  # role: counted, confounding check, outlier sensitivity
     return _finish(fig, title, alt, source, data)
 
 

@@ -485,7 +485,7 @@ VERDICT_RULE = (
     "an interval inside it. "
     "Reachability: Every verdict can occur in principle, but not at every number of councils: before each result, "
     "the review gives the chance of each verdict at that claim's number of councils under this rule, and says when "
-    "'no meaningful effect' is out of reach whatever the data."
+    "'no meaningful effect' is practically out of reach at the standard error found."
 )
 
 
