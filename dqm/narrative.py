@@ -534,7 +534,7 @@ def power_section_table(rows: list[dict]) -> "pd.DataFrame":
                             for k in ("supported", "contradicted", "no meaningful effect", "inconclusive")}})
 
 
-def reachability_sentence(row, claim) -> str:
+def reachability_sentence(row, claim, chance_at_zero: float | None = None) -> str:
     """Said before the result: which verdicts this test could give at this number of councils (plain text)."""
     eq_name = "'supported'" if claim.direction == "none" else "'no meaningful effect'"
     B = number(row.get("null_resamples") or 0)
@@ -542,7 +542,11 @@ def reachability_sentence(row, claim) -> str:
          f"{number(row['n'])} councils under the rule as applied (Holm at its strictest step, alpha divided by "
          f"{number(row['family_size'])}, so chances of a Holm-based verdict are lower bounds; the specification-curve "
          f"requirement included; from {B} resamples of councils with the null imposed and the effect shifted in). ")
-    if not row.get("equivalence_reachable"):
+    if chance_at_zero is not None and chance_at_zero == chance_at_zero and chance_at_zero < 0.05 and row.get(
+            "equivalence_reachable"):
+        s += (f"The verdict {eq_name} is practically out of reach: even if there were no relation at all, its chance "
+              f"would be {percent(chance_at_zero)}. ")
+    elif not row.get("equivalence_reachable"):
         s += (f"The verdict {eq_name} is practically out of reach at this number of councils: with the standard error "
               f"found here, even an estimate of exactly 0 would leave the {percent(row['eq_level'], 1)} equivalence "
               f"interval wider than plus or minus {number(claim.sesoi, 2)} (the table shows its small chance when the "

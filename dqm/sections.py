@@ -24,8 +24,11 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]
     if result.verdict != "untestable" and result.spec_null is not None:  # what the test could find, before the result
-        head += [paragraph(narrative.reachability_sentence(row, c), lead="What this test could find, before the result."),
-                 plots.html_table(narrative.power_section_table(power_rows(result)),
+        rows = power_rows(result)
+        eq_verdict = "supported" if c.direction == "none" else "no meaningful effect"
+        head += [paragraph(narrative.reachability_sentence(row, c, rows[0].get(eq_verdict)),
+                           lead="What this test could find, before the result."),
+                 plots.html_table(narrative.power_section_table(rows),
                                   f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")]
     head.append(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))
     parts = [block(*head)]
