@@ -66,18 +66,34 @@ def _cmd_ingest(args) -> int:
     return EXIT_USER_ERROR if failed else 0
 
 
+def _cmd_report_councils(args) -> int:
+    """Every council's benchmark report (or those named), in worker processes; see dqm.batch."""
+    from .batch import run_batch
+    from .paths import default_store, reports_dir
+
+    if args.council or args.output:
+        raise DQMError("`report councils` makes one report per council; name councils with --councils CODE,CODE "
+                       "(not a council code or --output).")
+    # resolved once, here, before any worker or notebook starts: nothing after depends on the working directory
+    store = Path(args.store).resolve() if args.store else default_store().resolve()
+    out_dir = (Path(args.out_dir) if args.out_dir else reports_dir() / "councils" / str(args.wave)).resolve()
+    codes = [c.strip() for c in args.councils.split(",") if c.strip()] if args.councils else None
+    if args.jobs is not None and args.jobs < 1:
+        raise DQMError("--jobs must be 1 or more.")
+    extra = {"draws": args.draws} if args.draws else {}
+    result = run_batch(args.wave, store, out_dir, councils=codes, jobs=args.jobs, pdf=args.pdf, force=args.force,
+                       draws=extra.get("draws", 1000))
+    print(result.summary())
+    return EXIT_USER_ERROR if len(result.failed) else 0
+
+
 def _cmd_report(args) -> int:
     from .reports import run_report
 
-    if args.kind == "council" and args.all:
-        from .reports import run_council_reports
-
-        if args.council or args.output:
-            raise DQMError("--all makes one report per council; do not also give a council code or --output.")
-        done = run_council_reports(args.wave, store=args.store, out_dir=args.out_dir, pdf=args.pdf, jobs=args.jobs)
-        failed = done[done["error"] != ""]
-        print(f"Wrote {len(done) - len(failed)} council reports" + (f"; {len(failed)} failed (listed above)." if len(failed) else "."))
-        return EXIT_USER_ERROR if len(failed) else 0
+    if args.kind == "councils" or (args.kind == "council" and args.all):
+        return _cmd_report_councils(args)
+    if args.councils or args.force:
+        raise DQMError("--councils and --force belong to `dqm report councils`.")
     if args.kind == "council" and not args.council:
         raise DQMError("a council report needs a council code (dqm report council CODE --wave YEAR) or --all.")
     if args.kind != "council" and args.council:
@@ -550,16 +566,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="build a report from the store",
                        description="Execute a report notebook with papermill and export it to HTML (and PDF with --pdf).")
-    s.add_argument("kind", choices=["annual", "council", "evidence", "quality"],
-                   help="annual: State of Digital; council: one council's benchmark; evidence: evidence review of the "
-                   "claims; quality: data quality (for analysts)")
+    s.add_argument("kind", choices=["annual", "council", "councils", "evidence", "quality"],
+                   help="annual: State of Digital; council: one council's benchmark; councils: every council's benchmark "
+                   "(resumable, incremental; into reports/councils/YEAR/ with index.html); evidence: evidence review of "
+                   "the claims; quality: data quality (for analysts)")
     s.add_argument("council", nargs="?", help="council code (local-authority-code, e.g. BST), for the council report")
     s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
-    s.add_argument("--all", action="store_true", help="council report: one for every council that took part in the wave")
-    s.add_argument("--jobs", type=_positive(int), default=2, help="with --all: reports built at the same time (default 2)")
+    s.add_argument("--all", action="store_true", help="`council --all` is the same as `councils`")
+    s.add_argument("--councils", help="councils: only these codes, comma-separated (e.g. BST,KTT)")
+    s.add_argument("--jobs", type=_positive(int), help="councils: worker processes (default: the number of CPU cores)")
+    s.add_argument("--force", action="store_true", help="councils: remake every report, even those whose inputs are unchanged")
+    s.add_argument("--draws", type=_positive(int), help="councils: Monte Carlo draws for the rank intervals (default 1000)")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
-    s.add_argument("--out-dir", help="output folder (default reports/)")
+    s.add_argument("--out-dir", help="output folder (default reports/; for councils reports/councils/YEAR/)")
     s.add_argument("--output", help="output file name inside the output folder")
     _user_options(s)
     s.set_defaults(func=_cmd_report)

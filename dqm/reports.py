@@ -81,8 +81,6 @@ def file_sha256(path) -> str:
 
 def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, council=None) -> None:
     """Check parameters before a kernel starts; raise ParameterError with a one-line message."""
-    from .store import connect
-
     if kind not in REPORTS:
         raise ParameterError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}.")
     if not isinstance(wave, int) or isinstance(wave, bool):
@@ -92,17 +90,7 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
                              "with the same name ending .pdf.")
     confined(output_folder(out_dir, create=False) if Path(out_dir).exists() else Path(os.path.abspath(out_dir)),
              output, "output")
-    store = Path(store)
-    if not store.exists():
-        raise ParameterError(f"the store {store} does not exist; run `dqm ingest` first.")
-    con = connect(store, read_only=True)
-    try:
-        waves = [r[0] for r in con.execute("SELECT DISTINCT wave FROM submissions ORDER BY wave").fetchall()]
-    finally:
-        con.close()
-    if wave not in waves:
-        have = ", ".join(map(str, waves)) or "none"
-        raise ParameterError(f"the store {store} has no submissions for wave {wave} (waves held: {have}).")
+    validate_store_wave(store, wave)
     if kind == "council":
         from .reference import councils, match_council
 
@@ -116,10 +104,35 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
             raise ParameterError(f"council {council} has no self-assessment in wave {wave}.")
 
 
-def _export_html(nb, title: str) -> str:
+def validate_store_wave(store, wave) -> None:
+    """The store exists and holds the wave; raise ParameterError with a one-line message otherwise."""
+    from .store import connect
+
+    if not isinstance(wave, int) or isinstance(wave, bool):
+        raise ParameterError(f"wave must be a year such as 2026, not {wave!r}.")
+    store = Path(store)
+    if not store.exists():
+        raise ParameterError(f"the store {store} does not exist; run `dqm ingest` first.")
+    con = connect(store, read_only=True)
+    try:
+        waves = [r[0] for r in con.execute("SELECT DISTINCT wave FROM submissions ORDER BY wave").fetchall()]
+    finally:
+        con.close()
+    if wave not in waves:
+        have = ", ".join(map(str, waves)) or "none"
+        raise ParameterError(f"the store {store} has no submissions for wave {wave} (waves held: {have}).")
+
+
+def _html_exporter():
+    """The project's nbconvert exporter (a batch worker makes one and reuses it)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR / "nbconvert")], template_name="dqm")
+    return HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR / "nbconvert")], template_name="dqm")
+
+
+def export_html(nb, title: str, exporter=None) -> str:
+    """An executed notebook as the report's HTML page (with ``exporter``, reused, or a new one)."""
+    exporter = exporter or _html_exporter()
     css = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
     body, _ = exporter.from_notebook_node(nb, resources={"dqm_title": title, "dqm_css": css})
     return add_contents(body)
@@ -214,7 +227,7 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
 
         name = councils().set_index("local-authority-code").loc[council, "nice-name"]
     title = spec["title"].format(wave=wave, council=name)
-    page = _export_html(nb, title)
+    page = export_html(nb, title)
     pdf_bytes = pdf_from_html(page) if pdf else None  # made before anything is replaced
     # an old PDF goes first, so a kill between the two renames never leaves a new HTML beside an old PDF
     stale = html_path.with_suffix(".pdf")
@@ -371,28 +384,18 @@ def councils_in_wave(store, wave: int) -> list[str]:
 
 
 def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,
-                        jobs: int = 2, extra: dict | None = None, progress=print) -> "pd.DataFrame":
-    """Council reports for every council in the wave (or the given codes), ``jobs`` at a time.
+                        jobs: int | None = None, extra: dict | None = None, progress: bool = True,
+                        force: bool = False) -> "pd.DataFrame":
+    """Council reports for every council in the wave (or the given codes): see :func:`dqm.batch.run_batch`.
 
-    A council whose report fails is recorded with its error and the others carry on; returns one row
-    per council with the output paths, seconds taken and any error.
+    Returns one row per council: council, status (ok, unchanged or failed), cell, error, seconds, html, pdf.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
+    from .batch import run_batch
     from .paths import default_store
 
     store = Path(store) if store else default_store()
-    codes = councils or councils_in_wave(store, wave)
-
-    def one(code):
-        try:
-            r = run_report("council", wave, store=store, out_dir=out_dir, council=code, pdf=pdf, extra=extra)
-            row = {"council": code, "html": str(r.html), "pdf": str(r.pdf or ""), "seconds": r.seconds, "error": ""}
-        except DQMError as exc:
-            row = {"council": code, "html": "", "pdf": "", "seconds": 0.0, "error": str(exc)}
-        if progress:
-            progress(f"{code}: " + (row["error"] or f"{row['html']} ({row['seconds']:.1f} s)"))
-        return row
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # each report runs in its own kernel process
-        return pd.DataFrame(list(pool.map(one, codes)))
+    out_dir = Path(out_dir) if out_dir else reports_dir() / "councils" / str(wave)
+    extra = dict(extra or {})
+    draws = int(extra.pop("draws", 1000))
+    return run_batch(wave, store, out_dir, councils=councils, jobs=jobs, pdf=pdf, force=force, draws=draws,
+                     extra=extra, progress=progress).results

@@ -234,30 +234,6 @@ def test_parameters_keep_their_types(demo_run, tmp_path):
     assert re.search(r'council = "[A-Z]{3,4}"', injected.source) and "wave = 2026" in injected.source
 
 
-def test_council_reports_for_every_council(tmp_path, survey, model):
-    """`dqm report council --all`: one report per council; a failure is recorded and the rest carry on."""
-    from dqm.reports import councils_in_wave, run_council_reports
-    from dqm.store import ingest_files
-
-    survey.add(council="Bristol, City of", email="a@bristol.gov.uk")
-    survey.add(council="Kingston upon Thames", email="b@kingston.gov.uk", level="2 - Developing")
-    # York answers only 7 of 10 dimensions: no overall score, so no rank; its report must still be made
-    blanks = {q: "" for q in model.dimensions["question"].iloc[:3]}
-    survey.add(council="York", email="c@york.gov.uk", overrides=blanks)
-    store = tmp_path / "s.duckdb"
-    ingest_files([survey.googleforms(tmp_path / "e.csv")], wave=2026, store=store)
-    assert councils_in_wave(store, 2026) == ["BST", "KTT", "YOR"]
-    done = run_council_reports(2026, store=store, out_dir=tmp_path / "out", councils=["BST", "KTT", "YOR", "NOPE"],
-                               extra={"draws": 50}, progress=None).set_index("council")
-    assert done.loc["NOPE", "error"] and not done.loc[["BST", "KTT", "YOR"], "error"].any()
-    york = _soup(tmp_path / "out" / "council-YOR-2026.html").get_text(" ")
-    assert "not placed among other councils" in york and "needs at least 8" in york
-    text = _soup(tmp_path / "out" / "council-KTT-2026.html").get_text(" ")
-    assert "Kingston upon Thames" in text and "City of Bristol" not in text
-    assert "peer figures are withheld" in text  # fewer than 5 peers took part
-    assert "Synthetic data" not in text  # this export did not say it was synthetic
-
-
 def test_council_report_suggests_actions_for_the_next_level(demo_run):
     """'Where to focus' names the action library's actions for each focus dimension's next level."""
     from dqm.documents.actions import load_actions

@@ -1,0 +1,678 @@
+"""Every council's benchmark report in one batch: correct, resumable, incremental and fast.
+
+How a batch runs, in order:
+
+1. The command line resolves the store and the output folder to absolute paths, once; nothing after
+   that depends on the process's working directory.
+2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, change and
+   target realism) are computed once and written to a pickle in ``<out>/_build/``.
+3. Each council's inputs are hashed (its own answers, the peer and sector figures its report shows,
+   the notebook, templates, model, reference data, the package's code and version, the parameters).
+   A council whose hash matches the manifest and whose files exist is skipped (``force`` redoes all).
+4. Worker processes (not threads) each start ONE kernel and ONE nbconvert exporter, and run each
+   council's parameterised notebook in that kernel after restoring a clean state
+   (:func:`reset_kernel_state`): user namespace, matplotlib rcParams, random state, warnings filters,
+   environment, working directory and the module-level state and caches of ``dqm``.
+5. Outputs are written to a temporary file and renamed; the manifest is rewritten (atomically)
+   after every council, so a killed batch resumes where it stopped.
+6. Failures are isolated: the others carry on; ``failures.csv`` lists council, cell and error.
+7. ``index.html`` (searchable, accessible) and ``index.csv`` list every council and its files.
+
+Example::
+
+    from dqm.batch import run_batch
+    result = run_batch(2026, store="reports/_build/demo.duckdb", out_dir="reports/councils/2026", jobs=2)
+    result.summary()
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import pickle
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DQMError, ParameterError
+
+NOTEBOOK = "council_benchmark.ipynb"
+MANIFEST = "manifest.json"
+FAILURES = "failures.csv"
+INDEX_CSV = "index.csv"
+INDEX_HTML = "index.html"
+TMP_PREFIX = ".tmp-"
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared inputs: computed once per batch (or once per single report when no cache is named)
+
+@dataclass
+class WaveInputs:
+    """What every council's report for a wave needs, computed once.
+
+    ``data`` is the store (:class:`dqm.store.StoreData`), ``ref`` the reference councils, ``scores``
+    the Monte Carlo scores and rank intervals of every council, ``realism`` the target realism per
+    dimension, ``change`` every council's change since the previous wave (empty when there is none).
+    """
+    wave: int
+    draws: int
+    store: str
+    store_sha256: str
+    model: object
+    data: object
+    ref: pd.DataFrame
+    synthetic: bool
+    scores: pd.DataFrame
+    realism: pd.DataFrame
+    change: pd.DataFrame
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def compute_wave_inputs(store, wave: int, draws: int = 1000) -> WaveInputs:
+    """Compute the shared inputs of the council reports for ``wave`` from ``store``."""
+    from . import scoring
+    from .model import load_model
+    from .reference import councils
+    from .store import load
+
+    store = Path(store).resolve()
+    model = load_model()
+    data = load(store, model=model)
+    subs = data.submissions
+    synthetic = bool(subs.loc[subs["wave"] == wave, "synthetic"].any())
+    scores = scoring.council_scores(data.councils, data.answers, model, wave, n_draws=draws)
+    realism = scoring.target_realism(data.councils, data.answers, model, wave)
+    lv = data.councils
+    if ((lv["wave"] == wave - 1) & (lv["assessment_type"] == "self")).any():
+        change = scoring.council_change(lv, data.answers, model, wave - 1, wave)
+    else:
+        change = pd.DataFrame(columns=["council_code", "dimension_id"])
+    return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, councils().copy(),
+                      synthetic, scores, realism, change)
+
+
+def write_wave_inputs(inputs: WaveInputs, path) -> Path:
+    """Pickle the shared inputs atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
+    return path
+
+
+def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None) -> WaveInputs:
+    """The shared inputs for a council report: read from the batch's cache ``shared`` when named (and
+    made from the same store, wave and draws), otherwise computed here.
+
+    A notebook calls this once; in a batch the cache is read fresh for every council, so one council's
+    report cannot change what the next one sees.
+    """
+    if shared:
+        with open(shared, "rb") as fh:
+            inputs = pickle.load(fh)
+        same_store = Path(inputs.store) == Path(store).resolve()
+        if not (isinstance(inputs, WaveInputs) and same_store and inputs.wave == int(wave) and inputs.draws == int(draws)):
+            raise ParameterError(f"the shared inputs {shared} were made for another store, wave or number of draws.")
+        return inputs
+    return compute_wave_inputs(store, wave, draws)
+
+
+# --------------------------------------------------------------------------------------------------
+# A clean kernel for every council
+
+_KERNEL_BASELINE: dict | None = None
+_MUTABLE = (dict, list, set, pd.DataFrame, pd.Series)
+
+
+def _dqm_modules():
+    return {name: mod for name, mod in list(sys.modules.items())
+            if mod is not None and (name == "dqm" or name.startswith("dqm.")) and name != __name__}
+
+
+def capture_kernel_baseline() -> None:
+    """Record the state of a freshly started kernel after the heavy imports, to restore before each report."""
+    global _KERNEL_BASELINE
+    import warnings
+
+    import matplotlib
+    import numpy as np
+
+    from . import benchmark, model, narrative, plots, reference, reports, scoring, sections, store  # noqa: F401
+    modules = {}
+    for name, mod in _dqm_modules().items():
+        names = dict(vars(mod))
+        mutable = {k: copy.deepcopy(v) for k, v in names.items()
+                   if isinstance(v, _MUTABLE) and not k.startswith("__")}
+        modules[name] = (names, mutable)
+    _KERNEL_BASELINE = {
+        "rc": dict(matplotlib.rcParams), "random": random.getstate(), "numpy": np.random.get_state(),
+        "warnings": list(warnings.filters), "environ": dict(os.environ), "cwd": os.getcwd(),
+        "sys_path": list(sys.path), "modules": modules,
+    }
+
+
+def reset_kernel_state() -> None:
+    """Put the kernel back as :func:`capture_kernel_baseline` found it (run before every council's notebook).
+
+    Clears the user namespace, closes figures, restores matplotlib's rcParams, Python's and numpy's
+    random state, the warnings filters, the environment, working directory and ``sys.path``, and the
+    module-level variables of every ``dqm`` module (rebound or mutated ones, and cached functions).
+    """
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    base = _KERNEL_BASELINE
+    if base is None:
+        raise RuntimeError("capture_kernel_baseline() must run first")
+    try:
+        ip = get_ipython()  # noqa: F821  (defined in an IPython kernel)
+    except NameError:
+        ip = None
+    if ip is not None:
+        ip.reset(new_session=False)
+    plt.close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.clear()
+        dict.update(matplotlib.rcParams, base["rc"])
+    random.setstate(base["random"])
+    np.random.set_state(base["numpy"])
+    warnings.filters[:] = base["warnings"]
+    warnings._filters_mutated()
+    for mod in list(sys.modules.values()):  # "once" and "default" warnings fire again, as in a fresh kernel
+        reg = getattr(mod, "__warningregistry__", None)
+        if isinstance(reg, dict):
+            reg.clear()
+    os.environ.clear()
+    os.environ.update(base["environ"])
+    os.chdir(base["cwd"])
+    sys.path[:] = base["sys_path"]
+    for name, mod in _dqm_modules().items():
+        names, mutable = base["modules"].get(name, (None, None))
+        if names is None:  # imported since the baseline: a fresh kernel would not have it yet
+            del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if getattr(sys.modules.get(parent), child, None) is mod:
+                delattr(sys.modules[parent], child)
+            continue
+        d = vars(mod)
+        for k in [k for k in d if k not in names and not isinstance(d[k], type(sys))]:
+            del d[k]  # (submodules imported since stay bound: `import dqm.x` would not bind them again)
+        d.update(names)
+        d.update({k: copy.deepcopy(v) for k, v in mutable.items()})
+        for v in names.values():
+            if callable(getattr(v, "cache_clear", None)) and getattr(v, "__module__", None) == name:
+                v.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------------
+# Atomic files
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Worker processes: one kernel and one exporter each
+
+_WORKER: dict = {}
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker whose batch was killed stops (and stops its kernel) instead of running on alone."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            km = _WORKER.get("km")
+            try:
+                if km is not None:
+                    km.shutdown_kernel(now=True)
+            finally:
+                os._exit(1)
+
+
+def _kernel_notebook(code: str):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _run_in_kernel(nb, cwd: str, on_error=None):
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, km=_WORKER["km"], kernel_name="python3", timeout=900, startup_timeout=120,
+                            resources={"metadata": {"path": cwd}}, on_cell_error=on_error)
+    client.kc = _WORKER.get("kc")
+    client.execute(cwd=cwd)
+    _WORKER["kc"] = client.kc
+    return client.nb
+
+
+def _stop_kernel() -> None:
+    km = _WORKER.pop("km", None)
+    kc = _WORKER.pop("kc", None)
+    if kc is not None:
+        kc.stop_channels()
+    if km is not None and km.has_kernel:
+        km.shutdown_kernel(now=False)
+
+
+def _worker_init(parent: int, notebooks: str) -> None:
+    import threading
+    from multiprocessing.util import Finalize
+
+    from .reports import _html_exporter, _kernel_manager_class
+
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _WORKER["km"] = _kernel_manager_class()(kernel_name="python3")
+    _WORKER["cwd"] = notebooks
+    _run_in_kernel(_kernel_notebook("import dqm.batch\ndqm.batch.capture_kernel_baseline()"), notebooks)
+    _WORKER["exporter"] = _html_exporter()
+    Finalize(None, _stop_kernel, exitpriority=10)  # runs when the pool shuts the worker down
+
+
+@dataclass
+class Task:
+    council: str
+    name: str
+    wave: int
+    store: str
+    draws: int
+    shared: str
+    notebook: str
+    html: str
+    build: str
+    pdf: bool
+    extra: dict = field(default_factory=dict)
+
+
+def _render(task: Task) -> dict:
+    """Run one council's notebook in this worker's kernel and export it; never raises."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from .reports import REPORTS, export_html, pdf_from_html
+
+    start = time.perf_counter()
+    row = {"council": task.council, "status": "failed", "cell": "", "error": "", "seconds": 0.0,
+           "html": "", "pdf": ""}
+    executed = Path(task.build) / Path(task.html).with_suffix(".ipynb").name
+    failed_cell = {}
+
+    def on_error(cell, cell_index, execute_reply):
+        failed_cell["index"] = cell_index
+        failed_cell["count"] = cell.get("execution_count")
+
+    nb = None
+    try:
+        nb = load_notebook_node(task.notebook)  # as papermill reads it (every cell has tags)
+        params = {"council": task.council, "wave": task.wave, "store": task.store, "draws": task.draws,
+                  "shared": task.shared, **task.extra}
+        nb = parameterize_notebook(nb, params, report_mode=True, kernel_name="python3", language="python")
+        _run_in_kernel(_kernel_notebook("import dqm.batch\ndqm.batch.reset_kernel_state()"), _WORKER["cwd"])
+        nb = _run_in_kernel(nb, _WORKER["cwd"], on_error)
+        title = REPORTS["council"]["title"].format(wave=task.wave, council=task.name)
+        html = export_html(nb, title, exporter=_WORKER["exporter"])
+        out = Path(task.html)
+        if task.pdf:  # the PDF first: a kill between the two never leaves a new HTML beside an old PDF
+            atomic_write_bytes(out.with_suffix(".pdf"), pdf_from_html(html))
+            row["pdf"] = str(out.with_suffix(".pdf"))
+        atomic_write_text(out, html)
+        row.update(status="ok", html=str(out))
+    except CellExecutionError as exc:
+        cell = failed_cell.get("count") or failed_cell.get("index", "")
+        row.update(cell=str(cell), error=f"{exc.ename}: {exc.evalue}")
+    except Exception as exc:  # noqa: BLE001  (one council's failure must not stop the batch)
+        row.update(error=f"{type(exc).__name__}: {exc}")
+    finally:
+        if nb is not None:
+            try:
+                atomic_write_text(executed, nbformat.writes(nb))
+            except Exception:  # noqa: BLE001
+                pass
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+# --------------------------------------------------------------------------------------------------
+# Hashes of every input, per council
+
+def _tree_sha256(root: Path, pattern: str) -> str:
+    h = hashlib.sha256()
+    for p in sorted(Path(root).rglob(pattern)):
+        if "__pycache__" in p.parts or not p.is_file():
+            continue
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _frame_sha256(df: pd.DataFrame) -> str:
+    return hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def common_hashes(notebook: Path, parameters: dict) -> dict:
+    """Hashes of the inputs every council's report shares."""
+    from . import __version__
+    from .model import load_model
+    from .paths import reference_dir
+
+    pkg = Path(__file__).resolve().parent
+    return {
+        "notebook": file_sha256(notebook),
+        "templates": _tree_sha256(pkg / "templates", "*"),
+        "model": file_sha256(load_model().path),
+        "reference": _tree_sha256(reference_dir(), "*.csv"),
+        "code": _tree_sha256(pkg, "*.py"),
+        "version": hashlib.sha256(__version__.encode()).hexdigest(),
+        "parameters": hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest(),
+    }
+
+
+def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
+    """Per council: the hash of its own store content (all waves and assessment types) and of the peer and
+    sector figures its report shows (its peers' and same-type councils' levels, its scores and rank
+    interval, its change, the wave's target realism)."""
+    from .scoring.peers import nearest_neighbours
+
+    data = inputs.data
+    subs = data.submissions.drop(columns=[c for c in ("ingest_id", "ingested_at") if c in data.submissions])
+    ans = data.answers
+    lv = data.councils
+    lv_wave = lv[(lv["wave"] == inputs.wave) & (lv["assessment_type"] == "self")]
+    ref = inputs.ref.set_index("local-authority-code")
+    nn = nearest_neighbours(inputs.ref)
+    peers = nn.groupby("council_code")["peer_code"].apply(list).to_dict()
+    type_group = ref["type_group"] if "type_group" in ref else pd.Series(dtype=str)
+    realism = _frame_sha256(inputs.realism)
+    by_sub = dict(tuple(subs.groupby("council_code")))
+    by_ans = dict(tuple(ans.groupby("council_code")))
+    scores = inputs.scores.set_index("council_code")
+    change = dict(tuple(inputs.change.groupby("council_code"))) if len(inputs.change) else {}
+    out = {}
+    for code in codes:
+        own = hashlib.sha256()
+        for part in (by_sub.get(code), by_ans.get(code)):
+            own.update(_frame_sha256(part).encode() if part is not None else b"-")
+        shown = hashlib.sha256()
+        group = set(peers.get(code, [])) | set(lv_wave.loc[lv_wave["council_code"].map(type_group) == type_group.get(code),
+                                                             "council_code"])
+        shown.update(_frame_sha256(lv_wave[lv_wave["council_code"].isin(group)].sort_values("council_code")).encode())
+        shown.update(_frame_sha256(scores.loc[[code]].reset_index() if code in scores.index else pd.DataFrame()).encode())
+        shown.update(_frame_sha256(change[code]).encode() if code in change else b"-")
+        shown.update(realism.encode())
+        shown.update(_frame_sha256(ref.loc[[code]].reset_index() if code in ref.index else pd.DataFrame()).encode())
+        out[code] = {"council_data": own.hexdigest(), "shown_peer_and_sector_data": shown.hexdigest()}
+    return out
+
+
+def combined_hash(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Manifest, failures and index
+
+def read_manifest(out_dir: Path) -> dict:
+    path = Path(out_dir) / MANIFEST
+    if not path.exists():
+        return {"councils": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:  # cannot happen with atomic writes; start again rather than trust it
+        return {"councils": {}}
+
+
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    atomic_write_text(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def write_failures(out_dir: Path, failures: pd.DataFrame) -> Path:
+    path = Path(out_dir) / FAILURES
+    atomic_write_text(path, failures[["council", "cell", "error"]].to_csv(index=False))
+    return path
+
+
+def index_table(manifest: dict, ref: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """One row per council in the manifest: code, name, type, region, files (relative links), status."""
+    r = ref.set_index("local-authority-code")
+    rows = []
+    for code, m in sorted(manifest["councils"].items()):
+        def rel(p):
+            return os.path.relpath(p, out_dir) if p and Path(p).exists() else ""
+        rows.append({
+            "council_code": code, "council": r["nice-name"].get(code, code),
+            "type": r["local-authority-type-name"].get(code, ""), "region": r["region"].get(code, ""),
+            "html": rel(m.get("html")) if m.get("status") == "ok" else "",
+            "pdf": rel(m.get("pdf")) if m.get("status") == "ok" else "",
+            "status": "ready" if m.get("status") == "ok" else "failed",
+            "updated": m.get("finished_at", ""),
+        })
+    return pd.DataFrame(rows, columns=["council_code", "council", "type", "region", "html", "pdf", "status", "updated"])
+
+
+def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) -> tuple[Path, Path]:
+    """``index.csv`` and an accessible, searchable ``index.html`` (no scripts or styles fetched)."""
+    import jinja2
+
+    from .paths import PROJECT_ROOT  # noqa: F401  (templates live beside the package)
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    ready = int((table["status"] == "ready").sum())
+    html = env.get_template("council_index.html.j2").render(
+        rows=table.to_dict("records"), wave=wave, synthetic=synthetic, ready=ready, total=len(table))
+    csv_path, html_path = Path(out_dir) / INDEX_CSV, Path(out_dir) / INDEX_HTML
+    atomic_write_text(csv_path, table.to_csv(index=False))
+    atomic_write_text(html_path, html)
+    return csv_path, html_path
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress
+
+class Progress:
+    """A tqdm bar (n of N, elapsed, ETA) on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True):
+        self.total, self.done, self.start = total, 0, time.perf_counter()
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.bar = None
+        if enabled and total and getattr(self.stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=self.stream, unit="report", desc="Council reports",
+                            bar_format="{desc}: {n}/{total} |{bar}| {elapsed} elapsed, {remaining} left")
+
+    def update(self, row: dict) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            if row["status"] != "ok":
+                self.bar.write(f"{row['council']}: failed ({row['error']})", file=self.stream)
+            return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        what = "ok" if row["status"] == "ok" else f"failed ({row['error']})"
+        print(f"[{self.done}/{self.total}] {row['council']}: {what}; {_clock(elapsed)} elapsed, about {_clock(left)} left",
+              file=self.stream, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The batch
+
+@dataclass
+class BatchResult:
+    out_dir: Path
+    results: pd.DataFrame  # one row per council: council, status (ok, failed, unchanged), cell, error, seconds, html, pdf
+    seconds: float
+    index_html: Path | None = None
+    failures_csv: Path | None = None
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.results[self.results["status"] == "failed"]
+
+    def summary(self) -> str:
+        r = self.results
+        made, same, bad = (r["status"] == "ok").sum(), (r["status"] == "unchanged").sum(), len(self.failed)
+        text = (f"{made} council reports written, {same} unchanged, {bad} failed, in {self.seconds:.1f} s; "
+                f"index: {self.index_html}")
+        if bad:
+            text += f"\nFailures (also in {self.failures_csv}):\n" + "\n".join(
+                f"  {f.council}: " + (f"cell {f.cell}: " if f.cell else "") + f.error for f in self.failed.itertuples())
+        return text
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs: int | None = None,
+              pdf: bool = False, force: bool = False, draws: int = 1000, extra: dict | None = None,
+              notebook=None, progress: bool = True, stream=None) -> BatchResult:
+    """Council reports for every council in ``wave`` (or those named) into ``out_dir``; see the module docstring."""
+    from .paths import notebooks_dir
+    from .reports import councils_in_wave, store_snapshot, validate_store_wave
+
+    start = time.perf_counter()
+    store, out_dir = Path(store).resolve(), Path(out_dir).resolve()  # resolved once; nothing after uses the cwd
+    notebook = Path(notebook).resolve() if notebook else notebooks_dir() / NOTEBOOK
+    validate_store_wave(store, wave)
+    taking_part = councils_in_wave(store, wave)
+    unknown = []
+    if councils:
+        known = set(taking_part)
+        unknown = [c for c in councils if c not in known]
+        codes = [c for c in dict.fromkeys(councils) if c in known]
+    else:
+        codes = taking_part
+    out_dir.mkdir(parents=True, exist_ok=True)
+    build = out_dir / "_build"
+    build.mkdir(exist_ok=True)
+    for stale in list(out_dir.glob(TMP_PREFIX + "*")) + list(build.glob(TMP_PREFIX + "*")):
+        stale.unlink(missing_ok=True)  # left by a killed batch; never mistaken for a report
+
+    for stale in build.glob(".snapshot-*"):  # left by a killed batch
+        shutil.rmtree(stale, ignore_errors=True)
+    with store_snapshot(store, build) as snap:  # every report of the batch reads the same state of the store
+        return _run_batch(wave, snap, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook,
+                          progress, stream, start)
+
+
+def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, progress, stream,
+               start) -> BatchResult:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from .paths import notebooks_dir
+
+    inputs = compute_wave_inputs(store, wave, draws)
+    shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.pkl")
+    extra = dict(extra or {})
+    parameters = {"wave": int(wave), "draws": int(draws), "pdf": bool(pdf), **extra}
+    common = common_hashes(notebook, parameters)
+    per_council = council_hashes(inputs, codes)
+    manifest = read_manifest(out_dir)
+    manifest.update(wave=int(wave), store_sha256=inputs.store_sha256)
+    entries = manifest.setdefault("councils", {})
+    names = inputs.ref.set_index("local-authority-code")["nice-name"]
+
+    rows, todo = [], []
+    for code in codes:
+        parts = {**common, **per_council[code]}
+        h = combined_hash(parts)
+        old = entries.get(code, {})
+        html = out_dir / f"council-{code}-{wave}.html"
+        have = html.exists() and (not pdf or html.with_suffix(".pdf").exists())
+        if not force and old.get("status") == "ok" and old.get("hash") == h and have:
+            rows.append({"council": code, "status": "unchanged", "cell": "", "error": "", "seconds": 0.0,
+                         "html": str(html), "pdf": old.get("pdf", "")})
+            continue
+        todo.append((Task(code, str(names.get(code, code)), int(wave), str(store), int(draws), str(shared),
+                          str(notebook), str(html), str(build), bool(pdf), extra), h, parts))
+    for code in unknown:
+        rows.append({"council": code, "status": "failed", "cell": "", "error":
+                     f"{code!r} has no self-assessment in wave {wave} (or is not a council code)", "seconds": 0.0,
+                     "html": "", "pdf": ""})
+
+    bar = Progress(len(todo), stream=stream, enabled=progress)
+
+    def record(row, h, parts):
+        rows.append(row)
+        entries[row["council"]] = {
+            "hash": h if row["status"] == "ok" else "", "inputs": parts, "status": row["status"],
+            "html": row["html"], "pdf": row["pdf"], "seconds": row["seconds"], "cell": row["cell"],
+            "error": row["error"], "finished_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        write_manifest(out_dir, manifest)
+        bar.update(row)
+
+    if todo:
+        jobs = max(1, min(jobs or default_jobs(), len(todo)))
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(os.getpid(), str(notebooks_dir()))) as pool:
+            futures = {pool.submit(_render, task): (task, h, parts) for task, h, parts in todo}
+            for fut in as_completed(futures):
+                task, h, parts = futures[fut]
+                try:
+                    row = fut.result()
+                except Exception as exc:  # noqa: BLE001  (a worker that died: record it, carry on)
+                    row = {"council": task.council, "status": "failed", "cell": "", "error":
+                           f"the worker stopped ({type(exc).__name__}: {exc})", "seconds": 0.0, "html": "", "pdf": ""}
+                record(row, h, parts)
+    bar.close()
+
+    results = pd.DataFrame(rows, columns=["council", "status", "cell", "error", "seconds", "html", "pdf"])
+    failures = results[results["status"] == "failed"]
+    failures_csv = write_failures(out_dir, failures)
+    _, index_html = write_index(out_dir, index_table(manifest, inputs.ref, out_dir), int(wave), inputs.synthetic)
+    return BatchResult(out_dir, results, time.perf_counter() - start, index_html, failures_csv)
