@@ -33,6 +33,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/batch_reports.py
 
 lab: $(STAMP)
 	$(PIP) install "jupyterlab==4.6.6"
@@ -42,4 +43,4 @@ lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock.new && mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*.html reports/*.pdf reports/*.ipynb
+	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*.html reports/*.pdf reports/*.ipynb reports/councils reports/analysts

@@ -128,6 +128,45 @@ def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None) 
     return compute_wave_inputs(store, wave, draws)
 
 
+def _claims_key(claims, wave: int, bootstrap: int, null_bootstrap: int) -> dict:
+    return {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
+            "claims": sorted(c.id for c in claims)}
+
+
+def claims_results(claims, council_levels: pd.DataFrame, outcomes: pd.DataFrame, model, wave: int,
+                   bootstrap: int = 2000, null_bootstrap: int = 500, shared: str | None = None) -> list:
+    """The claims battery's results for a report: read from the run's cache ``shared`` when named (made for the
+    same wave, settings and claims), otherwise computed here. ``dqm run`` computes it once for the annual report
+    and the evidence review."""
+    from .claims import EngineConfig, evaluate_claims
+
+    if shared:
+        with open(shared, "rb") as fh:
+            key, results = pickle.load(fh)
+        if key != _claims_key(claims, wave, bootstrap, null_bootstrap):
+            raise ParameterError(f"the shared claims results {shared} were made for another wave, settings or claims.")
+        return results
+    return evaluate_claims(claims, council_levels, outcomes, model, wave,
+                           EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap))
+
+
+def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, path) -> Path:
+    """Compute the registered claims' battery once for a run and pickle it (atomically) for the reports that show it."""
+    from .claims.registry import load_evidence
+    from .model import load_model
+    from .store import load
+
+    model = load_model()
+    evidence = load_evidence(None, None, None, model=model)
+    results = claims_results(evidence.claims, load(store, model=model).councils, evidence.outcomes, model, wave,
+                             bootstrap, null_bootstrap)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, pickle.dumps((_claims_key(evidence.claims, wave, bootstrap, null_bootstrap), results),
+                                          protocol=pickle.HIGHEST_PROTOCOL))
+    return path
+
+
 # --------------------------------------------------------------------------------------------------
 # A clean kernel for every council
 

@@ -124,26 +124,6 @@ def _user_parameters(args) -> dict | None:
     return params if any(params.values()) else None
 
 
-QUICK = {"annual": {"bootstrap": 200, "null_bootstrap": 50}, "evidence": {"bootstrap": 200, "null_bootstrap": 50,
-         "check_replications": 50}, "council": {"draws": 200}, "quality": {}}
-
-
-def example_council(store, wave: int) -> str:
-    """The demo's example council: one with both a self and an independent assessment and the most respondents."""
-    from .store import connect
-
-    con = connect(store, read_only=True)
-    try:
-        row = con.execute("""
-            SELECT council_code, count(*) FILTER (WHERE assessment_type = 'self') AS n,
-                   bool_or(assessment_type <> 'self') AS other
-            FROM submissions WHERE wave = ? AND superseded_by IS NULL
-            GROUP BY council_code HAVING n > 0 ORDER BY other DESC, n DESC, council_code LIMIT 1""", [wave]).fetchall()
-    finally:
-        con.close()
-    return row[0][0]
-
-
 def _check_output_file(path, suffix: str) -> None:
     """An output file's folder must exist and the path must not be a folder (checked before the work is done)."""
     p = Path(path)
@@ -457,37 +437,18 @@ def _cmd_match(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    """The main job: ingest the bundled demo exports into a fresh store and build the reports."""
-    import pandas as pd
+    """The main job: ingest the bundled demo exports into a fresh store and build the reports (dqm.mainjob)."""
+    from .mainjob import run_main_job
+    from .paths import demo_dir, reports_dir
 
-    from .paths import clear_run_store, demo_dir, mark_run_store, output_folder, reports_dir
-    from .reports import run_report
-    from .store import connect, ingest_files
-
-    exports = Path(args.exports) if args.exports else demo_dir() / "exports"
-    out_dir = Path(args.out_dir) if args.out_dir else reports_dir()
-    store = Path(args.store) if args.store else out_dir / "_build" / "demo.duckdb"
-    manifest_path = exports / "manifest.csv"
-    if not manifest_path.exists():
-        raise DQMError("no manifest.csv; it lists each export's wave and assessment type.", file=manifest_path,
-                       hint="Run `dqm demo --out DIR` to make one, or pass --exports.")
-    from .ingest import read_run_manifest
-
-    manifest = read_run_manifest(manifest_path)
-    output_folder(out_dir)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    clear_run_store(store, default=not args.store)  # the main job rebuilds its store every time, but only its own
-    connect(store).close()
-    mark_run_store(store)  # marked before any ingest, so that a killed run's store can be rebuilt next time
-    for r in manifest.itertuples():
-        for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
-            print(res.summary())
-    wave = int(args.wave or manifest["wave"].max())
-    council = args.council or example_council(store, wave)
-    for kind in ("quality", "annual", "council", "evidence"):
-        res = run_report(kind, wave, store=store, out_dir=out_dir, council=council if kind == "council" else None,
-                         pdf=kind != "quality", extra=QUICK[kind] if args.quick else None)
-        print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
+    # resolved once, here: nothing after depends on the working directory
+    exports = Path(args.exports).resolve() if args.exports else demo_dir() / "exports"
+    out_dir = Path(args.out_dir).resolve() if args.out_dir else reports_dir()
+    store = Path(args.store).resolve() if args.store else out_dir / "_build" / "demo.duckdb"
+    if args.jobs is not None and args.jobs < 1:
+        raise DQMError("--jobs must be 1 or more.")
+    run_main_job(exports, out_dir, store, wave=args.wave, council=args.council, quick=args.quick, jobs=args.jobs,
+                 default_store=not args.store)
     return 0
 
 
@@ -524,8 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run the main job on the bundled demo data (ingest, then build reports)",
                        description="Ingest the bundled synthetic demo exports into a fresh store and build the "
-                       "data quality report, the State of Digital report, an example council benchmark and the "
-                       "evidence review into reports/ (HTML, and PDF for the three publications).")
+                       "State of Digital report and the evidence review into reports/, an example council benchmark "
+                       "into reports/councils/YEAR/ and the data quality report (for analysts) into reports/analysts/ "
+                       "(HTML, and PDF for the three publications).")
     s.add_argument("--exports", help="folder of exports with a manifest.csv (default data/demo/exports)")
     s.add_argument("--store", help="store to (re)build (default reports/_build/demo.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")
@@ -533,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--council", help="council code for the example council report (default: chosen from the data)")
     s.add_argument("--quick", action="store_true",
                    help="fewer bootstrap and simulation replications (for tests; figures are less precise)")
+    s.add_argument("--jobs", type=int, help="reports built side by side (default: the number of CPU cores)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("demo", help="write synthetic survey exports for three waves",

@@ -84,11 +84,21 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
     return [block(bullets(narrative.council_change_sentences(ch)))]
 
 
+def engine_checks(replications: int) -> pd.DataFrame:
+    """The honesty suite's checks: seeded simulations that depend only on the engine's code and settings, so
+    they are kept on disk between runs (:mod:`dqm.cache`)."""
+    from .cache import disk_cached
+    from .claims import simulation
+
+    return disk_cached("engine-checks", {"replications": int(replications)},
+                       lambda: simulation.run_checks(simulation.setting_for(replications)), code=["claims"])
+
+
 def engine_checks_section(replications: int) -> list:
     """The honesty suite's table: the engine and deliberately broken engines on synthetic data with known truth."""
     from .claims import simulation
 
-    checks = simulation.run_checks(simulation.setting_for(replications))
+    checks = engine_checks(replications)
     honest = checks[checks["engine"] == "honest"]
     return [block(paragraph(narrative.checks_summary(checks)),
                   plots.html_table(narrative.engines_table(simulation.engine_table(checks)),

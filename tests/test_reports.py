@@ -27,13 +27,24 @@ def _soup(path):
 
 
 def _council_html(out):
-    return next(out.glob("council-*-2026.html"))
+    return next((out / "councils" / "2026").glob("council-*-2026.html"))
+
+
+def test_main_job_layout(demo_run):
+    """Publications at the top, the example council with its index in councils/YEAR/, the data quality report
+    (which names councils) apart in analysts/."""
+    out, _ = demo_run
+    assert sorted(p.name for p in out.glob("*.html")) == ["evidence-review-2026.html", "state-of-digital-2026.html"]
+    assert (out / "analysts" / "data-quality-2026.html").exists()
+    councils = out / "councils" / "2026"
+    assert len(list(councils.glob("council-*-2026.html"))) == 1 and len(list(councils.glob("council-*-2026.pdf"))) == 1
+    assert (councils / "index.html").exists() and (councils / "index.csv").exists()
 
 
 @pytest.mark.parametrize("name", ["state-of-digital-2026.html", "data-quality-2026.html", "council", "evidence-review-2026.html"])
 def test_report_html_is_a_clean_publication(demo_run, name):
     out, _ = demo_run
-    html_path = _council_html(out) if name == "council" else out / name
+    html_path = _council_html(out) if name == "council" else out / ("analysts/" if name.startswith("data-") else "") / name
     assert html_path.exists()
     text = html_path.read_text(encoding="utf-8")
     soup = _soup(html_path)
@@ -82,7 +93,7 @@ def test_annual_report_content(demo_run):
 
 def test_data_quality_report_accounts_for_every_row(demo_run, demo_truth):
     out, _ = demo_run
-    text = _soup(out / "data-quality-2026.html").get_text(" ")
+    text = _soup(out / "analysts" / "data-quality-2026.html").get_text(" ")
     assert "All rows are accounted for." in text
     files = [f for f in demo_truth["files"] if "2026" in f["file"]]
     total = sum(f["rows"] for f in files)
@@ -219,7 +230,7 @@ def test_pdf_versions(demo_run, name):
     import pypdf
 
     out, _ = demo_run
-    path = next(out.glob("council-*-2026.pdf")) if name == "council" else out / name
+    path = next((out / "councils" / "2026").glob("council-*-2026.pdf")) if name == "council" else out / name
     reader = pypdf.PdfReader(path)
     first = reader.pages[0].extract_text()
     assert len(reader.pages) >= 2
@@ -229,7 +240,7 @@ def test_pdf_versions(demo_run, name):
 
 def test_parameters_keep_their_types(demo_run, tmp_path):
     out, _ = demo_run
-    nb = nbformat.read(next((out / "_build").glob("council-*-2026.ipynb")), as_version=4)
+    nb = nbformat.read(next((out / "councils" / "2026" / "_build").glob("council-*-2026.ipynb")), as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])][0]
     assert re.search(r'council = "[A-Z]{3,4}"', injected.source) and "wave = 2026" in injected.source
 

@@ -1,0 +1,75 @@
+"""A small on-disk cache for deterministic, seeded computations that do not depend on the store.
+
+The engine's own checks on synthetic councils (thousands of simulated fits) give the same answer every
+time for the same engine code, settings and library versions; the evidence review reads them from here
+after the first run instead of recomputing them. The key is the SHA-256 of the named parameters, the
+source code of the packages named in ``code`` and the versions of numpy, scipy, pandas and statsmodels,
+so a change to any of them computes afresh. Files are written atomically.
+
+Set DQM_CACHE_DIR to choose the folder (default ``reports/_build/cache``); delete it to start again.
+
+Example::
+
+    from dqm.cache import disk_cached
+    value = disk_cached("engine-checks", {"replications": 400}, lambda: expensive(400), code=["claims"])
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels")
+
+
+def cache_dir() -> Path:
+    from .paths import reports_dir
+
+    return Path(os.environ.get("DQM_CACHE_DIR") or reports_dir() / "_build" / "cache")
+
+
+def _code_sha256(names) -> str:
+    h = hashlib.sha256()
+    for name in names:
+        root = PACKAGE / name
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [PACKAGE / f"{name}.py"]
+        for p in files:
+            h.update(str(p.relative_to(PACKAGE)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:
+            out[lib] = None
+    return out
+
+
+def disk_cached(name: str, params: dict, compute, code=()):
+    """``compute()``, or its result stored by an earlier call with the same name, parameters, code and versions."""
+    from .batch import atomic_write_bytes
+
+    key = hashlib.sha256(json.dumps({"params": params, "code": _code_sha256(code), "versions": _versions()},
+                                    sort_keys=True, default=str).encode()).hexdigest()[:24]
+    path = cache_dir() / f"{name}-{key}.pkl"
+    if path.exists():
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError):
+            pass  # unreadable: compute again and replace it
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only place: the value is still right, only not kept
+    return value
