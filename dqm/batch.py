@@ -324,19 +324,26 @@ def _stop_kernel() -> None:
     if kc is not None:
         kc.stop_channels()
     if km is not None and km.has_kernel:
-        km.shutdown_kernel(now=False)
+        km.shutdown_kernel(now=not km.is_alive())
+
+
+def _start_kernel() -> None:
+    from .reports import _kernel_manager_class
+
+    _WORKER["km"] = _kernel_manager_class()(kernel_name="python3")
+    _WORKER["kc"] = None
+    _run_in_kernel(_kernel_notebook("import dqm.batch\ndqm.batch.capture_kernel_baseline()"), _WORKER["cwd"])
 
 
 def _worker_init(parent: int, notebooks: str) -> None:
     import threading
     from multiprocessing.util import Finalize
 
-    from .reports import _html_exporter, _kernel_manager_class
+    from .reports import _html_exporter
 
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    _WORKER["km"] = _kernel_manager_class()(kernel_name="python3")
     _WORKER["cwd"] = notebooks
-    _run_in_kernel(_kernel_notebook("import dqm.batch\ndqm.batch.capture_kernel_baseline()"), notebooks)
+    _start_kernel()
     _WORKER["exporter"] = _html_exporter()
     Finalize(None, _stop_kernel, exitpriority=10)  # runs when the pool shuts the worker down
 
@@ -377,6 +384,9 @@ def _render(task: Task) -> dict:
 
     nb = None
     try:
+        if not _WORKER["km"].is_alive():  # the last council's notebook killed its kernel: start a fresh one
+            _stop_kernel()
+            _start_kernel()
         nb = load_notebook_node(task.notebook)  # as papermill reads it (every cell has tags)
         params = {"council": task.council, "wave": task.wave, "store": task.store, "draws": task.draws,
                   "shared": task.shared, **task.extra}

@@ -96,6 +96,36 @@ def test_index_page_is_valid_accessible_and_searchable(cli_batch):
     assert len(ids) == len(set(ids))
 
 
+def _axe_js() -> Path | None:
+    for p in (os.environ.get("DQM_AXE_JS"), Path(__file__).resolve().parent.parent / ".ci/axe/node_modules/axe-core/axe.min.js"):
+        if p and Path(p).is_file():
+            return Path(p)
+    return None
+
+
+def test_index_page_has_no_serious_or_critical_axe_violations(cli_batch, tmp_path):
+    """axe-core in headless Chromium (`.ci/run` installs axe-core with npm when Chromium and npm are present)."""
+    import shutil
+
+    chromium = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    axe = _axe_js()
+    if not (chromium and axe):
+        pytest.skip("axe-core or Chromium is not installed; the structural checks of the index page still ran")
+    out, _ = cli_batch
+    runner = ('<script>' + axe.read_text(encoding="utf-8") + '</script><script>axe.run(document, {resultTypes: '
+              '["violations"]}).then(function (r) { var p = document.createElement("pre"); p.id = "axe-result"; '
+              'p.textContent = JSON.stringify(r.violations.map(function (v) { return {id: v.id, impact: v.impact}; })); '
+              'document.body.appendChild(p); });</script>')
+    page = tmp_path / "index.html"
+    page.write_text((out / "index.html").read_text().replace("</body>", runner + "</body>"))
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    found = BeautifulSoup(dom, "html.parser").find(id="axe-result")
+    assert found is not None, "axe-core did not run"
+    violations = json.loads(found.get_text())
+    assert [v for v in violations if v["impact"] in ("serious", "critical")] == [], violations
+
+
 def test_batch_report_equals_the_same_report_made_alone(cli_batch, small_store, tmp_path):
     """Apart from the run-time line, a batch report is the report a fresh kernel makes on its own."""
     from dqm.reports import run_report
@@ -126,6 +156,14 @@ def test_no_state_reaches_the_next_council_and_failures_are_isolated(small_store
     assert seen[1]["environment"] is None and seen[1]["cwd"] != "/" and seen[1]["cache_entries"] == 0
     index = pd.read_csv(tmp_path / "out" / "index.csv").set_index("council_code")
     assert index.loc["KTT", "status"] == "failed" and index.loc["BST", "status"] == "ready"
+
+
+def test_a_council_that_kills_its_kernel_does_not_stop_the_next(small_store, tmp_path):
+    res = run_batch(2026, small_store, tmp_path / "out", councils=["BST", "KTT"], jobs=1, notebook=PROBE, draws=50,
+                    extra={"die": "BST"}, progress=False)
+    r = res.results.set_index("council")
+    assert r.loc["BST", "status"] == "failed" and "Dead" in r.loc["BST", "error"]
+    assert r.loc["KTT", "status"] == "ok"
 
 
 def test_rerun_remakes_only_what_changed(small_store, tmp_path):
