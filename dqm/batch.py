@@ -287,15 +287,40 @@ _WORKER: dict = {}
 
 def _watch_parent(parent: int) -> None:
     """A worker whose batch was killed stops (and stops its kernel) instead of running on alone."""
+    import signal
+
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:
-            km = _WORKER.get("km")
             try:
-                if km is not None:
-                    km.shutdown_kernel(now=True)
+                if _WORKER.get("kernel_pid"):
+                    os.kill(_WORKER["kernel_pid"], signal.SIGKILL)
             finally:
                 os._exit(1)
+
+
+def _kernel_manager():
+    """An asynchronous kernel manager over local sockets (nbclient's own kind: it notices a kernel that dies)."""
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode, default
+
+    class IPCAsyncKernelManager(AsyncKernelManager):
+        transport = Unicode("ipc")
+
+        @default("ip")
+        def _ip_default(self):  # a socket path of its own, so that kernels run side by side never cross
+            return os.path.join(tempfile.gettempdir(), f"dqm-kernel-{uuid.uuid4().hex}")
+
+    return IPCAsyncKernelManager(kernel_name="python3")
+
+
+def _kernel_alive() -> bool:
+    from jupyter_client.utils import run_sync
+
+    km = _WORKER.get("km")
+    return km is not None and bool(run_sync(km.is_alive)())
 
 
 def _kernel_notebook(code: str):
@@ -319,20 +344,24 @@ def _run_in_kernel(nb, cwd: str, on_error=None):
 
 
 def _stop_kernel() -> None:
+    from jupyter_client.utils import run_sync
+
     km = _WORKER.pop("km", None)
     kc = _WORKER.pop("kc", None)
     if kc is not None:
         kc.stop_channels()
     if km is not None and km.has_kernel:
-        km.shutdown_kernel(now=not km.is_alive())
+        try:
+            run_sync(km.shutdown_kernel)(now=not run_sync(km.is_alive)())
+        except Exception:  # noqa: BLE001  (a kernel already gone)
+            pass
 
 
 def _start_kernel() -> None:
-    from .reports import _kernel_manager_class
-
-    _WORKER["km"] = _kernel_manager_class()(kernel_name="python3")
+    _WORKER["km"] = _kernel_manager()
     _WORKER["kc"] = None
     _run_in_kernel(_kernel_notebook("import dqm.batch\ndqm.batch.capture_kernel_baseline()"), _WORKER["cwd"])
+    _WORKER["kernel_pid"] = getattr(_WORKER["km"].provisioner, "pid", None)
 
 
 def _worker_init(parent: int, notebooks: str) -> None:
@@ -384,7 +413,7 @@ def _render(task: Task) -> dict:
 
     nb = None
     try:
-        if not _WORKER["km"].is_alive():  # the last council's notebook killed its kernel: start a fresh one
+        if not _kernel_alive():  # the last council's notebook killed its kernel: start a fresh one
             _stop_kernel()
             _start_kernel()
         nb = load_notebook_node(task.notebook)  # as papermill reads it (every cell has tags)

@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from .errors import DQMError
+from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
 EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
