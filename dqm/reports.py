@@ -138,6 +138,9 @@ def export_html(nb, title: str, exporter=None) -> str:
     return add_contents(body)
 
 
+_export_html = export_html  # the name used before the batch reused the exporter
+
+
 def add_contents(html: str) -> str:
     """Give headings ids, demote any extra h1 to h2, and insert a contents list after the h1."""
     soup = BeautifulSoup(html, "html.parser")
