@@ -4,7 +4,7 @@ How a batch runs, in order:
 
 1. The command line resolves the store and the output folder to absolute paths, once; nothing after
    that depends on the process's working directory.
-2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, change and
+2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, and
    target realism) are computed once and written to a pickle in ``<out>/_build/``.
 3. Each council's inputs are hashed (its own answers, the peer and sector figures its report shows,
    the notebook, templates, model, reference data, the package's code and version, the parameters).
@@ -61,7 +61,8 @@ class WaveInputs:
 
     ``data`` is the store (:class:`dqm.store.StoreData`), ``ref`` the reference councils, ``scores``
     the Monte Carlo scores and rank intervals of every council, ``realism`` the target realism per
-    dimension, ``change`` every council's change since the previous wave (empty when there is none).
+    dimension. (Each council's change since the last wave is tested in its own report: the test's
+    random draws depend on which councils are tested, so a shared table would differ from a report made alone.)
     """
     wave: int
     draws: int
@@ -73,7 +74,6 @@ class WaveInputs:
     synthetic: bool
     scores: pd.DataFrame
     realism: pd.DataFrame
-    change: pd.DataFrame
 
 
 def file_sha256(path) -> str:
@@ -94,13 +94,8 @@ def compute_wave_inputs(store, wave: int, draws: int = 1000) -> WaveInputs:
     synthetic = bool(subs.loc[subs["wave"] == wave, "synthetic"].any())
     scores = scoring.council_scores(data.councils, data.answers, model, wave, n_draws=draws)
     realism = scoring.target_realism(data.councils, data.answers, model, wave)
-    lv = data.councils
-    if ((lv["wave"] == wave - 1) & (lv["assessment_type"] == "self")).any():
-        change = scoring.council_change(lv, data.answers, model, wave - 1, wave)
-    else:
-        change = pd.DataFrame(columns=["council_code", "dimension_id"])
     return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, councils().copy(),
-                      synthetic, scores, realism, change)
+                      synthetic, scores, realism)
 
 
 def write_wave_inputs(inputs: WaveInputs, path) -> Path:
@@ -483,7 +478,7 @@ def common_hashes(notebook: Path, parameters: dict) -> dict:
 def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
     """Per council: the hash of its own store content (all waves and assessment types) and of the peer and
     sector figures its report shows (its peers' and same-type councils' levels, its scores and rank
-    interval, its change, the wave's target realism)."""
+    interval, the answers its change test pools, the wave's target realism)."""
     from .scoring.peers import nearest_neighbours
 
     data = inputs.data
@@ -499,7 +494,9 @@ def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
     by_sub = dict(tuple(subs.groupby("council_code")))
     by_ans = dict(tuple(ans.groupby("council_code")))
     scores = inputs.scores.set_index("council_code")
-    change = dict(tuple(inputs.change.groupby("council_code"))) if len(inputs.change) else {}
+    # a council's change test pools every council's answers in the two waves (their covariance)
+    pooled = ans[ans["wave"].isin([inputs.wave - 1, inputs.wave]) & (ans["assessment_type"] == "self")]
+    pooled = _frame_sha256(pooled[["council_code", "wave", "submission_id", "dimension_id", "level"]])
     out = {}
     for code in codes:
         own = hashlib.sha256()
@@ -510,7 +507,7 @@ def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
                                                              "council_code"])
         shown.update(_frame_sha256(lv_wave[lv_wave["council_code"].isin(group)].sort_values("council_code")).encode())
         shown.update(_frame_sha256(scores.loc[[code]].reset_index() if code in scores.index else pd.DataFrame()).encode())
-        shown.update(_frame_sha256(change[code]).encode() if code in change else b"-")
+        shown.update(pooled.encode())
         shown.update(realism.encode())
         shown.update(_frame_sha256(ref.loc[[code]].reset_index() if code in ref.index else pd.DataFrame()).encode())
         out[code] = {"council_data": own.hexdigest(), "shown_peer_and_sector_data": shown.hexdigest()}

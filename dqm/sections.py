@@ -70,17 +70,13 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
 
 
 def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int, change: pd.DataFrame | None = None) -> list:
-    """A council's change since the last wave, each change read against the disagreement between respondents.
-
-    ``change`` is every council's change from the previous wave (``scoring.council_change``), when already computed.
-    """
+                           model: Model, wave: int) -> list:
+    """A council's change since the last wave, each change read against the disagreement between respondents."""
     lv = council_levels
     took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
     if not took_part:
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = change if change is not None else scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
-    ch = ch[ch["council_code"] == council]
+    ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
     return [block(bullets(narrative.council_change_sentences(ch)))]
 
 
