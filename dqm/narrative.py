@@ -726,6 +726,8 @@ def agreement_sentence(agreement: "pd.DataFrame") -> Markup:
 
 
 def assessment_gap_sentence(gap: "pd.DataFrame", wave: int) -> Markup:
+    if gap.empty or "wave" not in gap:  # no council had an independent assessment at all
+        gap = pd.DataFrame(columns=["wave", "dimension_id", "councils"])
     g = gap[(gap["wave"] == wave) & (gap["dimension_id"] == "overall_mean")]
     if g.empty or not g["councils"].iloc[0] or g["councils"].iloc[0] < 5:
         return paragraph(f"Fewer than 5 councils had both a self-assessment and an independent assessment in {wave}, so "

@@ -326,7 +326,10 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
             time.sleep(float(pause))
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # a failed COMMIT has already rolled back: keep its error, not "no transaction is active"
+            pass
         raise
     finally:
         for view in ("new_subs", "new_answers", "new_rejects"):

@@ -1,0 +1,297 @@
+"""Hostile strings in every data file and export field, rendered into every report, opened in a real browser.
+
+One fixture writes a data folder whose model, measures, outcomes, claims and survey export (free
+text, roles, council names, file name) and the store's file name carry hostile strings: script tags,
+event handlers, ``javascript:`` and Markdown links, remote images and style imports pointed at a
+local server that records every request, attachments of local files, template and format syntax,
+Markdown emphasis, bidi overrides, control characters, a 200-character URL and a 5,000-character word.
+Each string carries a tag (``ZQ001``) naming its source, so the reports can be searched for it.
+
+The four reports are built from it, then each is opened once in headless Chromium with a probe that
+records whether any script ran (a payload sets ``window.__xss`` or the title), and the page width;
+the rendered DOM is checked for injected elements and unsafe URLs. Every PDF is inspected with pypdf:
+no attachments or embedded files, no JavaScript or external links, no text off the page. The server
+must see no request from either the browser or WeasyPrint.
+
+Chromium comes from Debian (``.ci/run`` installs it); without it the browser half is skipped unless
+``DQM_REQUIRE_CHROMIUM=1`` (set by ``.ci/run``), when its absence fails the test.
+"""
+from __future__ import annotations
+
+import collections
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from dqm.paths import data_dir
+
+PAYLOADS = [
+    "<script>window.__xss=1;document.title='XSS'</script>",
+    '<img src=x onerror="window.__xss=1">',
+    "<img src=http://127.0.0.1:{port}/img>",
+    "[click](javascript:window.__xss=1)",
+    '<a href="javascript:window.__xss=1">a</a>',
+    '"><svg onload=window.__xss=1>',
+    "<iframe srcdoc='<script>parent.__xss=1</script>'></iframe>",
+    "<link rel=attachment href=file:///etc/passwd>",
+    "<style>@import url(http://127.0.0.1:{port}/css);</style>",
+    "![m](http://127.0.0.1:{port}/md)",
+    "<details open ontoggle=window.__xss=1>x</details>",
+    "{{7*7}} ${7*7} %s {0} $\\frac{1}{0}$",
+    "**bold** _em_ <b>b</b> &amp; &lt;",
+    "\u202eevil override\u202c then \u2067isolate",
+    "ctrl\x07\x1b[31m\x85 chars",
+    "<object data=http://127.0.0.1:{port}/obj></object><embed src=http://127.0.0.1:{port}/emb>",
+    "<base href=http://127.0.0.1:{port}/><meta http-equiv=refresh content='0;url=javascript:window.__xss=1'>",
+]
+LONG_URL = "https://example.org/" + "a" * 180
+LONG_WORD = "W" * 5000
+REPORT_KINDS = {"annual": True, "council": True, "evidence": True, "quality": False}  # kind: with PDF
+QUICK = {"annual": {"bootstrap": 50, "null_bootstrap": 10}, "council": {"draws": 50},
+         "evidence": {"bootstrap": 50, "null_bootstrap": 10, "check_replications": 10}, "quality": {}}
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list = []
+
+    def do_GET(self):  # noqa: N802
+        _Recorder.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+class Tags:
+    """Hostile strings, each tagged with where it was planted."""
+
+    def __init__(self, port: int):
+        self.port, self.sources, self.k = port, {}, 0
+
+    def __call__(self, source: str, extra: str | None = None) -> str:
+        self.k += 1
+        tag = f"ZQ{self.k:03d}"
+        payload = extra if extra is not None else PAYLOADS[self.k % len(PAYLOADS)].replace("{port}", str(self.port))
+        self.sources[tag] = source
+        return f"{tag} {payload}"
+
+
+def _hostile_data(root: Path, tags: Tags) -> None:
+    src = data_dir()
+    for sub in ("reference", "outcomes", "model"):
+        shutil.copytree(src / sub, root / sub)
+    shutil.copy(src / "survey_tools.yaml", root / "survey_tools.yaml")
+    # the quality model: its free text, and the name of every dimension
+    mpath = root / "model" / "dqm.yaml"
+    model = yaml.safe_load(mpath.read_text(encoding="utf-8"))
+    model["source"] = tags("model")
+    model["version"] = tags("model")
+    for d in model["dimensions"]:
+        d["name"] = tags("model")
+    mpath.write_text(yaml.safe_dump(model, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # outcome measures: every text field, and one very long caveat
+    meas_path = root / "outcomes" / "measures.yaml"
+    measures = yaml.safe_load(meas_path.read_text(encoding="utf-8"))
+    for m in measures:
+        for key in ("name", "unit", "source", "licence"):
+            m[key] = tags("measures")
+        m["caveats"] = [tags("measures"), tags("measures", LONG_URL)]
+    measures[0]["caveats"].append(tags("measures", LONG_WORD))
+    meas_path.write_text(yaml.safe_dump(measures, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # outcomes: the period column (kept starting with the year, as real periods do)
+    out_path = root / "outcomes" / "outcomes.csv"
+    outcomes = pd.read_csv(out_path, dtype=str)
+    for measure in outcomes["measure"].unique():
+        sel = outcomes["measure"] == measure
+        for period in outcomes.loc[sel, "period"].unique():
+            outcomes.loc[sel & (outcomes["period"] == period), "period"] = period + " " + tags("outcomes")
+    outcomes.to_csv(out_path, index=False)
+    # claims: statement, source and the data that would settle an untestable claim
+    keep = {"efficiency-central-costs", "efficiency-net-spend", "prevention-reablement", "agility",
+            "sceptic-no-efficiency-gain", "assessment-self-matches-independent", "workforce-turnover"}
+    claims = [c for c in yaml.safe_load((src / "claims.yaml").read_text(encoding="utf-8")) if c["id"] in keep]
+    for c in claims:
+        c["statement"] = tags("claims")
+        c["source"] = tags("claims")
+        if c.get("settle_with"):
+            c["settle_with"] = tags("claims")
+    claims[0]["statement"] = tags("claims", LONG_WORD)
+    (root / "claims.yaml").write_text(yaml.safe_dump(claims, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _hostile_export(folder: Path, tags: Tags, model) -> Path:
+    import datetime as dt
+
+    from conftest import Survey
+    from dqm.reference import councils
+
+    ref = councils()
+    finance = set(pd.read_csv(data_dir() / "outcomes" / "outcomes.csv", dtype=str)
+                  .query("measure == 'central_services_per_head'")["local-authority-code"])
+    pool = ref[ref["principal"] & ref["local-authority-code"].isin(finance)].sort_values("local-authority-code")
+    rng = np.random.default_rng(7)
+    survey = Survey(model)
+    for i, name in enumerate(pool["official-name"].head(36)):
+        lv = int(rng.integers(1, 6))
+        overrides = {q: f"{int(np.clip(lv + rng.integers(-1, 2), 1, 5))}" for q in model.dimensions["question"]}
+        if i < 3:  # the evidence shown in a council report: every dimension of the first councils
+            overrides.update({q: tags("export evidence", LONG_WORD if (i, j) == (0, 0) else LONG_URL if j == 1 else None)
+                              for j, q in enumerate(model.dimensions["evidence_question"])})
+        survey.add(council=name, email=f"r{i}@example.gov.uk", role=tags("export role") if i < 3 else "Head of Digital",
+                   when=dt.datetime(2026, 3, 1 + i % 27, 10, 0), level=str(lv), target="4", overrides=overrides)
+    for _ in range(4):  # council names that match no council: quarantined, listed in the data quality report
+        survey.add(council=tags("export council name"), email=f"x{_}@example.gov.uk")
+    name = tags("export file name").replace("/", "_")[:120]
+    return survey.googleforms(folder / f"{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """The four reports built from hostile data files and a hostile export (built once)."""
+    from dqm.model import load_model
+    from dqm.reports import councils_in_wave, run_report
+    from dqm.store import ingest_files
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tags = Tags(server.server_port)
+    root = tmp_path_factory.mktemp("hostile")
+    data = root / "data"
+    _hostile_data(data, tags)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DQM_DATA_DIR", str(data))  # the report kernels inherit it
+    mp.delenv("DQM_MODEL", raising=False)
+    try:
+        model = load_model()
+        export = _hostile_export(root, tags, model)
+        store = root / f"{tags('store file name', '<img src=x onerror=window.__xss=1>')}.duckdb"
+        results = ingest_files([export], wave=2026, store=store)
+        assert results[0].stored >= 30, results[0].summary()
+        council = councils_in_wave(store, 2026)[0]
+        out = root / "out"
+        built = {kind: run_report(kind, 2026, store=store, out_dir=out, council=council if kind == "council" else None,
+                                  pdf=pdf, extra=QUICK[kind])
+                 for kind, pdf in REPORT_KINDS.items()}
+    finally:
+        mp.undo()
+    yield {"tags": tags, "reports": built, "server": server, "root": root}
+    server.shutdown()
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("DQM_REQUIRE_CHROMIUM") == "1":
+        pytest.fail("Chromium is needed for the hostile-report test: apt-get install chromium")
+    return None
+
+
+PROBE = ("<script>setTimeout(function(){document.body.setAttribute('data-dqm-probe', JSON.stringify({xss: "
+         "window.__xss || 0, title: document.title, width: document.documentElement.scrollWidth, "
+         "viewport: window.innerWidth}))}, 500)</script>")
+
+
+def _open_in_chromium(browser: str, html_path: Path, tmp: Path) -> BeautifulSoup:
+    """The DOM after the page ran, with the probe's record on <body>: one browser launch per report."""
+    page = tmp / ("probe-" + html_path.name)
+    page.write_text(html_path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    p = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                        "--virtual-time-budget=4000", "--window-size=1280,900", f"--user-data-dir={tmp / 'profile'}",
+                        page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "<body" in p.stdout, p.stderr[-2000:]
+    return BeautifulSoup(p.stdout, "html.parser")
+
+
+URL_ATTRS = ("href", "src", "action", "formaction", "data", "srcset", "poster", "background", "xlink:href")
+
+
+def _check_dom(soup: BeautifulSoup, title: str) -> None:
+    probe = json.loads(soup.body["data-dqm-probe"])
+    assert probe["xss"] == 0, "a hostile string ran as script"
+    assert probe["title"] == title
+    assert probe["width"] <= probe["viewport"], f"page {probe['width']} px wide in a {probe['viewport']} px window"
+    assert len(soup.find_all("script")) == 1  # the probe only
+    for bad in ("iframe", "object", "embed", "svg", "math", "form", "input", "base", "frame", "video", "audio"):
+        assert not soup.find_all(bad), bad
+    assert len(soup.find_all("style")) == 1 and soup.find("style").parent.name == "head"
+    assert [m.attrs for m in soup.find_all("meta")] == [{"charset": "utf-8"}, {"content": "width=device-width, initial-scale=1", "name": "viewport"}]
+    assert not soup.find_all("link")
+    for el in soup.find_all(True):
+        for attr, value in el.attrs.items():
+            assert not attr.lower().startswith("on"), el.name
+            if attr.lower() in URL_ATTRS:
+                v = re.sub(r"\s", "", str(value)).lower()
+                assert not v.startswith(("javascript:", "http:", "https:", "file:", "//", "vbscript:")), (el.name, v[:80])
+                if el.name == "img":
+                    assert v.startswith("data:image/png;base64,")
+    for details in soup.find_all("details"):
+        assert set(details.attrs) <= {"class"}
+
+
+def _check_pdf(path: Path) -> None:
+    import pypdf
+
+    reader = pypdf.PdfReader(path)
+    assert not reader.attachments
+    root = reader.trailer["/Root"]
+    names = root.get("/Names", {})
+    assert "/EmbeddedFiles" not in names and "/JavaScript" not in names and "/OpenAction" not in root and "/AA" not in root
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+        for annot in page.get("/Annots", []) or []:
+            a = annot.get_object()
+            assert a.get("/Subtype") != "/FileAttachment"
+            action = a.get("/A", {})
+            assert action.get("/S") not in ("/JavaScript", "/Launch", "/ImportData", "/SubmitForm")
+            uri = str(action.get("/URI", ""))
+            assert not re.match(r"(?i)\s*(javascript|file|https?|ftp):", uri), uri
+        xs = []
+        page.extract_text(visitor_text=lambda text, cm, tm, fd, fs: xs.append((tm[4] * cm[0] + cm[4], text))
+                          if text.strip() else None)
+        off = [t for x, t in xs if x > width or x < 0]
+        assert not off, f"text off the page in {path.name}: {off[:3]}"
+
+
+def test_hostile_strings_never_become_markup_in_any_report(hostile, tmp_path):
+    browser = _chromium()
+    tags, reports = hostile["tags"], hostile["reports"]
+    counts = {}
+    for kind, res in reports.items():
+        html = res.html.read_text(encoding="utf-8")
+        title = BeautifulSoup(html, "html.parser").title.get_text()
+        if browser:
+            dom = _open_in_chromium(browser, res.html, tmp_path)
+            _check_dom(dom, title)
+            text = dom.get_text(" ")
+        else:
+            text = BeautifulSoup(html, "html.parser").get_text(" ")
+        found = collections.Counter(tags.sources[t] for t in set(re.findall(r"ZQ\d{3}", text)) if t in tags.sources)
+        counts[kind] = dict(sorted(found.items()))
+        assert not re.search(r"/(home|root|tmp|Users)/", text.split("Parameters of this run")[-1])
+        if res.pdf:
+            _check_pdf(res.pdf)
+    assert _Recorder.hits == [], f"resources were fetched: {_Recorder.hits}"
+    # the hostile strings did reach the reports, as text
+    assert counts["annual"].get("model") and counts["annual"].get("claims") and counts["annual"].get("store file name")
+    assert counts["evidence"].get("measures") and counts["evidence"].get("outcomes") and counts["evidence"].get("claims")
+    assert counts["council"].get("export evidence") and counts["council"].get("export role")
+    assert counts["quality"].get("export council name") and counts["quality"].get("export file name")
+    total = collections.Counter(tags.sources.values())
+    print("\nhostile strings planted per source:", dict(sorted(total.items())), "total", sum(total.values()))
+    for kind, c in counts.items():
+        print(f"hostile strings found in the {kind} report (as text):", c, "total", sum(c.values()))
+    print("browser:", browser or "none (HTML parsed without running it)")
+    print("seconds per report:", {k: round(r.seconds, 1) for k, r in reports.items()})
