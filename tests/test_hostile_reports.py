@@ -92,7 +92,9 @@ def _hostile_data(root: Path, tags: Tags) -> None:
     src = data_dir()
     for sub in ("reference", "outcomes", "model"):
         shutil.copytree(src / sub, root / sub)
-    shutil.copy(src / "survey_tools.yaml", root / "survey_tools.yaml")
+    for f in src.iterdir():  # survey tools, limits, the action library, ...
+        if f.is_file():
+            shutil.copy(f, root / f.name)
     # the quality model: its free text, and the name of every dimension
     mpath = root / "model" / "dqm.yaml"
     model = yaml.safe_load(mpath.read_text(encoding="utf-8"))
