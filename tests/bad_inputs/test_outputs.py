@@ -86,7 +86,7 @@ def test_bad_output_paths_are_refused_before_anything_is_written(case, demo_stor
 RUN_STORE_CASES = [
     ("a text file", lambda p: p.write_text("precious"), "not a store made by `dqm run`"),
     ("a folder", lambda p: p.mkdir(), "is a link or a folder"),
-    ("a symlink to a file", lambda p: p.symlink_to(_precious(p.parent)), "is a link or a folder"),
+    ("a symlink to a file", lambda p: p.symlink_to(_precious(p.parent)), "it was left untouched"),
     ("a store made by dqm ingest", None, "not a store made by `dqm run`"),
 ]
 
