@@ -2,6 +2,14 @@
 
 Read the package in the order the data flow:
 model -> reference -> outcomes -> demo -> ingest -> store -> scoring -> plots/narrative -> reports -> cli.
+
+For exploring in a notebook, start with the functions here (from :mod:`dqm.api`), each one call:
+
+* ``dqm.load()``: the store's tidy frames (the default store is named in what it prints)
+* ``dqm.scores()``, ``dqm.profile(council)``, ``dqm.peers(council)``: councils and their peer groups
+* ``dqm.compare(by="region")``, ``dqm.trend("leadership")``: groups and waves, with intervals and n
+* ``dqm.associate("overall", "population", controls=["council_type"])``: an exploratory controlled association
+* ``dqm.chart(table)``: any of those tables as a chart in the reports' style
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -10,12 +18,21 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-
-def load(store=None, wave=None, model=None):
-    """Tidy DataFrames from a store; see :func:`dqm.store.load`."""
-    from .store import load as _load
-
-    return _load(store, wave=wave, model=model)
+# The analyst's functions live in dqm.api; they are imported on first use, so that `import dqm` (and the
+# command line) stays quick.
+_API = ("load", "councils", "scores", "profile", "peers", "compare", "trend", "associate", "chart", "interact")
 
 
-__all__ = ["__version__", "load"]
+def __getattr__(name):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'dqm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))
+
+
+__all__ = ["__version__", *_API]

@@ -15,6 +15,16 @@ EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what 
 EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
 
 
+def _read_store(store):
+    """The store a reading command uses; when none was named, say on stderr which one (see paths.resolve_store)."""
+    from .paths import resolve_store
+
+    path, note = resolve_store(store)
+    if not store:
+        print(f"dqm: reading the {note}; name another with --store or DQM_STORE.", file=sys.stderr)
+    return path
+
+
 def _cmd_demo(args) -> int:
     from .demo import write_demo
 
@@ -91,6 +101,7 @@ def _cmd_report_councils(args) -> int:
 def _cmd_report(args) -> int:
     from .reports import run_report
 
+    args.store = _read_store(args.store)
     if args.kind == "councils" or (args.kind == "council" and args.all):
         return _cmd_report_councils(args)
     if args.councils or args.force:
@@ -146,6 +157,7 @@ def _cmd_score(args) -> int:
     if args.out:
         _check_output_file(args.out, ".csv")
     model = load_model()
+    args.store = _read_store(args.store)
     data = load(args.store, wave=args.wave, model=model)
     if data.answers.empty:
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
@@ -188,6 +200,7 @@ def _cmd_claims(args) -> int:
         raise DQMError("dqm claims needs --wave YEAR (the assessment year whose levels are the exposure).")
     model = load_model()
     ev = _evidence(args, model)
+    args.store = _read_store(args.store)
     data = load(args.store, model=model)
     if not (data.councils["wave"] == args.wave).any():
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store or "the default store")
@@ -477,6 +490,10 @@ def _positive(kind):
     return parse
 
 
+STORE_HELP = ("DuckDB store to read (default: DQM_STORE, else data/dqm.duckdb if it exists, else the demo store "
+              "reports/_build/demo.duckdb built by `make report`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dqm", description="DQM evidence workbook: ingest Digital Quality Model "
                                 "assessments, score them and publish reports. Add --debug to any command to see "
@@ -511,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.")
     s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports, filled assessment packs, or folders of them")
     s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
-    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--store", help="DuckDB store to write (default DQM_STORE, else data/dqm.duckdb)")
     s.add_argument("--assessment-type", default="self", choices=["self", "peer", "independent"],
                    help="type of assessment in these files (a column in the file overrides it per row)")
     s.add_argument("--shape", choices=["msforms", "googleforms", "smartsurvey", "jisc", "qualtrics", "pack", "generic"],
@@ -542,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="councils: remake every report, even those whose inputs are unchanged")
     s.add_argument("--draws", type=_positive(int), help="councils: Monte Carlo draws for the rank intervals (default 1000)")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
-    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--store", help=STORE_HELP)
     s.add_argument("--out-dir", help="output folder (default reports/; for councils reports/councils/YEAR/)")
     s.add_argument("--output", help="output file name inside the output folder")
     _user_options(s)
@@ -553,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "model's rule, and the median and 5th-95th percentile score and rank over a Monte Carlo of "
                        "defensible choices. Names councils: for analysts, not for publication.")
     s.add_argument("--wave", type=int, required=True, help="assessment year")
-    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--store", help=STORE_HELP)
     s.add_argument("--draws", type=_positive(int), default=1000, help="Monte Carlo draws (default 1000)")
     s.add_argument("--seed", type=int, default=20261122, help="Monte Carlo seed")
     out = s.add_mutually_exclusive_group()
@@ -566,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "a user data folder, against the outcome data, with robust effects, equivalence tests, Holm "
                        "adjustment, a specification curve and a verdict. `dqm claims add` registers a claim of your own.")
     s.add_argument("--wave", type=int, help="assessment year whose levels are the exposure (required to test)")
-    s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
+    s.add_argument("--store", help=STORE_HELP)
     _user_options(s)
     s.add_argument("--bootstrap", type=_positive(int), default=2000, help="BCa bootstrap resamples (default 2000)")
     s.add_argument("--null-bootstrap", type=_positive(int), default=500,

@@ -92,6 +92,13 @@ class Model:
     def describe_overall_rule(self) -> str:
         return OVERALL_RULES[self.overall_rule]
 
+    def __repr__(self) -> str:  # short: the frames are attributes, not something to print whole
+        provisional = int(self.dimensions["provisional"].astype(bool).sum()) if "provisional" in self.dimensions else 0
+        return (f"Model {self.id} version {self.version}: {len(self.dimensions)} dimensions"
+                + (f" ({provisional} provisional)" if provisional else "")
+                + f", {len(self.levels)} levels, overall rule {self.overall_rule} (at least {self.min_coverage} "
+                f"dimensions answered)")
+
 
 def _fail(path, key, message, hint="Fix the model file and run again."):
     raise ModelError(f"key {key!r}: {message}", file=path, hint=hint)

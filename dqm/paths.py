@@ -207,3 +207,46 @@ def mark_run_store(store) -> None:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(RUN_STORE_MARK))
     finally:
         con.close()
+
+def demo_store() -> Path:
+    """The store `make report` (`dqm run`) builds from the bundled synthetic exports."""
+    return reports_dir() / "_build" / "demo.duckdb"
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def resolve_store(store=None) -> tuple[Path, str]:
+    """The store to read when none is named, and a one-line note saying which it is and why.
+
+    A named store is used as given. Otherwise: ``DQM_STORE`` if set; else ``data/dqm.duckdb`` (where
+    ``dqm ingest`` writes) if it exists; else the demo store ``reports/_build/demo.duckdb`` if
+    ``make report`` has built it. When none exists a :class:`~dqm.errors.DQMError` says how to make one.
+    Writing (``dqm ingest``) always goes to :func:`default_store`, never to the demo store.
+
+    >>> path, note = resolve_store("my.duckdb")
+    >>> path.name, note
+    ('my.duckdb', 'store my.duckdb (named)')
+    """
+    from .errors import DQMError
+
+    if store:
+        return Path(store), f"store {_shown(Path(store))} (named)"
+    if os.environ.get("DQM_STORE"):
+        path = Path(os.environ["DQM_STORE"])
+        return path, f"store {_shown(path)} (from DQM_STORE)"
+    own = data_dir() / "dqm.duckdb"
+    if own.exists():
+        return own, f"store {_shown(own)} (your ingested data)"
+    demo = demo_store()
+    if demo.exists():
+        return demo, f"store {_shown(demo)} (the demo store: synthetic data; ingest your own with `dqm ingest`)"
+    raise DQMError(
+        f"no store to read: neither {_shown(own)} (written by `dqm ingest`) nor the demo store {_shown(demo)} exists.",
+        hint="Run `make report` (or `dqm run`) to build the demo store from the bundled synthetic exports, ingest "
+             "your own exports with `dqm ingest FILE --wave YEAR`, or name a store with --store or DQM_STORE.")

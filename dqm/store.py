@@ -33,7 +33,7 @@ import pandas as pd
 from .errors import DQMError, IngestError
 from .ingest import ASSESSMENT_TYPES, parse_export, read_export
 from .model import Model, load_model
-from .paths import default_store
+from .paths import default_store, resolve_store
 
 SCHEMA_VERSION = 1
 
@@ -381,6 +381,7 @@ def load(store=None, wave: int | None = None, model: Model | None = None) -> Sto
     from .scoring import council_levels
 
     model = model or load_model()
+    store, _ = resolve_store(store)  # DQM_STORE, else data/dqm.duckdb, else the demo store
     con = connect(store, read_only=True)
     try:
         where = "" if wave is None else f"WHERE wave = {int(wave)}"

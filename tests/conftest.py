@@ -1,4 +1,4 @@
-"""Shared fixtures: the model, small survey exports in every shape, and a store built from the demo data."""
+"""Shared fixtures: the model and small survey exports in every shape (the demo store is in ../conftest.py)."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +12,6 @@ import yaml
 from openpyxl import Workbook
 
 from dqm.model import load_model
-from dqm.paths import demo_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,27 +22,8 @@ def model():
 
 
 @pytest.fixture(scope="session")
-def demo_exports() -> Path:
-    return demo_dir() / "exports"
-
-
-@pytest.fixture(scope="session")
 def demo_truth(demo_exports) -> dict:
     return yaml.safe_load((demo_exports / "truth.yaml").read_text())
-
-
-@pytest.fixture(scope="session")
-def demo_store(tmp_path_factory, demo_exports):
-    """A store holding all the demo exports (built once per test session)."""
-    from dqm.store import ingest_files
-
-    store = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    manifest = pd.read_csv(demo_exports / "manifest.csv")
-    results = {}
-    for r in manifest.itertuples():
-        results[r.file] = ingest_files([demo_exports / r.file], wave=int(r.wave), store=store,
-                                       assessment_type=r.assessment_type)[0]
-    return store, results
 
 
 class Survey:

@@ -68,9 +68,28 @@ def mean_with_ci(values: pd.Series, conf: float = 0.95) -> tuple[float, float, f
     return (m, m - half, m + half, n)
 
 
-def dimension_means(levels: pd.DataFrame, model: Model, by: list[str] | None = None) -> pd.DataFrame:
-    """Mean council level per dimension (and overall), with 95% intervals, optionally by group columns."""
-    by = by or []
+def dimension_means(levels: pd.DataFrame, model: Model, by: list[str] | str | None = None,
+                    assessment_type: str | None = "self") -> pd.DataFrame:
+    """Mean council level per dimension (and overall), with 95% t-intervals over councils, optionally by group.
+
+    ``levels`` is the ``councils`` table of :func:`dqm.store.load` (one row per council, wave and
+    assessment type). Only ``assessment_type`` rows are used (self-assessments unless asked;
+    ``None`` keeps every row, which counts a council assessed two ways twice), as in
+    :func:`~dqm.scoring.sector_trend`. ``councils`` is the number of councils (n) behind each mean.
+
+    >>> import pandas as pd
+    >>> from dqm.model import load_model
+    >>> m = load_model()
+    >>> lv = pd.DataFrame({"council_code": ["A", "B", "A"], "assessment_type": ["self", "self", "independent"],
+    ...                    "region": ["X", "X", "X"], **{d: [2.0, 4.0, 1.0] for d in m.dimension_ids}})
+    >>> lv["overall_mean"] = lv[m.dimension_ids].mean(axis=1)
+    >>> dimension_means(lv, m, by="region").query("dimension_id == 'overall_mean'")[["region", "mean", "councils"]]
+       region  mean  councils
+    10      X   3.0         2
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    if assessment_type is not None and "assessment_type" in levels:
+        levels = levels[levels["assessment_type"] == assessment_type]
     rows = []
     groups = levels.groupby(by, dropna=False) if by else [((), levels)]
     for key, sub in groups:
