@@ -14,6 +14,22 @@ from .uncertainty import monte_carlo_ranks
 
 def council_scores(council_levels: pd.DataFrame, answers: pd.DataFrame, model: Model, wave: int,
                    n_draws: int = 1000, seed: int = 20261122) -> pd.DataFrame:
+    """One row per council with a self-assessment in ``wave``: its level and where it stands, with intervals.
+
+    ``council_levels`` and ``answers`` are the ``councils`` and ``answers`` frames of :func:`dqm.load`;
+    ``model`` is the quality model (``data.model``). Columns: council_code, wave, n_respondents,
+    coverage (dimensions answered), overall_level (the model's rule), overall_mean, councils_ranked,
+    score_median, score_p5, score_p95, rank_median, rank_p5, rank_p95 (1 = highest, over ``n_draws``
+    seeded Monte Carlo draws, see :mod:`dqm.scoring.uncertainty`) and position (what the whole rank
+    interval supports). Councils answering too few dimensions have no score or rank. Names councils:
+    for analysts, not for publication. ``dqm.scores()`` is the same table with council names.
+
+    >>> import dqm
+    >>> data = dqm.load()
+    >>> s = council_scores(data.councils, data.answers, data.model, 2026, n_draws=50)
+    >>> s.columns.tolist()[:6]
+    ['council_code', 'wave', 'n_respondents', 'coverage', 'overall_level', 'overall_mean']
+    """
     lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
     mc = monte_carlo_ranks(answers[answers["wave"] == wave], model, n_draws=n_draws, seed=seed)
     cols = ["council_code", "wave", "n_respondents", "coverage", "overall_level", "overall_mean"]
