@@ -84,6 +84,12 @@ class Data(StoreData):
     def synthetic(self) -> bool:
         return bool(self.submissions["synthetic"].any()) if "synthetic" in self.submissions else False
 
+    def took_part(self, wave: int | None = None) -> list[str]:
+        """Codes of the councils with a self-assessment in ``wave`` (default the latest), for choosing one."""
+        lv = self.councils[self.councils["assessment_type"] == "self"]
+        wave = _wave(self, wave)
+        return sorted(lv.loc[lv["wave"] == wave, "council_code"].unique())
+
     def __repr__(self) -> str:
         waves = self.waves
         span = "no waves" if not waves else (f"1 wave ({waves[0]})" if len(waves) == 1
@@ -523,30 +529,38 @@ def interact(function, **choices):
     """Call ``function`` with drop-downs to choose its arguments in JupyterLab, or once with the defaults elsewhere.
 
     Each keyword maps an argument to a list of options (the first is the default) or to a pair
-    ``(options, default)``. Returns the result of the call with the defaults, so a notebook run by
-    papermill shows the same output a reader sees before touching the controls.
+    ``(options, default)``. What ``function`` returns is displayed (each item, if it returns a list),
+    so a notebook run by papermill shows what a reader sees before touching the controls.
 
-    >>> interact(lambda n, word: word * n, n=[2, 3], word=(["ab", "cd"], "cd"))
-    'cdcd'
+    >>> interact(lambda n, word: [word * n, n], n=[2, 3], word=(["ab", "cd"], "cd"))
+    cdcd
+    2
     """
     from IPython.display import display
 
     opts = {k: (v if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], (list, tuple)) else (list(v), list(v)[0]))
             for k, v in choices.items()}
     defaults = {k: d for k, (_, d) in opts.items()}
+
+    def show(**kwargs):
+        result = function(**kwargs)
+        for item in result if isinstance(result, (list, tuple)) else [result]:
+            if item is not None:
+                display(item)
+
     if not widgets_available():
-        return function(**defaults)
+        return show(**defaults)
     import ipywidgets as w
 
     controls = {k: w.Dropdown(options=list(o), value=d, description=k.replace("_", " ")) for k, (o, d) in opts.items()}
     out = w.Output()
 
-    def show(**kwargs):
+    def show_in_output(**kwargs):
         out.clear_output(wait=True)
         with out:
-            display(function(**kwargs))
+            show(**kwargs)
 
-    ui = w.interactive(show, **controls)
+    ui = w.interactive(show_in_output, **controls)
     display(w.VBox([w.HBox(list(controls.values())), out]))
     ui.update()
     return None

@@ -229,9 +229,9 @@ def resolve_store(store=None) -> tuple[Path, str]:
     ``make report`` has built it. When none exists a :class:`~dqm.errors.DQMError` says how to make one.
     Writing (``dqm ingest``) always goes to :func:`default_store`, never to the demo store.
 
-    >>> path, note = resolve_store("my.duckdb")
+    >>> path, note = resolve_store("/tmp/my.duckdb")
     >>> path.name, note
-    ('my.duckdb', 'store my.duckdb (named)')
+    ('my.duckdb', 'store /tmp/my.duckdb (named)')
     """
     from .errors import DQMError
 

@@ -97,6 +97,9 @@ class Chart:
     data: pd.DataFrame
     png: bytes
 
+    def __repr__(self) -> str:  # the text form a notebook keeps beside the HTML: short, without the image bytes
+        return f"<Chart: {self.title} ({len(self.data)} rows of data; source: {self.source})>"
+
     def _repr_html_(self) -> str:
         b64 = base64.b64encode(self.png).decode("ascii")
         large = len(self.data) > LARGE_TABLE

@@ -206,7 +206,12 @@ def test_charts_are_in_the_reports_style_and_leave_out_suppressed_groups(data):
         dqm.chart(pd.DataFrame({"a": [1]}))
 
 
-def test_interact_falls_back_to_defaults_without_a_lab_session(monkeypatch):
+def test_interact_falls_back_to_defaults_without_a_lab_session(monkeypatch, capsys):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.delenv("DQM_WIDGETS", raising=False)
-    assert dqm.interact(lambda council, wave: f"{council} {wave}", council=["BST", "MIK"], wave=([2025, 2026], 2026)) == "BST 2026"
+    dqm.interact(lambda council, wave: f"{council} {wave}", council=["BST", "MIK"], wave=([2025, 2026], 2026))
+    assert capsys.readouterr().out == "BST 2026\n"
+    monkeypatch.setenv("JPY_SESSION_NAME", "explore.ipynb")  # a kernel started by JupyterLab
+    assert dqm.api.widgets_available()
+    monkeypatch.setenv("DQM_WIDGETS", "0")
+    assert not dqm.api.widgets_available()
