@@ -13,7 +13,7 @@ help:
 	@echo "make test       run the test suite (fast settings)"
 	@echo "make test-slow  run the slow suites too (full simulation settings)"
 	@echo "make bench      run the performance benchmarks (writes benchmarks/results/)"
-	@echo "make lab        install JupyterLab into .venv and start it in notebooks/"
+	@echo "make lab        start JupyterLab on the project at notebooks/explore.ipynb (installs it and builds the demo store the first time)"
 	@echo "make clean      remove .venv, build files and generated reports"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -35,9 +35,22 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/batch_reports.py
 
-lab: $(STAMP)
-	$(PIP) install "jupyterlab==4.6.6"
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab is installed once (its pins are in requirements-lab.lock); the demo store is built if missing
+# (ingest only, a few seconds); Lab opens on the project at the guided tour, with the project's .venv as
+# its Python kernel. As root (containers, CI machines) Jupyter needs --allow-root.
+LAB_STAMP := $(VENV)/.lab-stamp
+DEMO_STORE := $(or $(DQM_REPORTS_DIR),reports)/_build/demo.duckdb
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+$(LAB_STAMP): $(STAMP) requirements-lab.lock
+	$(PIP) install -r requirements-lab.lock -c requirements.lock
+	touch $(LAB_STAMP)
+
+$(DEMO_STORE): | $(STAMP)
+	$(BIN)/dqm run --no-reports
+
+lab: $(LAB_STAMP) $(DEMO_STORE)
+	$(BIN)/jupyter lab $(LAB_ROOT_FLAG) $(LAB_ARGS) notebooks/explore.ipynb
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock.new && mv requirements.lock.new requirements.lock

@@ -462,7 +462,7 @@ def _cmd_run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise DQMError("--jobs must be 1 or more.")
     run_main_job(exports, out_dir, store, wave=args.wave, council=args.council, quick=args.quick, jobs=args.jobs,
-                 default_store=not args.store)
+                 default_store=not args.store, reports=not args.no_reports)
     return 0
 
 
@@ -514,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true",
                    help="fewer bootstrap and simulation replications (for tests; figures are less precise)")
     s.add_argument("--jobs", type=int, help="reports built side by side (default: the number of CPU cores)")
+    s.add_argument("--no-reports", action="store_true",
+                   help="only build the store (the demo store for `make lab` and notebooks), no reports")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("demo", help="write synthetic survey exports for three waves",

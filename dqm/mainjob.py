@@ -91,8 +91,11 @@ def _council(wave: int, store: str, out_dir: str, council: str, extra: dict) -> 
 
 
 def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = None, council: str | None = None,
-                 quick: bool = False, jobs: int | None = None, default_store: bool = True, echo=print) -> list[Made]:
+                 quick: bool = False, jobs: int | None = None, default_store: bool = True, echo=print,
+                 reports: bool = True) -> list[Made]:
     """Ingest ``exports`` (listed in its manifest.csv) into a fresh ``store`` and build the four reports.
+
+    ``reports=False`` builds the store only (``dqm run --no-reports``, which `make lab` uses).
 
     ``default_store``: the store is the run's own default one (not named by the user); see
     :func:`dqm.paths.clear_run_store` for which stores a run may replace.
@@ -119,6 +122,9 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     for r in manifest.itertuples():
         for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
             echo(res.summary())
+    if not reports:
+        echo(f"Built the store {store}; no reports (--no-reports).")
+        return []
     wave = int(wave or manifest["wave"].max())
     council = council or example_council(store, wave)
     settings = QUICK if quick else FULL

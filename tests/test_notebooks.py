@@ -54,7 +54,7 @@ def test_explore_runs_as_committed(tmp_path, demo_store, monkeypatch):
     nb = run_as_committed("explore.ipynb", tmp_path, demo_store[0], monkeypatch)
     text = _text(nb)
     assert "SYNTHETIC demonstration data" in text  # the data are labelled
-    assert text.count("data:image/png;base64,") >= 6  # profile, type is a table, region, deprivation, trend, association
+    assert text.count("data:image/png;base64,") == 5  # profile, region, deprivation, trend, association
     assert "Exploratory association" in text and "overall_mean" in text
     assert "Traceback" not in text and "Error" not in json.dumps([c.get("outputs") for c in nb.cells])
 
