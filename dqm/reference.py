@@ -346,12 +346,12 @@ def match_councils(values: pd.Series) -> pd.DataFrame:
     """Match a column of names or codes: one row per distinct value.
 
     Columns: text (the value as given), local-authority-code (missing when there is no confident match),
-    method (code, gss, exact, fuzzy or none), score (0 to 100), suggestions (the nearest councils, as
-    "Name (CODE); ..."), note (why there is no match, such as a former council).
+    method (how it matched, or why not: see :class:`Match`), score (0 to 100), suggestions (the nearest
+    councils, as "Name (CODE); ..."), note (why there is no match, such as a former council).
 
     >>> m = match_councils(pd.Series(["Bristol, City of", "Taunton Deane"]))
-    >>> m["local-authority-code"].tolist()[0], m["method"].tolist()
-    ('BST', ['exact', 'none'])
+    >>> m["local-authority-code"].tolist()[0], m["local-authority-code"].isna().tolist()
+    ('BST', [False, True])
     """
     uniq = pd.unique(values.astype("string").fillna(""))
     rows = []

@@ -215,3 +215,20 @@ def test_interact_falls_back_to_defaults_without_a_lab_session(monkeypatch, caps
     assert dqm.api.widgets_available()
     monkeypatch.setenv("DQM_WIDGETS", "0")
     assert not dqm.api.widgets_available()
+
+
+def test_run_no_reports_builds_only_the_store(tmp_path, demo_exports):
+    """What `make lab` runs when the demo store is missing: ingest, no reports."""
+    import shutil
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(demo_exports / "dqm-2026-independent-googleforms.csv", exports)
+    (exports / "manifest.csv").write_text("file,wave,assessment_type,tool\n"
+                                          "dqm-2026-independent-googleforms.csv,2026,independent,googleforms\n")
+    out = tmp_path / "reports"
+    p = subprocess.run([sys.executable, "-m", "dqm.cli", "run", "--no-reports", "--exports", str(exports),
+                        "--out-dir", str(out)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (out / "_build" / "demo.duckdb").exists() and not list(out.glob("*.html"))
+    assert "no reports" in p.stdout
