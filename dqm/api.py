@@ -48,8 +48,8 @@ GROUPINGS = {"type": "type_group", "council_type": "type_group", "deprivation": 
              "region": "region", "nation": "nation", "rurality": "rurality", "wave": "wave"}
 EXPLORATORY_NOTE = ("Exploratory: chosen after looking at the data and not pre-registered, so its p-value and "
                     "interval overstate the evidence. An association between councils, not evidence that one causes "
-                    "the other. To test it properly, register it in data/claims.yaml (exploratory: true) and "
-                    "test it on the next wave.")
+                    "the other. To keep it, register it with `dqm claims add` (the promote column has the command): "
+                    "the evidence review then shows it as exploratory, and the next wave tests it properly.")
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -455,9 +455,27 @@ def associate(exposure: str, outcome, controls=("council_type",), data: Data | N
             "exploratory", "reason"]
     out = row[keep].assign(controls=", ".join(controls) or "none", wave=wave, note=EXPLORATORY_NOTE)
     out["outcome"] = measure if not isinstance(outcome, (pd.DataFrame, pd.Series)) else name
-    out = out[["exposure", "outcome", "controls", "wave", *keep[2:], "note"]]
+    out["promote"] = _promote_command(claim, outcome)
+    out = out[["exposure", "outcome", "controls", "wave", *keep[2:], "note", "promote"]]
     return _tag(out, "association", wave=wave, source=_source(data, wave), label=f"{exposure} and {name}",
                 adj=(float(result.adj_ci_low), float(result.adj_ci_high)))
+
+
+def _promote_command(claim, outcome) -> str:
+    """The `dqm claims add` command that registers this question (dated today, exploratory)."""
+    import shlex
+
+    from .outcomes import load_measures
+
+    if isinstance(outcome, (pd.DataFrame, pd.Series)) or outcome not in set(load_measures()["id"]):
+        return ("add the outcome first with `dqm outcomes add FILE --user-data DIR --measure ID ...`, then "
+                "`dqm claims add --user-data DIR --outcome ID ...`")
+    parts = ["dqm", "claims", "add", "--user-data", "my-evidence", "--id", claim.id, "--statement",
+             f"Exploratory: {claim.statement}.", "--exposure", claim.exposure, "--outcome", claim.outcome,
+             "--direction", claim.direction, "--sesoi", f"{claim.sesoi:g}", "--controls", ",".join(claim.controls)]
+    for k, v in claim.population.items():
+        parts += ["--population", f"{k}={v}"]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 # ---------------------------------------------------------------- charts

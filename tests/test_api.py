@@ -171,6 +171,19 @@ def test_associate_is_the_registry_engine_on_a_claim_built_for_you(data):
     assert r["verdict"].iloc[0] == ref.verdict and r["ci_low"].iloc[0] == pytest.approx(ref.ci_low)
 
 
+def test_the_promote_command_registers_the_question(data, tmp_path):
+    import shlex
+
+    r = dqm.associate("overall", "net_current_expenditure_per_head", controls=["council_type"], data=data,
+                      bootstrap=50, spec_curve=False)
+    args = shlex.split(r["promote"].iloc[0])
+    args[args.index("--user-data") + 1] = str(tmp_path / "mine")
+    p = subprocess.run([sys.executable, "-m", "dqm.cli", *args[1:]], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    text = (tmp_path / "mine" / "claims.yaml").read_text()
+    assert "exploratory: true" in text and "exploratory-overall-net_current_expenditure_per_head" in text
+
+
 def test_associate_takes_your_own_outcome_table(data):
     codes = data.councils.query("wave == 2026 and assessment_type == 'self'")[["council_code", "overall_mean"]].dropna()
     rng = np.random.default_rng(1)
