@@ -67,21 +67,8 @@ def load_outcomes(path: str | Path | None = None) -> pd.DataFrame:
     hint = f"An outcome file is a CSV with the columns {', '.join(OUTCOME_COLUMNS)}, one value per row."
     if not path.exists():
         raise DQMError("the outcome file does not exist.", file=path, hint="Check the path.")
-    if path.is_dir():
-        raise DQMError("the outcome path is a folder, not a CSV file.", file=path, hint=hint)
-    cap = limit("max_file_mb")
-    if path.stat().st_size > cap * 1024 * 1024:
-        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path,
-                       hint="Raise the limit with DQM_MAX_FILE_MB if it really is an outcome table.")
-    data = path.read_bytes()
-    if not data.strip():
-        raise DQMError("the outcome file is empty.", file=path, hint=hint)
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DQMError(f"the outcome file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
-                       row=line, hint="Save it as CSV UTF-8.") from None
+    _check_outcome_file(path, hint, size_hint="Raise the limit with DQM_MAX_FILE_MB if it really is an outcome table.",
+                        utf8_hint="Save it as CSV UTF-8.")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -468,17 +455,14 @@ def _council_status(m) -> tuple[str, str]:
     return "no match", m.note or "no confident match"
 
 
-def _read_user_csv(path: Path, **kw) -> pd.DataFrame:
-    """Read one of your outcome CSVs as text, every failure a one-line message naming the file."""
-    import csv
 
-    path = Path(path)
-    hint = "Save it as CSV, UTF-8, with a header row (council, measure, period, value)."
+def _check_outcome_file(path: Path, hint: str, size_hint: str | None = None, utf8_hint: str | None = None) -> None:
+    """Refuse, with a one-line message naming the file, an outcome path that is a folder, too large, empty or not UTF-8."""
     if path.is_dir():
         raise DQMError("the outcome path is a folder, not a CSV file.", file=path, hint=hint)
     cap = limit("max_file_mb")
     if path.stat().st_size > cap * 1024 * 1024:
-        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path, hint=hint)
+        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path, hint=size_hint or hint)
     data = path.read_bytes()
     if not data.strip():
         raise DQMError("the outcome file is empty.", file=path, hint=hint)
@@ -487,7 +471,15 @@ def _read_user_csv(path: Path, **kw) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise DQMError(f"the outcome file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
-                       row=line, hint=hint) from None
+                       row=line, hint=utf8_hint or hint) from None
+
+def _read_user_csv(path: Path, **kw) -> pd.DataFrame:
+    """Read one of your outcome CSVs as text, every failure a one-line message naming the file."""
+    import csv
+
+    path = Path(path)
+    hint = "Save it as CSV, UTF-8, with a header row (council, measure, period, value)."
+    _check_outcome_file(path, hint)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python", **kw)
     except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
