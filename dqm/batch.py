@@ -33,6 +33,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -522,13 +523,23 @@ def combined_hash(parts: dict) -> str:
 # Manifest, failures and index
 
 def read_manifest(out_dir: Path) -> dict:
+    """The batch's record of what it made, or an empty one when there is none or it cannot be read.
+
+    The manifest is only a cache of earlier work: a link, a file that is not JSON or JSON of the wrong shape
+    is set aside (the batch then remakes what it cannot vouch for). What the index shows is checked again
+    against the wave's councils and the files on disk by :func:`trusted_entries`.
+    """
     path = Path(out_dir) / MANIFEST
-    if not path.exists():
-        return {"councils": {}}
+    empty = {"councils": {}}
+    if path.is_symlink() or not path.is_file():
+        return empty
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:  # cannot happen with atomic writes; start again rather than trust it
-        return {"councils": {}}
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):  # cannot happen with atomic writes; start again rather than trust it
+        return empty
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("councils"), dict):
+        return empty
+    return manifest
 
 
 def write_manifest(out_dir: Path, manifest: dict) -> None:
@@ -541,20 +552,74 @@ def write_failures(out_dir: Path, failures: pd.DataFrame) -> Path:
     return path
 
 
-def index_table(manifest: dict, ref: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
-    """One row per council in the manifest: code, name, type, region, files (relative links), status."""
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_STATUSES = ("ok", "failed")
+
+
+def report_name(code: str, wave: int, suffix: str = ".html") -> str:
+    """The file name of a council's report in the batch's output folder (the only name the index links to)."""
+    return f"council-{code}-{int(wave)}{suffix}"
+
+
+def trusted_entries(manifest: dict, councils, out_dir: Path, wave: int) -> tuple[dict, list[str]]:
+    """The manifest's entries that the index may publish, and a warning for each one dropped or corrected.
+
+    The index is derived from what the batch made, not from what the manifest says: an entry is kept only
+    for a council taking part in the wave (``councils``, codes), with a known status; its links are the
+    report names the batch writes (:func:`report_name`) in ``out_dir``, shown only when that file is there
+    (a regular file, not a link); a path the manifest records anywhere else is ignored, and a time that is
+    not one the batch writes is blanked. A report the manifest calls made but whose file is missing is
+    listed as failed. (The manifest records file names; older manifests recorded absolute paths.)
+
+    >>> trusted_entries({"councils": {"../x": {"status": "ok"}}}, ["BST"], Path("."), 2026)[1]
+    ["manifest entry '../x' is not a council taking part in wave 2026; it was left out of the index."]
+    """
+    out_dir = Path(out_dir)
+    allowed = set(councils)
+    entries = manifest.get("councils") if isinstance(manifest, dict) else None
+    if not isinstance(entries, dict):
+        return {}, ["the manifest has no list of councils; the index lists none."] if entries is not None else []
+    kept, warnings = {}, []
+    for code, m in sorted(entries.items(), key=lambda kv: str(kv[0])):
+        shown = repr(str(code)[:60])
+        if not isinstance(code, str) or code not in allowed:
+            warnings.append(f"manifest entry {shown} is not a council taking part in wave {int(wave)}; "
+                            "it was left out of the index.")
+            continue
+        if not isinstance(m, dict) or m.get("status") not in _STATUSES:
+            warnings.append(f"manifest entry {shown} has no valid status; it was left out of the index.")
+            continue
+        files = {}
+        for kind, suffix in (("html", ".html"), ("pdf", ".pdf")):
+            expected = out_dir / report_name(code, wave, suffix)
+            recorded = m.get(kind) or ""
+            if recorded and (not isinstance(recorded, str) or recorded not in (expected.name, str(expected))):
+                warnings.append(f"manifest entry {shown} names {'an HTML' if kind == 'html' else 'a PDF'} file other than {expected.name}; "
+                                "the index links only to the report the batch writes.")
+            ok = m["status"] == "ok" and expected.is_file() and not expected.is_symlink()
+            files[kind] = expected.name if ok else ""
+        status = "ok" if m["status"] == "ok" and files["html"] else "failed"
+        when = m.get("finished_at", "")
+        if not (isinstance(when, str) and _TIMESTAMP.fullmatch(when)):
+            if when:
+                warnings.append(f"manifest entry {shown} has a time that is not one the batch writes; it was blanked.")
+            when = ""
+        kept[code] = {"status": status, "html": files["html"], "pdf": files["pdf"], "finished_at": when}
+    return kept, warnings
+
+
+def index_table(entries: dict, ref: pd.DataFrame) -> pd.DataFrame:
+    """One row per council in ``entries`` (from :func:`trusted_entries`): code, name, type, region, files
+    (names in the output folder), status."""
     r = ref.set_index("local-authority-code")
     rows = []
-    for code, m in sorted(manifest["councils"].items()):
-        def rel(p):
-            return os.path.relpath(p, out_dir) if p and Path(p).exists() else ""
+    for code, m in sorted(entries.items()):
         rows.append({
             "council_code": code, "council": r["nice-name"].get(code, code),
             "type": r["local-authority-type-name"].get(code, ""), "region": r["region"].get(code, ""),
-            "html": rel(m.get("html")) if m.get("status") == "ok" else "",
-            "pdf": rel(m.get("pdf")) if m.get("status") == "ok" else "",
-            "status": "ready" if m.get("status") == "ok" else "failed",
-            "updated": m.get("finished_at", ""),
+            "html": m["html"], "pdf": m["pdf"],
+            "status": "ready" if m["status"] == "ok" else "failed",
+            "updated": m["finished_at"],
         })
     return pd.DataFrame(rows, columns=["council_code", "council", "type", "region", "html", "pdf", "status", "updated"])
 
@@ -628,6 +693,7 @@ class BatchResult:
     seconds: float
     index_html: Path | None = None
     failures_csv: Path | None = None
+    warnings: list = field(default_factory=list)  # manifest entries left out of the index, and why
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -638,6 +704,8 @@ class BatchResult:
         made, same, bad = (r["status"] == "ok").sum(), (r["status"] == "unchanged").sum(), len(self.failed)
         text = (f"{made} council reports written, {same} unchanged, {bad} failed, in {self.seconds:.1f} s; "
                 f"index: {self.index_html}")
+        if self.warnings:
+            text += f"\n{len(self.warnings)} manifest entries were not published in the index (see the warnings above)."
         if bad:
             text += f"\nFailures (also in {self.failures_csv}):\n" + "\n".join(
                 f"  {f.council}: " + (f"cell {f.cell}: " if f.cell else "") + f.error for f in self.failed.itertuples())
@@ -680,11 +748,11 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
         shutil.rmtree(stale, ignore_errors=True)
     with store_snapshot(store, build) as snap:  # every report of the batch reads the same state of the store
         return _run_batch(wave, snap, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook,
-                          progress, stream, start)
+                          progress, stream, start, taking_part)
 
 
 def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, progress, stream,
-               start) -> BatchResult:
+               start, taking_part) -> BatchResult:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -705,12 +773,12 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
     for code in codes:
         parts = {**common, **per_council[code]}
         h = combined_hash(parts)
-        old = entries.get(code, {})
-        html = out_dir / f"council-{code}-{wave}.html"
+        old = entries.get(code) if isinstance(entries.get(code), dict) else {}
+        html = out_dir / report_name(code, wave)
         have = html.exists() and (not pdf or html.with_suffix(".pdf").exists())
         if not force and old.get("status") == "ok" and old.get("hash") == h and have:
             rows.append({"council": code, "status": "unchanged", "cell": "", "error": "", "seconds": 0.0,
-                         "html": str(html), "pdf": old.get("pdf", "")})
+                         "html": str(html), "pdf": str(html.with_suffix(".pdf")) if old.get("pdf") else ""})
             continue
         todo.append((Task(code, str(names.get(code, code)), int(wave), str(store), int(draws), str(shared),
                           str(notebook), str(html), str(build), bool(pdf), extra), h, parts))
@@ -725,7 +793,8 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
         rows.append(row)
         entries[row["council"]] = {
             "hash": h if row["status"] == "ok" else "", "inputs": parts, "status": row["status"],
-            "html": row["html"], "pdf": row["pdf"], "seconds": row["seconds"], "cell": row["cell"],
+            "html": Path(row["html"]).name if row["html"] else "", "pdf": Path(row["pdf"]).name if row["pdf"] else "",
+            "seconds": row["seconds"], "cell": row["cell"],
             "error": row["error"], "finished_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         write_manifest(out_dir, manifest)
         bar.update(row)
@@ -749,5 +818,8 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
     results = pd.DataFrame(rows, columns=["council", "status", "cell", "error", "seconds", "html", "pdf"])
     failures = results[results["status"] == "failed"]
     failures_csv = write_failures(out_dir, failures)
-    _, index_html = write_index(out_dir, index_table(manifest, inputs.ref, out_dir), int(wave), inputs.synthetic)
-    return BatchResult(out_dir, results, time.perf_counter() - start, index_html, failures_csv)
+    published, warnings = trusted_entries(manifest, taking_part, out_dir, int(wave))
+    for w in warnings:
+        print(f"Warning: {w}", file=stream or sys.stderr, flush=True)
+    _, index_html = write_index(out_dir, index_table(published, inputs.ref), int(wave), inputs.synthetic)
+    return BatchResult(out_dir, results, time.perf_counter() - start, index_html, failures_csv, warnings)
