@@ -388,7 +388,7 @@ def _expected_sheet(key: str, model: Model) -> str | None:
     return "Assessment" if dimension in model.dimension_ids and part in ANSWER_HEADINGS else None
 
 
-def _address_problem(wb, key: str, address: str, sheet_wanted: str) -> tuple[str | None, tuple[str, str] | None]:
+def _address_problem(wb, address: str, sheet_wanted: str) -> tuple[str | None, tuple[str, str] | None]:
     """Check one ``_dqm`` address: one cell ``Sheet!A1``, on an existing sheet of the right kind, inside the sheet.
 
     Returns (problem, None) or (None, (sheet, coordinate)).
@@ -438,7 +438,7 @@ def _label_problem(wb, key: str, sheet: str, cell: str, model: Model) -> str | N
     dimension, _, part = key.rpartition(".")
     if part not in ANSWER_HEADINGS or dimension not in model.dimension_ids:
         return None  # Calculator cells are not read
-    name = str(model.dimensions.set_index("id").loc[dimension, "name"])
+    name = model.dimension_name(dimension)
     on_row = text(row, 1).removesuffix(" (provisional)")
     heading = text(FIRST_ROW - 1, column_index_from_string(column))
     if on_row != name or heading != ANSWER_HEADINGS[part]:
@@ -480,10 +480,14 @@ def pack_layout(path, wb, model: Model) -> PackLayout:
                  "`dqm pack` for the current model.")
     missing = [name for name in PACK_SHEETS if name not in wb.sheetnames]
     if missing:
-        raise IngestError(f"the pack is damaged: its {' and '.join(missing)} sheet{'s are' if len(missing) > 1 else ' is'} "
-                          "missing, so its answers cannot be read.", file=path, hint=REMAKE_HINT)
-    problems, cells, seen = [], {}, {}
-    where = lambda k: f"cell.{k} ({META_SHEET}!B{seen[k]})"  # noqa: E731
+        sheets = f"{' and '.join(missing)} sheet{'s are' if len(missing) > 1 else ' is'}"
+        raise IngestError(f"the pack is damaged: its {sheets} missing, so its answers cannot be read.", file=path,
+                          hint=REMAKE_HINT)
+    problems, cells, seen = [], {}, {}  # seen: key -> its row in _dqm
+
+    def where(key):
+        return f"cell.{key} ({META_SHEET}!B{seen[key]})"
+
     for number, k, address in rows:
         if not k.startswith("cell."):
             continue
@@ -496,7 +500,7 @@ def pack_layout(path, wb, model: Model) -> PackLayout:
         if sheet_wanted is None:
             problems.append((key, f"{where(key)} is not a cell this pack format has"))
             continue
-        problem, found = _address_problem(wb, key, address.strip(), sheet_wanted)
+        problem, found = _address_problem(wb, address.strip(), sheet_wanted)
         problem = problem or _label_problem(wb, key, *found, model)
         if problem:
             problems.append((key, f"{where(key)} {problem}"))
@@ -507,7 +511,8 @@ def pack_layout(path, wb, model: Model) -> PackLayout:
     if problems:
         order = {key: i for i, key in enumerate(required)}  # the council first, then as ingest reads them
         problems.sort(key=lambda p: order.get(p[0], len(order)))
-        more = f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} in it too)" if len(problems) > 1 else ""
+        n = len(problems) - 1
+        more = f" ({n} more problem{'s' if n > 1 else ''} in it too)" if n else ""
         raise IngestError(f"the pack's hidden {META_SHEET} sheet is damaged: {problems[0][1]}{more}.", file=path,
                           hint=REMAKE_HINT)
     return PackLayout(version, model.id, model.version, cells)

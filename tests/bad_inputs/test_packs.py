@@ -210,3 +210,22 @@ def test_a_long_evidence_cell_leaves_dimension_and_role_words_whole_in_the_pdf(m
     words = set(text.split())
     wanted = {w for n in names for w in n.split()} | {"Head", "Digital", "Transformation", "Dimension", "Respondent's"}
     assert wanted <= words, sorted(wanted - words)
+
+
+@pytest.mark.slow
+def test_the_council_report_pdf_keeps_the_dimension_whole_beside_long_evidence(tmp_path, model, survey):
+    """End to end: the council report notebook gives its evidence table the fixed layout (a kernel run; slow)."""
+    from pypdf import PdfReader
+
+    from dqm.reports import run_report
+
+    survey.add(council="Bristol, City of", evidence="Board minutes and the digital strategy " * 25 + "x" * 700)
+    store = tmp_path / "s.duckdb"
+    ingest_files([survey.googleforms(tmp_path / "e.csv")], wave=WAVE, store=store, model=model)
+    res = run_report("council", WAVE, store=store, out_dir=tmp_path / "out", council=COUNCIL, extra={"draws": 50},
+                     pdf=True)
+    assert 'class="dqm-table dqm-evidence"' in res.html.read_text(encoding="utf-8")
+    text = "\n".join(p.extract_text() for p in PdfReader(res.pdf).pages)
+    evidence = text[text.index("Evidence given by"):]
+    words = set(evidence.split())
+    assert {w for n in model.dimensions["name"] for w in n.split()} | {"Head", "Digital"} <= words
