@@ -46,8 +46,11 @@ def safe_href(url) -> str | None:
     return page + ("#" + quote(frag, safe="-._~") if _ else "")
 
 
-def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None) -> Markup:
+def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None,
+               css_class: str = "") -> Markup:
     """An accessible HTML table with a caption and column headers; every cell escaped.
+
+    ``css_class`` adds a class for a table with its own layout in report.css (``dqm-evidence``).
 
     ``links`` maps a column name to the link text: that column's values are links within this report or to a
     sibling report (anything else, such as a ``javascript:`` or ``file:`` URL, is shown as text).
@@ -67,7 +70,8 @@ def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict 
 
     body = Markup("").join(Markup("<tr>") + Markup("").join(cell(c, v) for c, v in zip(d.columns, row)) + Markup("</tr>")
                            for row in d.itertuples(index=False, name=None))
-    return (html('<table class="dqm-table"><caption>{}</caption><thead><tr>', caption) + head
+    classes = " ".join(["dqm-table", *css_class.split()])
+    return (html('<table class="{}"><caption>{}</caption><thead><tr>', classes, caption) + head
             + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table>"))
 
 

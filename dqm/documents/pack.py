@@ -24,11 +24,14 @@ input cells are unlocked.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -305,53 +308,241 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
 
 
 # ---------------------------------------------------------------- reading a filled pack
+READABLE_FORMAT_VERSIONS = ("1",)  # the pack layouts this dqm reads (the one write_pack makes is PACK_FORMAT_VERSION)
+PACK_TITLE = "Digital Quality Model: assessment pack"  # the start of the Cover's title, as write_pack writes it
+REMAKE_HINT = "Make a new pack with `dqm pack` and copy the answers across."
+# The cells ingest reads, with the label write_pack puts beside each (format version 1). A Cover value is in
+# column B, its label in column A of the same row; a dimension's answers are on the row whose column A names
+# the dimension, in the column with this heading (on row FIRST_ROW - 1). The _dqm address of each must land on
+# the cell so labelled: the pack is read as the council sees it, never from a cell the Cover does not label.
+COVER_LABELS = {"council": "Council", "respondent_role": "Assessor's role (job title)",
+                "email": "Assessor's e-mail (optional)", "assessment_type": "Assessment type",
+                "wave": "Assessment year", "submitted_at": "Date of assessment"}
+COVER_WRITTEN = (*COVER_LABELS, "model_id", "model_version")  # every Cover key write_pack records in _dqm
+COVER_VALUE_COLUMN = "B"
+PACK_SHEETS = ("Cover", "Assessment", "Calculator")  # the sheets _dqm points into
+ANSWER_HEADINGS = {"level": "Current level", "target": "Target level", "evidence": "Evidence"}
+_CELL = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
+_MAX_ROW, _MAX_COLUMN = 1_048_576, 16_384  # the largest sheet Excel allows (XFD1048576)
+
+
+@dataclass(frozen=True)
+class PackLayout:
+    """A pack's hidden ``_dqm`` sheet, checked: its format version, model and the cell of every input dqm reads."""
+
+    format_version: str
+    model_id: str
+    model_version: str
+    cells: dict  # key ("council", "leadership.level", "calc.overall_level", ...) -> (sheet name, "B4")
+
+
+def _meta_rows(ws) -> list[tuple[int, str, str]]:
+    """The ``_dqm`` sheet as (row number, key, value) for every row with a key; values as text."""
+    return [(i, str(r[0]), "" if len(r) < 2 or r[1] is None else str(r[1]))
+            for i, r in enumerate(ws.iter_rows(max_col=2, values_only=True), 1) if r and r[0] is not None]
+
+
+def _looks_like_pack(wb) -> bool:
+    """Whether a workbook was made by `dqm pack`: it has a _dqm sheet, or a Cover titled as write_pack titles it."""
+    if META_SHEET in wb.sheetnames:
+        return True
+    if "Cover" not in wb.sheetnames:
+        return False
+    first = next(wb["Cover"].iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))
+    return bool(first) and str(first[0] or "").startswith(PACK_TITLE)
+
+
 def pack_metadata(path) -> dict | None:
-    """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack."""
+    """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack.
+
+    A workbook made by `dqm pack` whose hidden ``_dqm`` sheet is gone, or no longer says it is a pack, is
+    refused (IngestError) rather than read as a survey export.
+    """
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception:
         return None
     try:
-        if META_SHEET not in wb.sheetnames:
+        if not _looks_like_pack(wb):
             return None
-        meta = {str(r[0]): ("" if r[1] is None else str(r[1])) for r in wb[META_SHEET].iter_rows(values_only=True)
-                if r and r[0] is not None}
-        return meta if meta.get("format") == PACK_FORMAT else None
+        if META_SHEET not in wb.sheetnames:
+            raise IngestError(f"this workbook is a DQM assessment pack (its Cover says {PACK_TITLE!r}) but its hidden "
+                              f"{META_SHEET} sheet, which says where every answer is, is missing; it is not read.",
+                              file=path, hint=REMAKE_HINT)
+        meta = {k: v for _, k, v in _meta_rows(wb[META_SHEET])}
+        if meta.get("format") != PACK_FORMAT:
+            raise IngestError(f"the pack's hidden {META_SHEET} sheet is damaged: its format is {meta.get('format')!r}, "
+                              f"not {PACK_FORMAT!r}; it is not read.", file=path, hint=REMAKE_HINT)
+        return meta
     finally:
         wb.close()
 
 
-def _header_and_row(path, meta: dict, model: Model) -> tuple[list[str], list[str]]:
+def _expected_sheet(key: str, model: Model) -> str | None:
+    """The sheet a ``cell.`` key of ``_dqm`` belongs on (Cover, Assessment or Calculator), or None if unknown."""
+    if key in COVER_WRITTEN:
+        return "Cover"
+    if key.startswith("calc."):
+        return "Calculator"
+    dimension, _, part = key.rpartition(".")
+    return "Assessment" if dimension in model.dimension_ids and part in ANSWER_HEADINGS else None
+
+
+def _address_problem(wb, address: str, sheet_wanted: str) -> tuple[str | None, tuple[str, str] | None]:
+    """Check one ``_dqm`` address: one cell ``Sheet!A1``, on an existing sheet of the right kind, inside the sheet.
+
+    Returns (problem, None) or (None, (sheet, coordinate)).
+    """
+    if "!" not in address:
+        return f"points to {address!r}, which is not a cell address of the form {sheet_wanted}!B4", None
+    sheet, _, cell = address.rpartition("!")
+    sheet = sheet.strip("'")
+    if sheet not in wb.sheetnames:
+        return f"points to {address!r}, but the workbook has no sheet {sheet!r}", None
+    if sheet != sheet_wanted:
+        return f"points to {address!r}, on the {sheet} sheet; it belongs on the {sheet_wanted} sheet", None
+    if ":" in cell:
+        return f"points to {address!r}, a range, not one cell", None
+    m = _CELL.fullmatch(cell.strip().upper())
+    if not m:
+        return f"points to {address!r}, which is not a cell reference", None
+    column, row = column_index_from_string(m[1]), int(m[2])
+    if not (1 <= row <= _MAX_ROW and 1 <= column <= _MAX_COLUMN):
+        return f"points to {address!r}, which is not a cell reference (no such row or column)", None
+    ws = wb[sheet]
+    if row > ws.max_row or column > ws.max_column:
+        return (f"points to {address!r}, outside the cells the {sheet} sheet uses "
+                f"(A1:{get_column_letter(ws.max_column)}{ws.max_row})"), None
+    return None, (sheet, f"{m[1]}{row}")
+
+
+def _label_problem(wb, key: str, sheet: str, cell: str, model: Model) -> str | None:
+    """Check that a cell ingest reads is the one the pack labels for ``key`` (see COVER_LABELS, ANSWER_HEADINGS)."""
+    ws = wb[sheet]
+    column, row = coordinate_from_string(cell)
+
+    def text(r, c):
+        v = ws.cell(r, c).value
+        return "" if v is None else str(v)
+
+    if key in COVER_LABELS:
+        label, wanted = text(row, 1), COVER_LABELS[key]
+        if column == COVER_VALUE_COLUMN and label == wanted:
+            return None
+        labelled = next((r for r in range(1, ws.max_row + 1) if text(r, 1) == wanted), None)
+        actual = (f"the Cover's {wanted!r} cell is {COVER_VALUE_COLUMN}{labelled} (holding "
+                  f"{text(labelled, 2)!r})" if labelled else f"the Cover has no {wanted!r} label")
+        return (f"points to '{sheet}!{cell}' (holding {text(row, column_index_from_string(column))!r}, beside "
+                f"{label!r}), but {actual}; the pack is refused, so that nothing is stored from a cell the Cover "
+                f"does not label {wanted!r}")
+    dimension, _, part = key.rpartition(".")
+    if part not in ANSWER_HEADINGS or dimension not in model.dimension_ids:
+        return None  # Calculator cells are not read
+    name = model.dimension_name(dimension)
+    on_row = text(row, 1).removesuffix(" (provisional)")
+    heading = text(FIRST_ROW - 1, column_index_from_string(column))
+    if on_row != name or heading != ANSWER_HEADINGS[part]:
+        return (f"points to '{sheet}!{cell}', on the row of {on_row!r} under {heading!r}, not the row of {name!r} "
+                f"under {ANSWER_HEADINGS[part]!r}; the pack is not read, so that no answer is stored for the wrong "
+                "dimension")
+    return None
+
+
+def pack_layout(path, wb, model: Model) -> PackLayout:
+    """Parse and check a pack's hidden ``_dqm`` sheet in an open workbook (``load_workbook(path, data_only=True)``).
+
+    Refused, with an IngestError naming the file, the ``_dqm`` key and row and what to do: an unknown or missing
+    format version; a pack made for another model id or version; a key ingest reads that is missing, repeated or
+    unknown; an address that is not one cell ``Sheet!A1`` on an existing sheet of the right kind (Cover values on
+    the Cover, answers on the Assessment, results on the Calculator) inside that sheet's cells; a cell ingest reads
+    that is not the one the pack labels for it (the council beside "Council" on the Cover, a dimension's answers on
+    its row under their heading). Every problem found is counted in the one message.
+    """
+    if META_SHEET not in wb.sheetnames:
+        raise IngestError(f"this workbook has no hidden {META_SHEET} sheet, so it is not a DQM assessment pack.",
+                          file=path, hint=REMAKE_HINT)
+    rows = _meta_rows(wb[META_SHEET])
+    meta = {k: v for _, k, v in rows}
+    version = meta.get("format_version")
+    if version is None:
+        raise IngestError(f"the pack's hidden {META_SHEET} sheet is damaged: it has no format_version.", file=path,
+                          hint=REMAKE_HINT)
+    if version not in READABLE_FORMAT_VERSIONS:
+        raise IngestError(f"this pack has format version {version!r} ({META_SHEET} format_version); this dqm reads "
+                          f"version {', '.join(READABLE_FORMAT_VERSIONS)}.", file=path,
+                          hint="Make a new pack with this dqm's `dqm pack` and copy the answers across.")
+    if (meta.get("model_id"), meta.get("model_version")) != (model.id, model.version):
+        raise IngestError(
+            f"this pack was made for the quality model {meta.get('model_id')} version {meta.get('model_version')}, "
+            f"but the model in use is {model.id} version {model.version}; its dimensions, descriptors or levels may "
+            "differ, so it is not read.", file=path,
+            hint="Ingest it with the model it was made for (--model FILE), or copy its answers into a pack made by "
+                 "`dqm pack` for the current model.")
+    missing = [name for name in PACK_SHEETS if name not in wb.sheetnames]
+    if missing:
+        sheets = f"{' and '.join(missing)} sheet{'s are' if len(missing) > 1 else ' is'}"
+        raise IngestError(f"the pack is damaged: its {sheets} missing, so its answers cannot be read.", file=path,
+                          hint=REMAKE_HINT)
+    problems, cells, seen = [], {}, {}  # seen: key -> its row in _dqm
+
+    def where(key):
+        return f"cell.{key} ({META_SHEET}!B{seen[key]})"
+
+    for number, k, address in rows:
+        if not k.startswith("cell."):
+            continue
+        key = k.removeprefix("cell.")
+        if key in seen:
+            problems.append((key, f"cell.{key} appears twice ({META_SHEET} rows {seen[key]} and {number})"))
+            continue
+        seen[key] = number
+        sheet_wanted = _expected_sheet(key, model)
+        if sheet_wanted is None:
+            problems.append((key, f"{where(key)} is not a cell this pack format has"))
+            continue
+        problem, found = _address_problem(wb, address.strip(), sheet_wanted)
+        problem = problem or _label_problem(wb, key, *found, model)
+        if problem:
+            problems.append((key, f"{where(key)} {problem}"))
+        else:
+            cells[key] = found
+    required = [*COVER_LABELS, *(f"{d}.{part}" for d in model.dimension_ids for part in ANSWER_HEADINGS)]
+    problems += [(key, f"it has no cell.{key}") for key in required if key not in seen]
+    if problems:
+        order = {key: i for i, key in enumerate(required)}  # the council first, then as ingest reads them
+        problems.sort(key=lambda p: order.get(p[0], len(order)))
+        n = len(problems) - 1
+        more = f" ({n} more problem{'s' if n > 1 else ''} in it too)" if n else ""
+        raise IngestError(f"the pack's hidden {META_SHEET} sheet is damaged: {problems[0][1]}{more}.", file=path,
+                          hint=REMAKE_HINT)
+    return PackLayout(version, model.id, model.version, cells)
+
+
+def _header_and_row(layout: PackLayout, wb, model: Model) -> tuple[list[str], list[str]]:
+    """The pack's one response as a header and a row of text, read from the cells ``layout`` has checked."""
     from ..ingest import _cell_text
 
-    wb = load_workbook(path, data_only=True)
-    try:
-        def value(key):
-            sheet, cell = meta[f"cell.{key}"].split("!")
-            return _cell_text(wb[sheet][cell].value)
+    def value(key):
+        sheet, cell = layout.cells[key]
+        return _cell_text(wb[sheet][cell].value)
 
-        header, row = [], []
-        for key, label in (("council", "council"), ("respondent_role", "role"), ("email", "email"),
-                           ("assessment_type", "assessment type"), ("wave", "wave"), ("submitted_at", "submitted at")):
+    header, row = [], []
+    for key, label in (("council", "council"), ("respondent_role", "role"), ("email", "email"),
+                       ("assessment_type", "assessment type"), ("wave", "wave"), ("submitted_at", "submitted at")):
+        header.append(label)
+        row.append(value(key))
+    for d in model.dimension_ids:
+        for key, label in (("level", d), ("target", f"{d}_target"), ("evidence", f"{d}_evidence")):
             header.append(label)
-            row.append(value(key))
-        for d in model.dimension_ids:
-            for key, label in (("level", d), ("target", f"{d}_target"), ("evidence", f"{d}_evidence")):
-                addr = f"{d}.{key}"
-                if f"cell.{addr}" not in meta:
-                    raise IngestError(f"the pack has no cell for {addr!r}; it was not made for this model.", file=path,
-                                      hint="Make a new pack with `dqm pack`.")
-                header.append(label)
-                row.append(value(addr))
-        return header, row
-    finally:
-        wb.close()
+            row.append(value(f"{d}.{key}"))
+    return header, row
 
 
 def read_pack(path, sha256: str, model: Model, meta: dict | None = None):
     """A filled pack as a one-row export (shape ``pack``) for :func:`dqm.ingest.parse_export`.
 
-    A pack made for another model id or version is refused: its questions and levels may differ.
+    The hidden ``_dqm`` sheet is checked first (:func:`pack_layout`): a pack made for another model id or version
+    (its questions and levels may differ), of an unknown format version or with a damaged ``_dqm`` is refused.
     """
     from ..ingest import RawExport
 
@@ -360,17 +551,16 @@ def read_pack(path, sha256: str, model: Model, meta: dict | None = None):
     if meta is None:
         raise IngestError("this workbook is not a DQM assessment pack.", file=path,
                           hint="Make one with `dqm pack`, or ingest the file without --shape pack.")
-    if meta.get("format_version") != PACK_FORMAT_VERSION:
-        raise IngestError(f"this pack has format version {meta.get('format_version')!r}; this dqm reads version "
-                          f"{PACK_FORMAT_VERSION}.", file=path, hint="Make a new pack with this dqm's `dqm pack`.")
-    if (meta.get("model_id"), meta.get("model_version")) != (model.id, model.version):
-        raise IngestError(
-            f"this pack was made for the quality model {meta.get('model_id')} version {meta.get('model_version')}, "
-            f"but the model in use is {model.id} version {model.version}; its dimensions, descriptors or levels may "
-            "differ, so it is not read.", file=path,
-            hint="Ingest it with the model it was made for (--model FILE), or copy its answers into a pack made by "
-                 "`dqm pack` for the current model.")
-    header, row = _header_and_row(path, meta, model)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
+        raise IngestError(f"the pack cannot be opened as a workbook ({type(exc).__name__}: {exc}).", file=path,
+                          hint=REMAKE_HINT) from None
+    try:
+        layout = pack_layout(path, wb, model)
+        header, row = _header_and_row(layout, wb, model)
+    finally:
+        wb.close()
     return RawExport(path, sha256, "xlsx", None, None, "Assessment", [header], [row], [FIRST_ROW], 0)
 
 
