@@ -216,7 +216,7 @@ class Match:
     successors are the suggestions), ``fuzzy`` (a near
     spelling: NOT matched, ``code`` is None and the likely council is ``suggestions[0]``, to be
     confirmed with a council map), ``refused`` (the name is another kind of body, such as a police
-    force or a parish council; ``note`` says which), ``too_long`` or ``none``.
+    force, a parish council, a combined authority or the GLA; ``note`` says which), ``too_long`` or ``none``.
     """
 
     text: str
@@ -384,12 +384,18 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
     lists the nearest councils. Only codes and exact names or known variants are matched: a near
     spelling ("Birmingam") is never guessed (method ``fuzzy``, the likely council first in the
     suggestions), and a name of another kind of body ("North Yorkshire Police", "Bracknell Town
-    Council", "NHS Greater Manchester ICB") is refused (method ``refused``).
+    Council", "NHS Greater Manchester ICB") is refused (method ``refused``). Only principal councils
+    are matched: the name, code or GSS code of a combined authority or the Greater London Authority is
+    refused too, the note saying what it is. Welsh names ("Cyngor Caerdydd") are known variants.
 
     >>> match_council("Birmingam").code is None, match_council("Birmingam").suggestions[0][0]
     (True, 'BIR')
     >>> match_council("North Yorkshire Police").method
     'refused'
+    >>> match_council("E47000001").note
+    "'E47000001' is Greater Manchester Combined Authority, a combined authority, not a council; it is never matched to one, stored, ranked or joined"
+    >>> match_council("Cyngor Caerdydd").code
+    'CRF'
     """
     from .limits import limit
 
