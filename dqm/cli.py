@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
-from .errors import DQMError
+from .errors import DQMError, DQMWarning
 from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
@@ -676,6 +678,25 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Within the block, dqm's own warnings (:class:`dqm.errors.DQMWarning`) print as one "Warning:" line on
+    stderr, each once; any other warning is shown as before."""
+    with warnings.catch_warnings():
+        before, shown = warnings.showwarning, set()
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, DQMWarning):
+                if str(message) not in shown:
+                    shown.add(str(message))
+                    print(f"Warning: {message}", file=sys.stderr if file is None else file)
+            else:
+                before(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv=None) -> int:
     """Run one dqm command. A user error prints one paragraph (exit 2); --debug adds the traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -685,7 +706,8 @@ def main(argv=None) -> int:
     command = f"dqm {args.command}"
     try:
         _apply_limits(args)
-        return args.func(args)
+        with _warnings_as_lines():
+            return args.func(args)
     except DQMError as exc:
         if debug:
             traceback.print_exc()

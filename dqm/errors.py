@@ -40,3 +40,7 @@ class IngestError(DQMError):
 
 class ParameterError(DQMError):
     """A report or CLI parameter is invalid."""
+
+
+class DQMWarning(UserWarning):
+    """Something the user should know that does not stop the command (the CLI prints it as one "Warning:" line)."""

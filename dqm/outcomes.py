@@ -26,6 +26,7 @@ import pandas as pd
 from .errors import DQMError
 from .limits import limit
 from .paths import outcomes_dir, reference_dir, sources_dir
+from .reference import not_a_council, only_councils, principal_councils
 from .yamlio import load_yaml
 
 OUTCOME_COLUMNS = ["local-authority-code", "measure", "period", "value"]
@@ -128,6 +129,9 @@ def _finance(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFrame, l
             continue
         reg_row = by_ecode.loc[r["ecode"]]
         code = reg_row["local-authority-code"]
+        if not_a_council(code):
+            log.append({**base, "action": "dropped", "local-authority-code": code, "reason": f"{not_a_council(code)}, not a council"})
+            continue
         if reg_row["current-authority"] != "True":
             heirs = reg_row["replaced-by"] or "unknown"
             log.append({**base, "action": "dropped", "local-authority-code": code,
@@ -172,6 +176,9 @@ def _social_care(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFram
         code = gss_map.get(gss_code)
         if code is None:
             log.append({**base, "action": "dropped", "local-authority-code": "", "reason": "GSS code not in the registry"})
+            continue
+        if not_a_council(code):
+            log.append({**base, "action": "dropped", "local-authority-code": code, "reason": f"{not_a_council(code)}, not a council"})
             continue
         target = code
         if status.get(code) != "True":
@@ -300,7 +307,7 @@ def _govuk_pay(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFrame,
     names = sorted(pay["organisation"].unique())
     cls = classify_organisations(names, reg).set_index("organisation")
     seen = pay.groupby("organisation")["snapshot_date"].nunique()
-    current = reg[(reg["current-authority"] == "True") & ~reg["local-authority-type"].isin(["COMB", "SRA"])]
+    current = reg[reg["local-authority-code"].isin(set(principal_councils()["local-authority-code"]))]
     pop = pd.to_numeric(current.set_index("local-authority-code")["pop-2020"], errors="coerce")
     # which name is a council's main one (most snapshots, then alphabetical); the others are duplicate spellings
     council_names: dict[str, list[str]] = {}
@@ -443,7 +450,11 @@ def _find_column(df: pd.DataFrame, wanted, given, path, what: str) -> str:
 
 
 def _council_status(m) -> tuple[str, str]:
-    """(status, reason) of a council match, in the words of `dqm match`."""
+    """(status, reason) of a council match, in the words of `dqm match`.
+
+    A refused name (a police force, a parish council, a combined authority, the GLA, ...) is "not a principal
+    council", with the matcher's note ("... is a combined authority, not a council; ...") as the reason.
+    """
     if m.code:
         return "matched", ""
     if m.method == "former" or "former council" in (m.note or ""):
@@ -591,7 +602,7 @@ def load_outcome_data(user_data=None, outcomes_file=None) -> OutcomeData:
     Your measures are added to the bundled ones; a clash of ids is an error, never a replacement.
     """
     measures = load_measures().assign(layer="bundled", file="data/outcomes/measures.yaml")
-    outcomes = load_outcomes()
+    outcomes, _ = only_councils(load_outcomes())  # never joined to a combined authority or the GLA (see build_outcomes)
     files = {"Outcome measures measures.yaml (bundled)": outcomes_dir() / "measures.yaml",
              "Outcome table outcomes.csv (bundled)": outcomes_dir() / "outcomes.csv"}
     bundled = set(measures["id"])

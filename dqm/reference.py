@@ -20,9 +20,6 @@ from rapidfuzz import fuzz, process
 
 from .paths import reference_dir
 
-# Council types that are not principal councils (combined authorities, the GLA). They are kept in the
-# reference table but are not in the denominator of response rates.
-NON_PRINCIPAL_TYPES = {"COMB", "SRA"}
 TYPE_GROUPS = {
     # a coarser council type, used for benchmarking and fixed effects
     "CTY": "County council", "NMD": "District council", "MD": "Metropolitan borough",
@@ -43,6 +40,9 @@ _WORDS_DROPPED = [
 # more than the next-best different council, the note names it as the probable council.
 _FUZZY_ACCEPT = 92.0
 _FUZZY_MARGIN = 4.0
+# Name variants of this project's own, added to mySociety's lookup (data/reference, see SOURCES.md): CSV files
+# with columns la-name and local-authority-code; lines starting with # are comments.
+VARIANT_FILES = ("extra_name_variants.csv", "welsh_council_names.csv")
 
 
 def normalise_name(text: str) -> str:
@@ -53,6 +53,9 @@ def normalise_name(text: str) -> str:
     t = re.sub(r"[^a-z0-9 ]+", " ", t)
     t = f" {' '.join(t.split())} "
     t = t.replace(" ca ", " combined authority ").replace(" cca ", " combined authority ").replace(" ua ", " ")
+    # "South Yorkshire Mayoral Combined Authority", "South Yorkshire Combined Authority" and "South Yorkshire MCA"
+    # are one body
+    t = t.replace(" mca ", " combined authority ").replace(" mayoral combined ", " combined ")
     for w in _WORDS_DROPPED:
         shorter = t.replace(f" {w} ", " ")
         if shorter.strip():  # never strip a name down to nothing ("City of London", "Borough Council")
@@ -95,7 +98,7 @@ def councils() -> pd.DataFrame:
         "area_km2": pd.to_numeric(cur["area"], errors="coerce"),
     })
     out["type_group"] = out["local-authority-type"].map(TYPE_GROUPS)
-    out["principal"] = ~out["local-authority-type"].isin(NON_PRINCIPAL_TYPES)
+    out["principal"] = ~out["local-authority-type"].isin(set(not_principal_types()))
     out = out.merge(
         imd[["local-authority-code", "la-deprivation-score", "la-imd-pop-quintile"]].rename(
             columns={"la-deprivation-score": "deprivation_score", "la-imd-pop-quintile": "deprivation_quintile"}),
@@ -109,6 +112,101 @@ def councils() -> pd.DataFrame:
     return out.sort_values("local-authority-code").reset_index(drop=True)
 
 
+@lru_cache(maxsize=1)
+def not_principal_types() -> dict[str, str]:
+    """{local-authority-type: what such a body is} for the reference table's bodies that are not principal councils.
+
+    From ``not_principal_types`` in data/reference/not_councils.yaml (combined authorities, the Greater London
+    Authority). Every other current body in the reference table is a principal council: that is the one
+    definition of "council" used by matching, ingest, outcome joins and scoring.
+
+    >>> not_principal_types()["COMB"]
+    'a combined authority'
+    """
+    from .errors import DQMError
+
+    path = reference_dir() / "not_councils.yaml"
+    raw = _not_councils_file()
+    kinds = raw.get("not_principal_types") if isinstance(raw, dict) else None
+    if not isinstance(kinds, dict) or not kinds or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in kinds.items()):
+        raise DQMError("the file must have a mapping 'not_principal_types' from a local-authority-type (such as COMB) "
+                       "to what such a body is (such as 'a combined authority').", file=path)
+    return {k.strip(): v.strip() for k, v in kinds.items()}
+
+
+@lru_cache(maxsize=1)
+def _not_principal_bodies() -> dict[str, str]:
+    """{local-authority-code: "Greater Manchester Combined Authority, a combined authority"} for every body of the
+    reference table (current or former) whose type is not a principal council."""
+    raw = _raw_councils()
+    kinds = not_principal_types()
+    out = {}
+    for code, name, kind in zip(raw["local-authority-code"], raw["official-name"], raw["local-authority-type"]):
+        if kind in kinds:
+            label = kinds[kind]
+            out[code] = label if normalise_name(name) in normalise_name(label) else f"{name}, {label}"
+    return out
+
+
+def not_a_council(code) -> str | None:
+    """What a body of the reference table that is not a principal council is, or None for any other code.
+
+    >>> not_a_council("GMCA")
+    'Greater Manchester Combined Authority, a combined authority'
+    >>> not_a_council("GLA")
+    'the Greater London Authority, a regional authority'
+    >>> not_a_council("BST") is None
+    True
+    """
+    return _not_principal_bodies().get(str(code).strip().upper()) if code is not None else None
+
+
+def principal_councils() -> pd.DataFrame:
+    """The current principal councils (382): :func:`councils` without combined authorities and the GLA.
+
+    These are the only bodies dqm matches, stores, scores, ranks and joins outcomes to.
+
+    >>> len(principal_councils())
+    382
+    """
+    c = councils()
+    return c[c["principal"]].reset_index(drop=True)
+
+
+def only_councils(frame: pd.DataFrame, column: str = "local-authority-code") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Drop the rows of ``frame`` whose ``column`` is a body that is not a principal council.
+
+    Returns (the other rows, {code: what the dropped body is}). Codes that are not in the reference table
+    at all are kept: this removes combined authorities and the GLA, it does not check codes.
+
+    >>> df = pd.DataFrame({"local-authority-code": ["BST", "GMCA"], "value": [1, 2]})
+    >>> kept, dropped = only_councils(df)
+    >>> kept["local-authority-code"].tolist(), dropped
+    (['BST'], {'GMCA': 'Greater Manchester Combined Authority, a combined authority'})
+    """
+    bodies = _not_principal_bodies()
+    codes = frame[column].astype("string").str.strip().str.upper()
+    bad = codes.isin(list(bodies)).fillna(False).to_numpy(bool)
+    dropped = {c: bodies[c] for c in pd.unique(codes[bad])}
+    return frame[~bad], dropped
+
+
+def _refused_body(text: str, code: str) -> "Match":
+    """The match of a name or code of a body that is not a principal council: refused, saying what it is."""
+    what = not_a_council(code)
+    if normalise_name(text) == normalise_name(_raw_names().get(code, "")) and ", " in what and not what.startswith("the "):
+        what = what.split(", ", 1)[1]  # "'Greater Manchester Combined Authority' is a combined authority"
+    return Match(text, None, method="refused",
+                 note=f"{text!r} is {what}, not a council; it is never matched to one, stored, ranked or joined")
+
+
+@lru_cache(maxsize=1)
+def _raw_names() -> dict[str, str]:
+    raw = _raw_councils()
+    return dict(zip(raw["local-authority-code"], raw["official-name"]))
+
+
 @dataclass(frozen=True)
 class Match:
     """The result of matching one piece of free text to a council.
@@ -118,7 +216,7 @@ class Match:
     successors are the suggestions), ``fuzzy`` (a near
     spelling: NOT matched, ``code`` is None and the likely council is ``suggestions[0]``, to be
     confirmed with a council map), ``refused`` (the name is another kind of body, such as a police
-    force or a parish council; ``note`` says which), ``too_long`` or ``none``.
+    force, a parish council, a combined authority or the GLA; ``note`` says which), ``too_long`` or ``none``.
     """
 
     text: str
@@ -135,13 +233,19 @@ class Match:
 
 
 @lru_cache(maxsize=1)
+def _not_councils_file():
+    from .yamlio import load_yaml
+
+    return load_yaml(reference_dir() / "not_councils.yaml", what="list of words that are not councils")
+
+
+@lru_cache(maxsize=1)
 def _refusal_words() -> tuple[tuple[str, str], ...]:
     """(normalised phrase, label) pairs from data/reference/not_councils.yaml, longest phrase first."""
     from .errors import DQMError
-    from .yamlio import load_yaml
 
     path = reference_dir() / "not_councils.yaml"
-    raw = load_yaml(path, what="list of words that are not councils")
+    raw = _not_councils_file()
     groups = raw.get("groups") if isinstance(raw, dict) else None
     if not isinstance(groups, dict) or not groups:
         raise DQMError("the file must have a mapping 'groups' from a label to a list of words.", file=path)
@@ -193,10 +297,10 @@ def _index(use_name_lookup: bool = True):
 
     lookup = pd.read_csv(ref / "lookup_name_to_registry.csv", dtype=str, keep_default_na=False)
     pairs = list(zip(lookup["la-name"], lookup["local-authority-code"])) if use_name_lookup else []
-    extra = ref / "extra_name_variants.csv"  # this project's additions to mySociety's variants (see SOURCES.md)
-    if use_name_lookup and extra.exists():
-        more = pd.read_csv(extra, dtype=str, keep_default_na=False)
-        pairs += list(zip(more["la-name"], more["local-authority-code"]))
+    for extra in VARIANT_FILES:  # this project's additions to mySociety's variants (see SOURCES.md)
+        if use_name_lookup and (ref / extra).exists():
+            more = pd.read_csv(ref / extra, dtype=str, keep_default_na=False, comment="#")
+            pairs += list(zip(more["la-name"], more["local-authority-code"]))
     pairs += list(zip(raw["official-name"], raw["local-authority-code"]))
     pairs += list(zip(raw["nice-name"], raw["local-authority-code"]))
     pairs += list(zip(cur["official-name"], cur["local-authority-code"]))
@@ -216,7 +320,8 @@ def _index(use_name_lookup: bool = True):
             former[key] = next(iter(codes))
     gss = pd.read_csv(ref / "lookup_gss_to_registry.csv", dtype=str, keep_default_na=False)
     gss_map = dict(zip(gss["gss-code"].str.upper(), gss["local-authority-code"]))
-    choices = {key: code for key, code in exact.items()}
+    bodies = _not_principal_bodies()
+    choices = {key: code for key, code in exact.items() if code not in bodies}  # only councils are ever suggested
     literal: dict[str, set] = {}  # names as written (case and punctuation aside), before generic words are dropped
     for name, code in pairs:
         literal.setdefault(_tokens(name).strip(), set()).add(code)
@@ -260,6 +365,8 @@ def _successors(idx, code: str) -> list[str]:
 
 def _former(idx, code: str, text: str) -> Match:
     """A former council is never matched silently to its successor: the user must decide."""
+    if not_a_council(code):  # a former combined authority is not a council either
+        return _refused_body(text, code)
     heirs = _successors(idx, code)
     note = f"{idx['raw_names'].get(code, code)} is a former council"
     if heirs:
@@ -277,12 +384,18 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
     lists the nearest councils. Only codes and exact names or known variants are matched: a near
     spelling ("Birmingam") is never guessed (method ``fuzzy``, the likely council first in the
     suggestions), and a name of another kind of body ("North Yorkshire Police", "Bracknell Town
-    Council", "NHS Greater Manchester ICB") is refused (method ``refused``).
+    Council", "NHS Greater Manchester ICB") is refused (method ``refused``). Only principal councils
+    are matched: the name, code or GSS code of a combined authority or the Greater London Authority is
+    refused too, the note saying what it is. Welsh names ("Cyngor Caerdydd") are known variants.
 
     >>> match_council("Birmingam").code is None, match_council("Birmingam").suggestions[0][0]
     (True, 'BIR')
     >>> match_council("North Yorkshire Police").method
     'refused'
+    >>> match_council("E47000001").note
+    "'E47000001' is Greater Manchester Combined Authority, a combined authority, not a council; it is never matched to one, stored, ranked or joined"
+    >>> match_council("Cyngor Caerdydd").code
+    'CRF'
     """
     from .limits import limit
 
@@ -296,6 +409,18 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
 
 @lru_cache(maxsize=20000)
 def _match(text: str, use_name_lookup: bool) -> Match:
+    """Match a name or code, then refuse any body of the reference table that is not a principal council.
+
+    Combined authorities and the GLA are found like councils (by code, GSS code, exact name or variant) so
+    that the refusal can name them, and are never returned as a match.
+    """
+    m = _match_any_body(text, use_name_lookup)
+    if m.code is not None and not_a_council(m.code):
+        return _refused_body(m.text, m.code)
+    return m
+
+
+def _match_any_body(text: str, use_name_lookup: bool) -> Match:
     idx = _index(use_name_lookup)
     s = text.strip()
     if not s:
@@ -315,8 +440,10 @@ def _match(text: str, use_name_lookup: bool) -> Match:
     if why:
         written = idx["literal"].get(_tokens(s).strip(), set()) & idx["current"]
         code = next(iter(written)) if len(written) == 1 else idx["exact"].get(key)
+        if code and not_a_council(code):  # "Greater London Authority", "South Yorkshire Combined Authority"
+            return _refused_body(s, code)
         phrase = why.rsplit("(", 1)[1].strip("')")
-        # the one exception: the exact name of a reference body whose own name has the word ("Greater London Authority")
+        # the one exception: the exact name of a council whose own name has the word
         if code and any(f" {phrase} " in _tokens(n) for n in idx["names_of"].get(code, ())):
             return Match(s, code, idx["nice"][code], "exact", 100.0)
         return Match(s, None, method="refused", note=f"{s!r} {why}, not a council; it is never matched to one")

@@ -73,7 +73,7 @@ def test_other_bodies_are_refused(text):
 
 def test_refusal_words_never_refuse_a_council():
     """Every name and known variant of every current council passes the refusal words, except bodies whose own
-    name has the word (combined authorities, the GLA), which are then matched by their exact name."""
+    name has the word (combined authorities, the GLA), which are then refused naming the body (issue #17)."""
     ref = pd.read_csv(reference_dir() / "uk_local_authorities_current.csv", dtype=str, keep_default_na=False)
     cur = ref[ref["current-authority"] == "True"]
     lookup = _lookup_current()
@@ -82,7 +82,8 @@ def test_refusal_words_never_refuse_a_council():
     principal = set(councils().loc[councils()["principal"], "local-authority-code"])
     refused = [(n, c) for n, c in names if refusal(n)]
     assert refused and all(c not in principal for _, c in refused)  # only combined authorities / GLA
-    assert all(match_council(n).code == c for n, c in refused if n == n.strip())
+    assert all(match_council(n).code is None and match_council(n).method == "refused"
+               and ", not a council" in match_council(n).note for n, c in refused if n == n.strip())
 
 
 def test_govuk_pay_organisations_zero_wrong_matches():

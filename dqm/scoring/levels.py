@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Model
+from .bodies import drop_non_councils
 
 
 def round_half_up(x):
@@ -48,8 +49,10 @@ def overall_level(levels: pd.DataFrame, rule: str, min_coverage: int) -> pd.Seri
 def council_levels(answers: pd.DataFrame, model: Model) -> pd.DataFrame:
     """One row per council, wave and assessment type: median level per dimension, coverage and overall.
 
-    ``answers`` is the long table from :func:`dqm.store.load` (current submissions only).
+    ``answers`` is the long table from :func:`dqm.store.load` (current submissions only). Rows of bodies that
+    are not councils (combined authorities, the GLA) are left out, with a warning (see :mod:`dqm.scoring.bodies`).
     """
+    answers = drop_non_councils(answers)
     dims = model.dimension_ids
     keys = ["council_code", "wave", "assessment_type"]
     if answers.empty:

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..model import Model
+from .bodies import drop_non_councils
 
 RULES = ("mean", "geometric_mean", "median", "threshold")
 IMPUTATIONS = ("none", "council_mean", "sector_median")
@@ -121,8 +122,10 @@ def monte_carlo_ranks(answers: pd.DataFrame, model: Model, n_draws: int = 1000, 
     """Per wave and council: median score and rank with 5th-95th percentile intervals over ``n_draws`` draws.
 
     ``answers``: long answers of current submissions (from :func:`dqm.store.load`).
-    ``respondent_error=False`` leaves out respondent disagreement (only to show what it adds).
+    ``respondent_error=False`` leaves out respondent disagreement (only to show what it adds). Bodies that are not
+    councils (combined authorities, the GLA) are never ranked: their rows are left out with a warning.
     """
+    answers = drop_non_councils(answers)
     dims = model.dimension_ids
     rng = np.random.default_rng(seed)
     out = []
