@@ -15,6 +15,11 @@ Schema (version 1; ``meta.schema_version``):
 
 Migrations: ``MIGRATIONS[n]`` upgrades a store from version n to n + 1; :func:`connect` applies them
 in order in one transaction. A store written by a newer dqm is refused.
+
+A store is data, never code. Every connection is opened by :func:`dqm.safe_duckdb.open_duckdb` (no file,
+network or extension access beyond the store itself), and :func:`connect` accepts a file only if it
+holds dqm's tables, defined exactly as the migrations define them, and dqm's sequences: a view, macro,
+index, type, schema or any other table is refused, with the file left untouched, before any table is read.
 """
 from __future__ import annotations
 
