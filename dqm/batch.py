@@ -5,7 +5,8 @@ How a batch runs, in order:
 1. The command line resolves the store and the output folder to absolute paths, once; nothing after
    that depends on the process's working directory.
 2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, and
-   target realism) are computed once and written to a pickle in ``<out>/_build/``.
+   target realism) are computed once and kept in ``<out>/_build/`` as typed JSON with a SHA-256
+   (:mod:`dqm.serial`; never a pickle, which would run code when read).
 3. Each council's inputs are hashed (its own answers, the peer and sector figures its report shows,
    the notebook, templates, model, reference data, the package's code and version, the parameters).
    A council whose hash matches the manifest and whose files exist is skipped (``force`` redoes all).
@@ -31,7 +32,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import pickle
 import random
 import re
 import shutil
@@ -99,12 +99,21 @@ def compute_wave_inputs(store, wave: int, draws: int = 1000) -> WaveInputs:
                       synthetic, scores, realism)
 
 
+def _wave_input_types() -> tuple:
+    """The dataclasses a kept :class:`WaveInputs` holds (the only ones :func:`dqm.serial.loads` may build)."""
+    from .model import Model
+    from .store import StoreData
+
+    return (WaveInputs, StoreData, Model)
+
+
 def write_wave_inputs(inputs: WaveInputs, path) -> Path:
-    """Pickle the shared inputs atomically (temporary file, then rename)."""
+    """Keep the shared inputs as typed JSON with a SHA-256 (:mod:`dqm.serial`), atomically."""
+    from .serial import write_value
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
-    return path
+    return write_value(path, inputs, "shared inputs")
 
 
 def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None) -> WaveInputs:
@@ -112,13 +121,20 @@ def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None) 
     made from the same store, wave and draws), otherwise computed here.
 
     A notebook calls this once; in a batch the cache is read fresh for every council, so one council's
-    report cannot change what the next one sees.
+    report cannot change what the next one sees. A cache that is damaged, changed or not a kept
+    :class:`WaveInputs` is not trusted: the inputs are computed here instead.
     """
+    from .serial import UnreadableValue, read_value
+
     if shared:
-        with open(shared, "rb") as fh:
-            inputs = pickle.load(fh)
+        try:
+            inputs = read_value(shared, _wave_input_types())
+        except UnreadableValue:
+            return compute_wave_inputs(store, wave, draws)
+        if not isinstance(inputs, WaveInputs):
+            return compute_wave_inputs(store, wave, draws)
         same_store = Path(inputs.store) == Path(store).resolve()
-        if not (isinstance(inputs, WaveInputs) and same_store and inputs.wave == int(wave) and inputs.draws == int(draws)):
+        if not (same_store and inputs.wave == int(wave) and inputs.draws == int(draws)):
             raise ParameterError(f"the shared inputs {shared} were made for another store, wave or number of draws.")
         return inputs
     return compute_wave_inputs(store, wave, draws)
@@ -129,27 +145,45 @@ def _claims_key(claims, wave: int, bootstrap: int, null_bootstrap: int) -> dict:
             "claims": sorted(c.id for c in claims)}
 
 
+def _claims_types() -> tuple:
+    """The dataclasses a kept claims battery holds."""
+    from .claims.engine import ClaimResult
+    from .claims.registry import Claim
+
+    return (ClaimResult, Claim)
+
+
 def claims_results(claims, council_levels: pd.DataFrame, outcomes: pd.DataFrame, model, wave: int,
                    bootstrap: int = 2000, null_bootstrap: int = 500, shared: str | None = None) -> list:
     """The claims battery's results for a report: read from the run's cache ``shared`` when named (made for the
     same wave, settings and claims), otherwise computed here. ``dqm run`` computes it once for the annual report
-    and the evidence review."""
+    and the evidence review. A cache that is damaged, changed or not a kept battery is not trusted: the
+    battery is computed here instead."""
     from .claims import EngineConfig, evaluate_claims
+    from .serial import UnreadableValue, read_value
 
     if shared:
-        with open(shared, "rb") as fh:
-            key, results = pickle.load(fh)
-        if key != _claims_key(claims, wave, bootstrap, null_bootstrap):
-            raise ParameterError(f"the shared claims results {shared} were made for another wave, settings or claims.")
-        return results
+        try:
+            kept = read_value(shared, _claims_types())
+        except UnreadableValue:
+            kept = None
+        result_type = _claims_types()[0]
+        results = kept.get("results") if isinstance(kept, dict) else None
+        if isinstance(results, list) and all(isinstance(r, result_type) for r in results) and "key" in kept:
+            if kept["key"] != _claims_key(claims, wave, bootstrap, null_bootstrap):
+                raise ParameterError(f"the shared claims results {shared} were made for another wave, settings or "
+                                     "claims.")
+            return results
     return evaluate_claims(claims, council_levels, outcomes, model, wave,
                            EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap))
 
 
 def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, path) -> Path:
-    """Compute the registered claims' battery once for a run and pickle it (atomically) for the reports that show it."""
+    """Compute the registered claims' battery once for a run and keep it (typed JSON with a SHA-256, atomically)
+    for the reports that show it."""
     from .claims.registry import load_evidence
     from .model import load_model
+    from .serial import write_value
     from .store import load
 
     model = load_model()
@@ -158,9 +192,8 @@ def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, 
                              bootstrap, null_bootstrap)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, pickle.dumps((_claims_key(evidence.claims, wave, bootstrap, null_bootstrap), results),
-                                          protocol=pickle.HIGHEST_PROTOCOL))
-    return path
+    return write_value(path, {"key": _claims_key(evidence.claims, wave, bootstrap, null_bootstrap),
+                              "results": results}, "claims results")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -759,7 +792,7 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
     from .paths import notebooks_dir
 
     inputs = compute_wave_inputs(store, wave, draws)
-    shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.pkl")
+    shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.jsonl")
     extra = dict(extra or {})
     parameters = {"wave": int(wave), "draws": int(draws), "pdf": bool(pdf), **extra}
     common = common_hashes(notebook, parameters)

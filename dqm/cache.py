@@ -6,6 +6,10 @@ after the first run instead of recomputing them. The key is the SHA-256 of the n
 source code of the packages named in ``code`` and the versions of numpy, scipy, pandas and statsmodels,
 so a change to any of them computes afresh. Files are written atomically.
 
+Values are kept as typed JSON with a SHA-256 of their content (:mod:`dqm.serial`), never as pickles: a
+file in the cache folder can hold data only, and one that is damaged, changed or of an unexpected type
+is ignored and computed again. Files of any other kind there (an old or planted ``.pkl``) are never read.
+
 Set DQM_CACHE_DIR to choose the folder (default ``reports/_build/cache``); delete it to start again.
 
 Example::
@@ -18,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -53,23 +56,27 @@ def _versions() -> dict:
     return out
 
 
-def disk_cached(name: str, params: dict, compute, code=()):
-    """``compute()``, or its result stored by an earlier call with the same name, parameters, code and versions."""
-    from .batch import atomic_write_bytes
+def disk_cached(name: str, params: dict, compute, code=(), types=()):
+    """``compute()``, or its result stored by an earlier call with the same name, parameters, code and versions.
+
+    ``types`` names the dataclasses the value may hold (see :func:`dqm.serial.loads`). A value that cannot be
+    kept as data (a type :mod:`dqm.serial` does not know) is returned without being kept.
+    """
+    from .errors import DQMError
+    from .serial import SUFFIX, UnreadableValue, read_value, write_value
 
     key = hashlib.sha256(json.dumps({"params": params, "code": _code_sha256(code), "versions": _versions()},
                                     sort_keys=True, default=str).encode()).hexdigest()[:24]
-    path = cache_dir() / f"{name}-{key}.pkl"
-    if path.exists():
+    path = cache_dir() / f"{name}-{key}{SUFFIX}"
+    if path.is_file() and not path.is_symlink():
         try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError):
-            pass  # unreadable: compute again and replace it
+            return read_value(path, types)
+        except UnreadableValue:
+            pass  # damaged or changed: compute again and replace it
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        pass  # a read-only place: the value is still right, only not kept
+        write_value(path, value, "cached value")
+    except (OSError, DQMError, TypeError):
+        pass  # a read-only place, or a value that is not plain data: the value is still right, only not kept
     return value

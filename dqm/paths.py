@@ -155,14 +155,21 @@ RUN_STORE_MARK = ("made_by", "dqm run")  # a row in the store's meta table: a st
 
 
 def _store_meta(path: Path) -> dict | None:
-    """The meta table of a dqm store, or None when the file is not a dqm store (read-only; nothing is changed)."""
-    import duckdb
+    """The meta table of a dqm store, or None when the file is not a dqm store (read-only; nothing is changed).
+
+    A database holding any view, macro or other SQL object is not a store, and its meta is not read; it
+    is opened with :func:`dqm.safe_duckdb.open_duckdb`, which can touch no other file.
+    """
+    from .safe_duckdb import catalog, code_objects, open_duckdb
 
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_duckdb(path, read_only=True)
     except Exception:
         return None
     try:
+        found = catalog(con)
+        if code_objects(found) or "meta" not in found["table"]:
+            return None
         return dict(con.execute("SELECT key, value FROM meta").fetchall())
     except Exception:
         return None
@@ -200,9 +207,9 @@ def clear_run_store(store, default: bool = False) -> Path:
 
 def mark_run_store(store) -> None:
     """Record in the store that `dqm run` made it (so that the next run may rebuild it)."""
-    import duckdb
+    from .safe_duckdb import open_duckdb
 
-    con = duckdb.connect(str(store))
+    con = open_duckdb(store)
     try:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(RUN_STORE_MARK))
     finally:

@@ -15,10 +15,16 @@ Schema (version 1; ``meta.schema_version``):
 
 Migrations: ``MIGRATIONS[n]`` upgrades a store from version n to n + 1; :func:`connect` applies them
 in order in one transaction. A store written by a newer dqm is refused.
+
+A store is data, never code. Every connection is opened by :func:`dqm.safe_duckdb.open_duckdb` (no file,
+network or extension access beyond the store itself), and :func:`connect` accepts a file only if it
+holds dqm's tables, defined exactly as the migrations define them, and dqm's sequences: a view, macro,
+index, type, schema or any other table is refused, with the file left untouched, before any table is read.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +40,7 @@ from .errors import DQMError, IngestError
 from .ingest import ASSESSMENT_TYPES, parse_export, read_export
 from .model import Model, load_model
 from .paths import default_store, resolve_store
+from .safe_duckdb import catalog, code_objects, open_duckdb
 
 SCHEMA_VERSION = 1
 
@@ -90,12 +97,12 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
         # look before touching: a database that is not a dqm store must not gain dqm's tables
         probe = _open(path, read_only=True)
         try:
-            _check_is_dqm_store(probe, path)
+            _check_is_dqm_store(probe, path, read_only=False)
         finally:
             probe.close()
     con = _open(path, read_only)
     try:
-        _check_is_dqm_store(con, path)
+        _check_is_dqm_store(con, path, read_only)
         if not read_only:
             _migrate(con, path)
     except BaseException:
@@ -106,7 +113,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
 
 def _open(path: Path, read_only: bool):
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return open_duckdb(path, read_only=read_only)
     except duckdb.IOException as exc:
         msg = str(exc).splitlines()[0]
         low = msg.lower()
@@ -150,18 +157,84 @@ def _check_writable(path: Path) -> None:
                        hint="Choose a store in a folder you can write to, with --store.")
 
 
-def _check_is_dqm_store(con, path: Path) -> None:
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+_ARTICLE = {"index": "an"}
+
+
+@functools.lru_cache(maxsize=None)
+def _expected_catalog(version: int) -> dict[str, dict[str, str]]:
+    """The catalog of a store at schema ``version``, made by running the migrations in an empty database."""
+    con = open_duckdb(":memory:")
+    try:
+        for v in range(version):
+            con.execute(MIGRATIONS[v])
+        return catalog(con)
+    finally:
+        con.close()
+
+
+def _not_a_store(path: Path, found: str) -> DQMError:
+    return DQMError(f"this DuckDB database {found}; dqm will not read or change it, and it has been left untouched.",
+                    file=path, hint="Ask the sender for a store made by `dqm ingest`, or give a new file name to "
+                    "create one.")
+
+
+def _table_difference(con, name: str, expected_sql: str) -> str:
+    """How a table named like a dqm table differs from dqm's: its columns and types, else its constraints."""
+    got = [f"{c} {t}" for c, t in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [name]).fetchall()]
+    ref = open_duckdb(":memory:")
+    try:
+        ref.execute(expected_sql)
+        want = [f"{c} {t}" for c, t in ref.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [name]).fetchall()]
+    finally:
+        ref.close()
+    if got == want:
+        return f"holds a table {name} whose constraints or defaults are not a dqm store's"
+    return (f"holds a table {name} whose columns ({', '.join(got) or 'none'}) are not a dqm store's "
+            f"({', '.join(want)})")
+
+
+def _check_is_dqm_store(con, path: Path, read_only: bool = False) -> None:
+    """Accept only a dqm store: base tables with dqm's names and definitions, dqm's sequences and nothing else.
+
+    A view, macro, index, type or schema is refused before any table is read: each is SQL that would run
+    with the analyst's rights. Then foreign tables, a newer schema version, and a table or sequence that
+    is missing or defined differently from the migrations' are refused. An empty database is a new store
+    when opened for writing, and refused when opened to read.
+    """
+    found = catalog(con)
+    code = code_objects(found)
+    if code:
+        kind, name = code[0]
+        raise _not_a_store(path, f"holds {_ARTICLE.get(kind, 'a')} {kind} named {name}; a dqm store holds only tables")
+    tables = set(found["table"])
     version = schema_version(con) if "meta" in tables else 0
     foreign = sorted(tables - DQM_TABLES)
     if (tables and version == 0) or foreign:
         shown = ", ".join(foreign or sorted(tables))
-        raise DQMError(f"this DuckDB database holds tables that are not a dqm store's ({shown}); dqm will not change "
-                       "it.", file=path, hint="Give a dqm store made by `dqm ingest`, or a new file name to create one.")
+        raise _not_a_store(path, f"holds tables that are not a dqm store's ({shown})")
     if version > SCHEMA_VERSION:
         raise DQMError(f"the store has schema version {version}, newer than this dqm understands ({SCHEMA_VERSION}).",
                        file=path, hint="Upgrade dqm to read it.")
+    if not tables and not found["sequence"]:
+        if read_only:
+            raise DQMError("this DuckDB database holds no dqm tables yet, so there is nothing to read; it has been "
+                           "left untouched.", file=path, hint="Ingest survey exports into it with `dqm ingest` first.")
+        return  # a new store: the migrations create its tables
+    expected = _expected_catalog(version)
+    for kind in ("sequence", "table"):
+        extra = sorted(set(found[kind]) - set(expected[kind]))
+        if extra:
+            raise _not_a_store(path, f"holds a {kind} named {extra[0]} that a dqm store does not have")
+        missing = sorted(set(expected[kind]) - set(found[kind]))
+        if missing:
+            raise _not_a_store(path, f"lacks the {kind} {missing[0]} that every dqm store has")
+    for name, sql in sorted(found["table"].items()):
+        if sql != expected["table"][name]:
+            raise _not_a_store(path, _table_difference(con, name, expected["table"][name]))
 
 
 def schema_version(con) -> int:

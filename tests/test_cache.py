@@ -17,8 +17,8 @@ def test_a_cached_value_is_reused_and_a_changed_key_computes_again(tmp_path, mon
     assert calls == [1]  # the second call read the file
     assert disk_cached("t", {"x": 2}, lambda: compute(2), code=["claims"]) == {"value": 4}
     assert calls == [1, 2]
-    for f in tmp_path.glob("t-*.pkl"):  # a damaged file is recomputed, not trusted
-        f.write_bytes(b"not a pickle")
+    for f in tmp_path.glob("t-*.jsonl"):  # a damaged file is recomputed, not trusted
+        f.write_bytes(b"not a kept value")
     assert disk_cached("t", {"x": 1}, lambda: compute(1), code=["claims"]) == {"value": 2}
     assert calls == [1, 2, 1]
     assert not list(tmp_path.glob(".tmp-*"))
