@@ -59,7 +59,7 @@ class LatentConfig:
     vc_draws: int = 40
     draws_per_vc: int = 25
     seed: int = 20261122
-    assumed: dict = field(default_factory=lambda: {"residual": 0.55, "leniency": 0.25, "self_bias": 0.30})
+    assumed: dict = field(default_factory=lambda: {"residual": 0.55, "leniency": 0.25, "self_bias": 0.15})
     alpha: float = 0.05
 
     def replace(self, **kw) -> "LatentConfig":
