@@ -373,7 +373,7 @@ def _evaluate(dz: Design, prods, sd: np.ndarray, grad: bool = True) -> dict:
     beta = A_inv @ b
     yvy = (yy - np.einsum("cq,cq->", zy, py) / s2e) / s2e
     logdet = len(dz.y) * np.log(s2e) + C * np.log(g).sum() + 2 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum()
-    ll = -0.5 * (logdet + yvy - b @ beta)
+    ll = -0.5 * (logdet + yvy - b @ beta + len(dz.y) * np.log(2 * np.pi))
     out = dict(ll=float(ll), P=P, Pinv=Pinv, Lc=Lc, pz=pz, py=py, A_inv=A_inv, beta=beta, s2e=s2e)
     if grad:
         u = (py - pz @ beta) / s2e  # councils' predicted terms (C, q)
@@ -407,7 +407,8 @@ def _maximise(dz: Design, prods, sd0: np.ndarray, free: list) -> tuple[np.ndarra
                    options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-6})
     sd = sd0.copy()
     sd[free] = res.x
-    return sd, {"iterations": int(res.nit), "converged": bool(res.success), "message": str(res.message)}
+    return sd, {"iterations": int(res.nit), "converged": bool(res.success), "message": str(res.message),
+                "loglik": float(-res.fun)}
 
 
 def _laplace_cov(dz: Design, prods, sd: np.ndarray, free: list, step: float = 1e-4) -> np.ndarray:
