@@ -1,0 +1,224 @@
+"""What the fitted measurement model says: levels, ranks, change and exposure (tidy DataFrames).
+
+All read a :class:`dqm.scoring.latent.LatentFit`:
+
+* :func:`latent_levels`: each council's latent level per dimension and overall, mean and 90% interval;
+* :func:`latent_ranks`: rank intervals (5th to 95th percentile over the draws of the overall level);
+* :func:`latent_change`: change between two waves, the probability it reached a whole level, and a
+  deterministic flag (a Wald test of "no change" whose null distribution is exact in the fitted model);
+* :func:`exposure_table` / :func:`exposure_draws`: the overall latent level as an exposure for claims,
+  with what a measurement-error correction needs; :func:`calibrated_effect` is that correction.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.stats import rankdata
+
+from ..model import Model
+from .latent import _B, _E, _L, LatentFit
+from .uncertainty import rank_statement
+
+
+def _wave_index(fit: LatentFit, wave: int) -> int:
+    from ..errors import DQMError
+
+    hits = np.flatnonzero(fit.waves == int(wave))
+    if not hits.size:
+        raise DQMError(f"wave {wave} is not in the fitted answers (waves {', '.join(map(str, fit.waves))}).",
+                       hint="Fit the model to answers that include that wave.")
+    return int(hits[0])
+
+
+def _counts(fit: LatentFit, w: int) -> pd.DataFrame:
+    n = fit.design.n_per[fit.design.n_per["w"] == w].set_index("c")[["n_self", "n_other"]]
+    return n.reindex(range(fit.design.C), fill_value=0)
+
+
+def latent_levels(fit: LatentFit, model: Model, wave: int | None = None) -> pd.DataFrame:
+    """One row per council, wave and dimension (and ``overall``) where the council answered in the wave.
+
+    Columns: council_code, wave, dimension_id, level_mean, level_sd, level_p5, level_p95 (latent scale: 1 to
+    5 are the model's levels, on the scale of independent assessments), level_name (the model's name
+    for the nearest whole level), n_self, n_other (respondents).
+    """
+    rows = []
+    waves = range(len(fit.waves)) if wave is None else [_wave_index(fit, wave)]
+    lo, hi = fit.design.levels
+    for w in waves:
+        cs = np.flatnonzero(fit.present[:, w])
+        th = fit.theta[:, cs, w, :].astype(float)  # draws x councils x dims
+        th = np.concatenate([th, th.mean(axis=2, keepdims=True)], axis=2)
+        n = _counts(fit, w).iloc[cs]
+        for j, dim in enumerate(list(fit.design.dims) + ["overall"]):
+            x = th[:, :, j]
+            mean = x.mean(axis=0)
+            rows.append(pd.DataFrame({
+                "council_code": fit.councils[cs], "wave": int(fit.waves[w]), "dimension_id": dim,
+                "level_mean": mean, "level_sd": x.std(axis=0), "level_p5": np.percentile(x, 5, axis=0),
+                "level_p95": np.percentile(x, 95, axis=0),
+                "level_name": [model.level_name(int(v)) for v in np.clip(np.floor(mean + 0.5), lo, hi)],
+                "n_self": n["n_self"].to_numpy(), "n_other": n["n_other"].to_numpy()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def latent_ranks(fit: LatentFit, wave: int, councils=None) -> pd.DataFrame:
+    """Rank intervals in ``wave`` over the draws of every council's overall latent level (1 = highest).
+
+    Ranked: the councils that answered in the wave (or only ``councils``). Columns: council_code, wave,
+    councils_ranked, score_mean, score_p5, score_p95, rank_median, rank_p5, rank_p95 and position (what the
+    whole 5th-95th interval supports, :func:`dqm.scoring.uncertainty.rank_statement`).
+    """
+    w = _wave_index(fit, wave)
+    ok = fit.present[:, w].copy()
+    if councils is not None:
+        ok &= np.isin(fit.councils, list(councils))
+    cs = np.flatnonzero(ok)
+    score = fit.theta[:, cs, w, :].astype(float).mean(axis=2)  # draws x councils
+    ranks = rankdata(-score, axis=1, method="average")
+    n = len(cs)
+    out = pd.DataFrame({
+        "council_code": fit.councils[cs], "wave": int(fit.waves[w]), "councils_ranked": n,
+        "score_mean": score.mean(axis=0), "score_p5": np.percentile(score, 5, axis=0),
+        "score_p95": np.percentile(score, 95, axis=0), "rank_median": np.median(ranks, axis=0),
+        "rank_p5": np.percentile(ranks, 5, axis=0), "rank_p95": np.percentile(ranks, 95, axis=0)})
+    out["position"] = [rank_statement(a, b, n) for a, b in zip(out["rank_p5"], out["rank_p95"])]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# change
+# ----------------------------------------------------------------------------------------------------------------
+
+def _council_contrast(fit: LatentFit, c: int, w1: int, w2: int, sd: np.ndarray):
+    """GLS estimate of a council's change on each dimension between waves w1 and w2, and its covariance.
+
+    The council's level on each dimension and its change are free parameters (so neither its level nor the
+    sector's trend can bias the test); the answers' covariance is the fitted model's without change:
+    shared self-assessment bias, each respondent's leniency (the same person in both waves cancels it)
+    and the residual. Only the council's own answers in the two waves are used.
+    """
+    dz = fit.design
+    m = (dz.obs_council == c) & np.isin(dz.obs_wave, [w1, w2])
+    D = len(dz.dims)
+    y, d, w2m = dz.y[m], dz.obs_dim[m], dz.obs_wave[m] == w2
+    self_, person = dz.obs_self[m], dz.obs_person[m]
+    if not (w2m.any() and (~w2m).any()):
+        return None
+    offset = fit.beta[:, -1].mean() if (dz.p > dz.waves.size * D) else 0.0
+    y = y - offset * self_
+    X = np.zeros((len(y), 2 * D))
+    X[np.arange(len(y)), d] = 1.0
+    X[np.arange(len(y)), D + d] = w2m
+    V = (sd[_E] ** 2) * np.eye(len(y)) + sd[_L] ** 2 * (person[:, None] == person[None, :]) \
+        + sd[_B] ** 2 * np.outer(self_, self_)
+    keep = X.any(axis=0)
+    Xk = X[:, keep]
+    Vi = np.linalg.inv(V)
+    info = Xk.T @ Vi @ Xk
+    cov = np.linalg.pinv(info)
+    est = cov @ Xk.T @ Vi @ y
+    full, fcov = np.full(2 * D, np.nan), np.full((2 * D, 2 * D), np.nan)
+    full[keep] = est
+    fcov[np.ix_(keep, keep)] = cov
+    # a dimension answered in only one of the two waves has no change estimate
+    ok = np.isin(np.arange(D), d[~w2m]) & np.isin(np.arange(D), d[w2m])
+    delta, dcov = full[D:], fcov[D:, D:]
+    delta[~ok] = np.nan
+    same = len(set(person[w2m]) & set(person[~w2m])) / max(len(set(person[w2m])), 1)
+    return delta, dcov, ok, same
+
+
+def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) -> pd.DataFrame:
+    """Per council answering in both waves, per dimension and overall: the change on the latent scale.
+
+    Columns: council_code, dimension_id, wave_from, wave_to, change_mean, change_p5, change_p95 (over the
+    model's draws), prob_moved_one_level (the draws' share with an absolute change of at least one level),
+    estimate and se (the council's own GLS change, see :func:`_council_contrast`), z, flag (``|z|`` beyond
+    the two-sided ``alpha`` of ``data/measurement.yaml``: the same answers always give the same flag),
+    power_one_level (the chance this test flags a change of one whole level with this council's design)
+    and same_respondents (share of the later wave's respondents who also answered the earlier one).
+    """
+    w1, w2 = _wave_index(fit, wave_from), _wave_index(fit, wave_to)
+    crit = stats.norm.ppf(1 - fit.config.alpha / 2)
+    sd = fit.sd_hat.to_numpy()
+    both = np.flatnonzero(fit.present[:, w1] & fit.present[:, w2])
+    dims = list(fit.design.dims)
+    rows = []
+    for c in both:
+        res = _council_contrast(fit, c, w1, w2, sd)
+        if res is None:
+            continue
+        delta, dcov, ok, same = res
+        dr = fit.theta[:, c, w2, :].astype(float) - fit.theta[:, c, w1, :].astype(float)
+        dr = np.concatenate([dr, dr.mean(axis=1, keepdims=True)], axis=1)
+        se = np.sqrt(np.where(ok, np.diag(np.nan_to_num(dcov)), np.nan))
+        okd = np.flatnonzero(ok)
+        est_all = np.append(delta, delta[okd].mean() if okd.size else np.nan)
+        se_all = np.append(se, np.sqrt(dcov[np.ix_(okd, okd)].sum()) / okd.size if okd.size else np.nan)
+        one = np.append(np.full(len(dims), 1.0), 1.0)
+        z = est_all / se_all
+        power = stats.norm.cdf(one / se_all - crit) + stats.norm.cdf(-one / se_all - crit)
+        rows.append(pd.DataFrame({
+            "council_code": fit.councils[c], "dimension_id": dims + ["overall"], "wave_from": int(wave_from),
+            "wave_to": int(wave_to), "change_mean": dr.mean(axis=0), "change_p5": np.percentile(dr, 5, axis=0),
+            "change_p95": np.percentile(dr, 95, axis=0), "prob_moved_one_level": (np.abs(dr) >= 1).mean(axis=0),
+            "estimate": est_all, "se": se_all, "z": z, "flag": np.abs(np.nan_to_num(z)) > crit,
+            "power_one_level": power, "same_respondents": same}))
+    cols = ["council_code", "dimension_id", "wave_from", "wave_to", "change_mean", "change_p5", "change_p95",
+            "prob_moved_one_level", "estimate", "se", "z", "flag", "power_one_level", "same_respondents"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# exposure for claims
+# ----------------------------------------------------------------------------------------------------------------
+
+def exposure_table(fit: LatentFit, wave: int) -> pd.DataFrame:
+    """The overall latent level of every council answering in ``wave``, as an exposure for claims.
+
+    Columns: council_code, wave, exposure_mean (posterior mean: the regression-calibration value),
+    exposure_sd (its uncertainty) and between_sd (the model's spread of true overall levels among these
+    councils: the scale to standardise an effect by, not the smaller spread of the posterior means).
+    """
+    w = _wave_index(fit, wave)
+    cs = np.flatnonzero(fit.present[:, w])
+    x = fit.theta[:, cs, w, :].astype(float).mean(axis=2)
+    return pd.DataFrame({"council_code": fit.councils[cs], "wave": int(fit.waves[w]), "exposure_mean": x.mean(axis=0),
+                         "exposure_sd": x.std(axis=0), "between_sd": float(x.std(axis=1, ddof=1).mean())})
+
+
+def exposure_draws(fit: LatentFit, wave: int, n: int | None = None) -> pd.DataFrame:
+    """Long table of draws of every council's overall latent level: council_code, wave, draw, exposure."""
+    w = _wave_index(fit, wave)
+    cs = np.flatnonzero(fit.present[:, w])
+    x = fit.theta[:, cs, w, :].astype(float).mean(axis=2)
+    if n is not None:
+        x = x[np.linspace(0, len(x) - 1, n).round().astype(int)]
+    return pd.DataFrame({"council_code": np.tile(fit.councils[cs], len(x)), "wave": int(fit.waves[w]),
+                         "draw": np.repeat(np.arange(len(x)), len(cs)), "exposure": x.reshape(-1)})
+
+
+def calibrated_effect(outcome, exposure_mean, between_sd: float, controls=None, conf: float = 0.95) -> dict:
+    """Standardised effect of the latent exposure on a standardised outcome, corrected for measurement error.
+
+    Regression calibration (Carroll et al. 2006, ch. 4): OLS of the standardised outcome on the exposure's
+    posterior mean (its best prediction given the answers), so the slope is not attenuated, then scaled by
+    the model's spread of *true* levels ``between_sd``. HC3 standard errors. ``controls`` (n x k) enter the
+    regression as they are; the posterior mean must then also be the best prediction given them (see the
+    study README: the model has no council covariates yet).
+    """
+    y = np.asarray(outcome, float)
+    y = (y - y.mean()) / y.std(ddof=1)
+    x = np.asarray(exposure_mean, float)
+    X = np.column_stack([np.ones_like(x), x] + ([] if controls is None else [np.asarray(controls, float)]))
+    XtX_inv = np.linalg.inv(X.T @ X)
+    beta = XtX_inv @ X.T @ y
+    resid = y - X @ beta
+    h = ((X @ XtX_inv) * X).sum(axis=1)
+    meat = (X * (resid / (1 - h))[:, None] ** 2).T @ X  # HC3
+    df = len(y) - X.shape[1]
+    b, se = float(beta[1]) * between_sd, float(np.sqrt((XtX_inv @ meat @ XtX_inv)[1, 1])) * between_sd
+    t = stats.t.ppf(0.5 + conf / 2, df)
+    return {"estimate": b, "se": se, "ci_low": b - t * se, "ci_high": b + t * se, "n": len(y)}
