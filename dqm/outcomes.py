@@ -359,6 +359,79 @@ def _govuk_pay(measures: pd.DataFrame, reg: pd.DataFrame) -> tuple[pd.DataFrame,
             d = (level[period] - level[prev]).dropna()
             rows += [{"local-authority-code": c, "measure": change_id, "period": period, "value": round(float(v), 4)}
                      for c, v in d.items()]
+    platform, plog = _pay_platform(pay, cls, reg, ids)
+    return pd.concat([pd.DataFrame(rows, columns=OUTCOME_COLUMNS), platform], ignore_index=True), log + plog
+
+
+PLATFORM_SOURCE = "GOV.UK Pay platform outcomes"
+
+
+def _year_after(year: int) -> str:
+    """The label of the twelve months after a wave's reference date (end of March ``year``): '2025-26'."""
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def _pay_platform(pay: pd.DataFrame, cls: pd.DataFrame, reg: pd.DataFrame, ids: dict) -> tuple[pd.DataFrame, list[dict]]:
+    """The platform outcomes: adoption (0/1), the count of live services, and whether any was added in the year after.
+
+    Counted, not divided: a council's count is the live services published under its own name(s)
+    (duplicate spellings added); a joint service counts once for each of its councils (each offers it
+    to its own residents); population enters the models as a control, never as a divisor. A county and
+    its districts are different councils with different functions and their own assessments: each is
+    credited only with services published under its own name, so no service is counted for two tiers,
+    and the claims compare councils within their type. Covers the nations and councils set under
+    ``platform_outcomes`` in govuk_pay_organisations.yaml; every council left out is logged with why
+    (another nation; formed by a reorganisation since GOV.UK Pay began). Periods: the level and the
+    adoption at the last March snapshot ('2026-03'); the change over the twelve months AFTER each
+    March ('2025-26': end of March 2025 to end of March 2026), so that it follows the wave it is read with.
+    """
+    rules = _pay_rules().get("platform_outcomes") or {}
+    nations = list(rules.get("nations") or [])
+    formed = str(rules.get("formed_on_or_after") or "")
+    if not nations or not formed:
+        raise DQMError("platform_outcomes needs nations (a list) and formed_on_or_after (a date).",
+                       file=outcomes_dir() / "govuk_pay_organisations.yaml")
+    principal = principal_councils()
+    nation = dict(zip(principal["local-authority-code"], principal["nation"]))
+    current = reg[reg["local-authority-code"].isin(set(nation))].set_index("local-authority-code")
+    predecessors: dict[str, list[str]] = {}
+    for _, r in reg[reg["current-authority"] != "True"].iterrows():
+        for heir in filter(None, r["replaced-by"].split(",")):
+            predecessors.setdefault(heir.strip(), []).append(r["local-authority-code"])
+    log, covered = [], []
+    base = {"source": PLATFORM_SOURCE, "source_name": "", "category": "", "action": "left out"}
+    for code in sorted(nation):
+        start = current.at[code, "start-date"]
+        if nation[code] not in nations:
+            log.append({**base, "source_key": code, "local-authority-code": code,
+                        "reason": f"{nation[code]}: the platform outcomes cover {', '.join(nations)} only"})
+        elif start and start >= formed:
+            was = ", ".join(sorted(predecessors.get(code, []))) or "earlier councils"
+            log.append({**base, "source_key": code, "local-authority-code": code, "action": "flagged, left out",
+                        "reason": f"reorganised council: formed on {start} from {was}; its GOV.UK Pay services may "
+                                  "have been set up by the councils it replaced, so its count is not its own decision"})
+        else:
+            covered.append(code)
+    # whole services per council and snapshot (joint services count once for each council)
+    owners = [(name, c) for name, r in cls.iterrows() if r["category"] in
+              ("matched council", "duplicate spelling", "joint service", "former council with successor") for c in r["codes"]]
+    owners = pd.DataFrame(owners, columns=["organisation", "local-authority-code"])
+    per = pay.merge(owners, on="organisation").groupby(["snapshot_date", "local-authority-code"])["live_services"].sum()
+    count = {}
+    for period, date in _pay_reference_dates(pay["snapshot_date"]).items():
+        s = per.xs(date, level="snapshot_date") if date in per.index.get_level_values(0) else pd.Series(dtype=float)
+        count[int(period[:4])] = s.reindex(covered, fill_value=0).astype(int)
+    rows = []
+    level_id, adopted_id, after_id = (ids.get(k) for k in ("govuk_pay_live_services", "govuk_pay_adopted",
+                                                            "govuk_pay_added_any_year_after"))
+    for year, s in sorted(count.items()):
+        for measure, values in ((level_id, s), (adopted_id, (s > 0).astype(int))):
+            if measure:
+                rows += [{"local-authority-code": c, "measure": measure, "period": f"{year}-03", "value": float(v)}
+                         for c, v in values.items()]
+        if after_id and year + 1 in count:
+            rows += [{"local-authority-code": c, "measure": after_id, "period": _year_after(year), "value": float(v)}
+                     for c, v in (count[year + 1] > s).astype(int).items()]
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS), log
 
 
