@@ -285,6 +285,8 @@ def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
         ]
     more_less = "higher" if row["estimate"] > 0 else "lower"
     includes_zero = row["ci_low"] <= 0 <= row["ci_high"]
+    if row.get("effect_measure") in ("odds ratio", "rate ratio"):  # a logistic or count model (dqm.claims.engine.glm_estimate)
+        return [ratio_sentence(row, claim, model, measure_name), f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}."]
     m = int(row.get("family_size") or 1)
     simul = (f"; simultaneous 95% interval over the {number(m)} claims of its family (Bonferroni), "
              f"{number(row['simul_ci_low'], 2)} to {number(row['simul_ci_high'], 2)}" if m > 1 else "")
@@ -304,6 +306,18 @@ def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
                  f"effects of about {number(row['mde'], 2)} or larger, against a smallest effect of interest of "
                  f"{number(claim.sesoi, 2)}.")
     return s
+
+
+def ratio_sentence(row, claim, model, measure_name: str) -> str:
+    """The result of a logistic (odds ratio) or count (rate ratio) claim, per standard deviation of digital level."""
+    what = "the odds of" if row["effect_measure"] == "odds ratio" else "the expected"
+    ratio, lo, hi = row["ratio"], row["ratio_ci_low"], row["ratio_ci_high"]
+    return (f"Across {number(row['n'])} councils ({number(row['events'])} of them with the outcome), after allowing for "
+            f"{controls_words(claim.controls)}, a council one standard deviation higher on {exposure_words(claim, model)} "
+            f"had {what} {measure_name[:1].lower() + measure_name[1:]} ({row['period']}) multiplied by "
+            f"{number(ratio, 2)} ({row['effect_measure']}; 95% confidence interval {number(lo, 2)} to {number(hi, 2)}"
+            + (", which includes no difference)." if lo <= 1 <= hi else ", which excludes no difference before adjustment).")
+            + f" The smallest effect of interest is a ratio of {number(math.exp(claim.sesoi), 2)}.")
 
 
 def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list[str]:
@@ -463,7 +477,9 @@ def claim_header(claim, model, measures) -> Markup:
                                      "none": "no meaningful relation"}[claim.direction]),
             ("Allowing for", controls_words(claim.controls)),
             ("Councils", "; ".join(f"{k}: {v}" for k, v in claim.population.items()) or "all with data"),
-            ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else " standard deviations")),
+            ("Smallest effect of interest", f"{claim.sesoi:g}" + (" levels" if claim.kind == "assessment_agreement" else
+             f" (log {RATIO_OF_MODEL[claim.model]} per standard deviation of digital level: a ratio of "
+             f"{math.exp(claim.sesoi):.2f})" if getattr(claim, "model", "ols") in RATIO_OF_MODEL else " standard deviations")),
             ("Family (for multiple testing)", claim.family),
             ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else "")
              + (f"; added by the user, from {getattr(claim, 'file', '')}" if getattr(claim, "layer", "bundled") == "user" else ""))]
@@ -472,11 +488,20 @@ def claim_header(claim, model, measures) -> Markup:
                  claim.id, claim.id, claim.id) + body + Markup("</table>"))
 
 
+RATIO_OF_MODEL = {"logistic": "odds ratio", "poisson": "rate ratio", "negative-binomial": "rate ratio"}
+
+
 def claim_figures(row) -> "pd.DataFrame":
     B = int(row.get("null_resamples") or 0) or None
+    ratio = row.get("effect_measure") in ("odds ratio", "rate ratio")
     items = [
         ("Councils", number(row["n"])), ("Outcome period", str(row["period"])),
-        ("Standardised effect", number(row["estimate"], 3)),
+        *([(f"{row['effect_measure'][:1].upper() + row['effect_measure'][1:]} per standard deviation of digital level "
+            f"({row['model']}, robust errors), 95% interval",
+            f"{number(row['ratio'], 3)} ({number(row['ratio_ci_low'], 3)} to {number(row['ratio_ci_high'], 3)})"),
+           ("Councils with the outcome (events)", number(row["events"]))] if ratio else []),
+        (f"Log {row['effect_measure']} (the scale of the tests below)" if ratio else "Standardised effect",
+         number(row["estimate"], 3)),
         ("95% confidence interval", f"{number(row['ci_low'], 3)} to {number(row['ci_high'], 3)}"),
         (f"Simultaneous 95% interval over the family's {number(row['family_size'])} claims (Bonferroni, "
          f"{percent(row['simul_level'], 2)} each)", f"{number(row['simul_ci_low'], 3)} to {number(row['simul_ci_high'], 3)}"),

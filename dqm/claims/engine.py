@@ -250,7 +250,76 @@ def spearman_bca(x, y, n_boot=2000, seed=0, level=0.95):
     return float(rho), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+GLM_EFFECTS = {"logistic": "odds ratio", "poisson": "rate ratio", "negative-binomial": "rate ratio"}
+
+
+def glm_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
+    """The main estimate of a 0/1 outcome (logistic) or a count (Poisson or negative binomial), by statsmodels.
+
+    The same design as the OLS path (standardised exposure in column 1, the claim's controls, council type as
+    fixed effects), robust HC1 (sandwich) errors and normal-based intervals. ``estimate`` is the log odds ratio
+    (or log rate ratio) per standard deviation of digital level, so the claim's SESOI is on that scale; the
+    ratio and its 95% interval are returned as ``ratio``, ``ratio_ci_low`` and ``ratio_ci_high``. Poisson with
+    robust errors is consistent for the rate ratio however overdispersed the counts are.
+
+    Mostly-zero outcomes: the events are the councils on the rarer side of a 0/1 outcome, or the councils with
+    a count above 0. With fewer than ``claim.min_events_per_coefficient`` events for each coefficient besides
+    the intercept (the registered rule), no effect is estimated: ``estimate`` is NaN and ``reason`` says why,
+    so the claim is reported as untestable. A model that does not converge (for example separation) is too.
+    """
+    import warnings
+
+    import statsmodels.api as sm
+
+    exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
+    controls = tuple(claim.controls) if cfg.use_controls else ()
+    X = design(df, exposure, controls)
+    y = df["outcome"].to_numpy(float)
+    n, model = len(y), claim.model
+    if model == "logistic" and not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError(f"claim {claim.id}: a logistic model needs an outcome of 0 and 1")
+    if model != "logistic" and ((y < 0).any() or (y != np.round(y)).any()):
+        raise ValueError(f"claim {claim.id}: a {model} model needs a count (whole numbers, 0 or more)")
+    events = int(min(y.sum(), n - y.sum())) if model == "logistic" else int((y > 0).sum())
+    k = int(np.linalg.matrix_rank(X)) - 1
+    need = int(claim.min_events_per_coefficient) * k
+    out = {"n": n, "events": events, "events_needed": need, "effect_measure": GLM_EFFECTS[model], "estimate": np.nan}
+    side = "on the rarer side of the outcome" if model == "logistic" else "with a count above 0"
+    if events < need:
+        return {**out, "reason": f"only {events} of {n} councils are {side}; the registered rule needs at least "
+                                 f"{claim.min_events_per_coefficient} per coefficient ({need} for {k} coefficients), so "
+                                 "the data cannot support an effect and the claim is untestable"}
+    family = {"logistic": sm.families.Binomial(), "poisson": sm.families.Poisson()}.get(model)
+    cov = "HC1" if cfg.robust else "nonrobust"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if family is not None:
+                fit = sm.GLM(y, X, family=family).fit(cov_type=cov)
+                converged = bool(fit.converged)
+            else:
+                fit = sm.NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=500, cov_type=cov)
+                converged = bool(fit.mle_retvals.get("converged", False))
+            b, se = float(fit.params[1]), float(fit.bse[1])
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            converged, b, se = False, np.nan, np.nan
+            out["reason"] = f"the {model} model could not be fitted ({' '.join(str(exc).split())[:80]})"
+    if not converged or not (np.isfinite(b) and np.isfinite(se) and se > 0) or abs(b) > 10:
+        return {**out, "reason": out.get("reason") or f"the {model} model did not converge to a finite estimate "
+                                                        "(for example, a council type with no events): untestable"}
+    est, s, dof = b * cfg.effect_scale, se * cfg.effect_scale, np.inf
+    lo, hi = t_interval(est, s, dof, 1 - cfg.alpha)
+    lo90, hi90 = t_interval(est, s, dof, 1 - 2 * cfg.alpha)
+    eq, p_tost = tost(est, s, dof, claim.sesoi, cfg.alpha)
+    return {**out, "estimate": est, "se": s, "dof": dof, "p_value": float(t_two_sided_p(est / s, dof)),
+            "ci_low": lo, "ci_high": hi, "ci90_low": lo90, "ci90_high": hi90,
+            "equivalent": eq and cfg.equivalence_possible, "p_tost": p_tost, "mde": mde(s, dof, cfg.alpha, cfg.power),
+            "ratio": float(np.exp(est)), "ratio_ci_low": float(np.exp(lo)), "ratio_ci_high": float(np.exp(hi))}
+
+
 def main_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
+    if getattr(claim, "model", "ols") != "ols":  # a 0/1 or count outcome: logistic, Poisson or negative binomial
+        return glm_estimate(df, claim, cfg)
     exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
     controls = tuple(claim.controls) if cfg.use_controls else ()
     X = design(df, exposure, controls)

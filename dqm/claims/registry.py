@@ -24,8 +24,16 @@ KINDS = ("association", "assessment_agreement")
 DIRECTIONS = ("positive", "negative", "none")
 CONTROLS = ("council_type", "log_population", "deprivation", "rurality", "log_density")
 REQUIRED = ("id", "statement", "source", "exposure", "outcome", "direction", "controls", "sesoi", "family", "registered")
-OPTIONAL = ("kind", "side", "population", "period", "transform", "exploratory", "settle_with")
+OPTIONAL = ("kind", "side", "population", "period", "transform", "exploratory", "settle_with", "model",
+            "min_events_per_coefficient", "supersedes", "supersedes_why")
 TRANSFORMS = ("raw", "log", "rank-normal")
+# the main estimate's model: ols (a standardised effect), logistic (a 0/1 outcome: odds ratio per SD of digital
+# level) or poisson / negative-binomial (a count: rate ratio per SD), the last three fitted by statsmodels with
+# robust (HC) errors; see dqm.claims.engine.glm_estimate
+MODELS = ("ols", "logistic", "poisson", "negative-binomial")
+# periods that follow the wave being tested: the end of March of the wave's year ('2026-03'), or the twelve
+# months after it ('2026-27'), so that an outcome measured after the assessment is read with that assessment
+WAVE_PERIODS = ("at wave", "year after wave")
 # reference columns a claim's population may be restricted by (dqm.reference.councils())
 POPULATION_COLUMNS = ("nation", "region", "type_group", "local-authority-type", "deprivation_quintile", "rurality",
                       "principal")
@@ -57,6 +65,20 @@ class Claim:
     layer: str = "bundled"  # bundled (the pre-registered registry) or user (your own claims)
     file: str = "data/claims.yaml"  # the file the claim came from, as shown in reports (no local paths)
     warnings: tuple = ()  # remarks on the claim's design, shown beside its result
+    model: str = "ols"  # the main estimate's model (MODELS)
+    min_events_per_coefficient: int = 0  # fewer events per estimated coefficient than this: untestable (0: no rule)
+    supersedes: tuple = ()  # ids of earlier claims this re-registration replaces (they stay, marked superseded)
+    supersedes_why: str = ""
+    superseded_by: tuple = ()  # set from later claims' `supersedes`: the claims that replace this one
+    superseded_why: str = ""
+
+    def period_for(self, wave: int) -> str:
+        """The outcome period to test at ``wave``: the registered one, or a wave-relative rule resolved."""
+        if self.period == "at wave":
+            return f"{int(wave)}-03"
+        if self.period == "year after wave":
+            return f"{int(wave)}-{(int(wave) + 1) % 100:02d}"
+        return self.period
 
     @property
     def testable(self) -> bool:
@@ -91,7 +113,37 @@ def load_claims(path: str | Path | None = None, dimension_ids=None, measure_ids=
     for i, c in enumerate(raw):
         cid = c.get("id", f"#{i + 1}") if isinstance(c, dict) else f"#{i + 1}"
         out.append(_claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label))
-    return protect_families(out)
+    return protect_families(_link_supersessions(out, path))
+
+
+def _link_supersessions(claims: list[Claim], path) -> list[Claim]:
+    """Mark each claim that a later one ``supersedes``: it keeps its words and result, and says what replaced it and why.
+
+    A claim may only supersede a different claim of the same file registered on or before its own date.
+    """
+    by_id = {c.id: c for c in claims}
+    marks: dict[str, list] = {}
+    for c in claims:
+        for old in c.supersedes:
+            if old == c.id or old not in by_id:
+                raise DQMError(f"claim {c.id!r}, key 'supersedes': {old!r} is not another claim in this file.", file=path,
+                               hint="Name the id of the earlier claim this one replaces.")
+            if by_id[old].registered > c.registered:
+                raise DQMError(f"claim {c.id!r}, key 'supersedes': {old!r} was registered after it "
+                               f"({by_id[old].registered.isoformat()}); only an earlier claim can be superseded.", file=path)
+            marks.setdefault(old, []).append(c)
+    out = []
+    for c in claims:
+        new = marks.get(c.id)
+        if not new:
+            out.append(c)
+            continue
+        why = " ".join(dict.fromkeys(n.supersedes_why for n in new))
+        ids = ", ".join(n.id for n in new)
+        note = (f"Superseded on {max(n.registered for n in new).isoformat()} by claim(s) {ids}: {why} This claim's words and "
+                "registered test are kept unchanged and its result is still shown; read the claims that replace it.")
+        out.append(replace(c, superseded_by=tuple(n.id for n in new), superseded_why=why, warnings=(*c.warnings, note)))
+    return out
 
 
 def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Claim:
@@ -141,6 +193,24 @@ def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Clai
         bad("registered", "must be a date such as 2026-11-22.")
     if c.get("transform", "raw") not in TRANSFORMS:
         bad("transform", f"must be {', '.join(TRANSFORMS[:-1])} or {TRANSFORMS[-1]}.")
+    model = c.get("model", "ols")
+    if model not in MODELS:
+        bad("model", f"must be one of {', '.join(MODELS)}.")
+    if model != "ols" and c.get("transform", "raw") != "raw":
+        bad("transform", f"a {model} model is fitted to the outcome as it is: leave transform out (raw).")
+    mepc = c.get("min_events_per_coefficient", 0)
+    if isinstance(mepc, bool) or not isinstance(mepc, int) or mepc < 0:
+        bad("min_events_per_coefficient", "must be a whole number, 0 or more.")
+    if mepc and model == "ols":
+        bad("min_events_per_coefficient", "counts events of a 0/1 or count outcome: give a model (logistic, poisson or "
+                                          "negative-binomial).")
+    sup = c.get("supersedes", [])
+    if not isinstance(sup, list) or not all(isinstance(x, str) and x for x in sup):
+        bad("supersedes", "must be a list of the ids of earlier claims this one replaces.")
+    if sup and not (isinstance(c.get("supersedes_why"), str) and c["supersedes_why"].strip()):
+        bad("supersedes_why", "a claim that supersedes others must say why, in a sentence.")
+    if "supersedes_why" in c and not sup:
+        bad("supersedes_why", "is only for a claim that supersedes others (give supersedes: [ids]).")
     if "exploratory" in c and not isinstance(c["exploratory"], bool):
         bad("exploratory", "must be true or false.")
     for k in ("side", "period", "settle_with"):
@@ -164,6 +234,8 @@ def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Clai
         family=str(c["family"]), registered=reg, kind=kind, side=str(c.get("side", "") or ""), population=pop,
         period=str(c.get("period", "latest")), transform=str(c.get("transform", "raw")), exploratory=exploratory,
         settle_with=str(c.get("settle_with", "") or ""), layer=layer, file=label, warnings=tuple(warnings),
+        model=model, min_events_per_coefficient=int(mepc), supersedes=tuple(sup),
+        supersedes_why=str(c.get("supersedes_why", "") or "").strip(),
     )
 
 

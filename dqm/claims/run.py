@@ -70,6 +70,26 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     return r
 
 
+def _null_on_model_scale(r: ClaimResult, summary: dict) -> None:
+    """Put the null resamples of a logistic or count claim on its model's scale, for the power and the MDE.
+
+    The specification curve fits linear models to the 0/1 or count outcome; their null resamples are in
+    standard deviations of the outcome, the main estimate is a log odds (or rate) ratio. Every resample is
+    scaled by the ratio of the main model's standard error to the main linear specification's, which keeps
+    each resample's t statistic (so the agreement shares and the joint test are unchanged) and gives the
+    chance of each verdict, and the minimum detectable effect, in the units of the claim's SESOI.
+    """
+    if r.spec_null is None or r.spec_null[0] is None:
+        return
+    main_se = float(np.asarray(summary["counted_se"])[r.spec_main_index])
+    if not (main_se > 0 and r.se > 0):
+        return
+    k = r.se / main_se
+    nb, ns, nd = r.spec_null
+    r.spec_null = (nb * k, ns * k, nd)
+    r.info["power_scale"] = f"linear specifications' null resamples scaled by {k:.3f} to the {r.effect_measure} scale"
+
+
 def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes: pd.DataFrame, model: Model, wave: int,
                     cfg: EngineConfig | None = None, reference: pd.DataFrame | None = None) -> list[ClaimResult]:
     """Test every claim; Holm within families; verdicts. Untestable claims are kept, with their reason."""
@@ -82,7 +102,10 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             return ClaimResult(claim, "untestable", reason="no open data measure yet: " + claim.settle_with)
         if claim.kind == "assessment_agreement":
             return _assessment_agreement(claim, council_levels, model, wave, cfg)
-        df, info = analysis_frame(exp, outcomes, reference, claim.outcome, claim.period, claim.population)
+        period = claim.period_for(wave)  # a wave-relative period ("year after wave") resolved for this wave
+        df, info = analysis_frame(exp, outcomes, reference, claim.outcome, period, claim.population)
+        if period != claim.period and info.get("period") is None:
+            info["reason"] = f"no outcome data for {claim.outcome} in {period}, the {claim.period} {wave}"
         exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
         if not df.empty:
             missing = df[exposure].isna()
@@ -94,10 +117,14 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             return r
         for k, v in main_estimate(df, claim, cfg).items():
             setattr(r, k, v)
+        if np.isnan(r.estimate):  # the main model says the data cannot support an effect (see glm_estimate)
+            return r
         r.spearman, r.spearman_low, r.spearman_high = spearman_bca(df[exposure], df["outcome"], cfg.n_boot, cfg.seed)
         if cfg.spec_curve:
             r.specs, summary = specification_curve(df, claim, cfg)
             r.set_spec_summary(summary, claim.direction)
+            if claim.model != "ols":
+                _null_on_model_scale(r, summary)
         return r
 
     # claims are independent; numpy releases the GIL in its matrix work, so two threads use both cores
@@ -137,6 +164,11 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "null_resamples": r.info.get("null_resamples", 0), "equivalent_unadjusted": r.info.get("equivalent_unadjusted"),
             "reason": r.reason,
             "settle_with": c.settle_with, "registered": c.registered.isoformat(),
+            # a logistic or count claim: the estimate is a log ratio; the ratio per SD of digital level and its 95% CI
+            "model": getattr(c, "model", "ols"), "effect_measure": getattr(r, "effect_measure", "standardised effect"),
+            "ratio": getattr(r, "ratio", np.nan), "ratio_ci_low": getattr(r, "ratio_ci_low", np.nan),
+            "ratio_ci_high": getattr(r, "ratio_ci_high", np.nan), "events": getattr(r, "events", np.nan),
+            "superseded_by": ", ".join(getattr(c, "superseded_by", ())),
         })
     return pd.DataFrame(rows)
 
