@@ -322,7 +322,7 @@ def ratio_sentence(row, claim, model, measure_name: str) -> str:
 
 def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list[str]:
     """The caveats that apply to a claim's result."""
-    out = []
+    out = [claim.superseded_note] if getattr(claim, "superseded_note", "") else []  # a re-registered claim says so first
     if synthetic:
         out.append("The digital levels are synthetic demonstration data, so this result says nothing about real councils.")
     if claim.testable and claim.kind == "association":
@@ -482,7 +482,9 @@ def claim_header(claim, model, measures) -> Markup:
              f"{math.exp(claim.sesoi):.2f})" if getattr(claim, "model", "ols") in RATIO_OF_MODEL else " standard deviations")),
             ("Family (for multiple testing)", claim.family),
             ("Registered", long_date(claim.registered) + (" (exploratory: added after the data were seen)" if claim.exploratory else "")
-             + (f"; added by the user, from {getattr(claim, 'file', '')}" if getattr(claim, "layer", "bundled") == "user" else ""))]
+             + (f"; added by the user, from {getattr(claim, 'file', '')}" if getattr(claim, "layer", "bundled") == "user" else "")
+             + (f"; superseded on {long_date(claim.superseded_on)} by {', '.join(claim.superseded_by)}"
+                if getattr(claim, "superseded_by", ()) else ""))]
     body = Markup("").join(html('<tr><th scope="row">{}</th><td>{}</td></tr>', k, v) for k, v in rows)
     return (html('<h3 id="claim-{}">{}</h3><table class="dqm-table"><caption>How claim {} is tested</caption>',
                  claim.id, claim.id, claim.id) + body + Markup("</table>"))

@@ -202,7 +202,8 @@ def test_platform_claims_are_re_registered_and_the_old_ones_marked_superseded():
     old = claims["platform-adoption"]
     assert old.statement == by_raw["platform-adoption"]["statement"]  # words kept
     assert old.superseded_by == ("platform-adoption-any", "platform-service-count")
-    assert "1/population" in old.superseded_why and any(w.startswith("Superseded on 2026-11-29") for w in old.warnings)
+    assert "1/population" in old.superseded_why and old.superseded_note.startswith("Superseded on 2026-11-29")
+    assert not old.warnings  # shown in the review beside its result, not printed as a design warning on every run
     assert claims["platform-adoption-growth"].superseded_by == ("platform-added-after-wave",)
     new = [claims[i] for i in ("platform-adoption-any", "platform-service-count", "platform-added-after-wave")]
     assert [c.model for c in new] == ["logistic", "poisson", "logistic"]
@@ -231,3 +232,59 @@ def test_bad_re_registration_names_claim_and_key(tmp_path, mutate, key):
     with pytest.raises(DQMError) as exc:
         load_claims(p)
     assert key in str(exc.value) and "platform-adoption-any" in str(exc.value)
+
+
+# ---------------------------------------------------------------- the demo run and what the review says
+@pytest.fixture(scope="module")
+def platform_results(demo_store, model):
+    import dqm
+    from dqm.claims import EngineConfig as Cfg, evaluate_claims, results_table
+
+    store, _ = demo_store
+    data = dqm.load(store, model=model)
+    claims = [c for c in load_claims() if c.id.startswith("platform")]
+    out = {}
+    for wave in (2025, 2026):
+        res = evaluate_claims(claims, data.councils, load_outcomes(), model, wave, Cfg(n_boot=100, n_null_boot=60, workers=1))
+        out[wave] = (res, results_table(res).set_index("id", drop=False))
+    return out
+
+
+def test_demo_platform_claims_and_their_review_text(platform_results, model):
+    from dqm import narrative
+    from dqm.outcomes import load_measures
+
+    measures = load_measures().set_index("id", drop=False)
+    res, tab = platform_results[2026]
+    by_id = {r.claim.id: r for r in res}
+    adopt = tab.loc["platform-adoption-any"]
+    assert adopt["model"] == "logistic" and adopt["effect_measure"] == "odds ratio" and adopt["period"] == "2026-03"
+    assert adopt["ratio"] == pytest.approx(np.exp(adopt["estimate"]))
+    assert adopt["ratio_ci_low"] < adopt["ratio"] < adopt["ratio_ci_high"]
+    assert 40 <= adopt["events"] < adopt["n"]
+    # the power and the MDE are on the log odds ratio scale: the same order as the analytic (z) MDE from its SE
+    r = by_id["platform-adoption-any"]
+    analytic = (2.2414 + 0.8416) * r.se  # Holm's strictest step (alpha/2, two claims) and 80%
+    assert 0.6 * analytic < adopt["mde"] < 1.6 * analytic, (adopt["mde"], analytic)
+    text = " ".join(narrative.claim_sentences(adopt, r.claim, model, measures.loc[r.claim.outcome, "name"]))
+    assert "odds ratio" in text and "multiplied by" in text and "standard deviations higher" not in text
+    figures = narrative.claim_figures(adopt)
+    assert figures["Figure"].str.startswith("Odds ratio per standard deviation").any()
+    # the growth claim: the year after the 2026 wave has not ended in the data
+    after = tab.loc["platform-added-after-wave"]
+    assert after["verdict"] == "untestable" and "2026-27" in after["reason"]
+    # the superseded claims are still tested and say, first among their caveats, what replaced them and why
+    old = by_id["platform-adoption"]
+    assert old.verdict != "untestable"
+    caveats = narrative.claim_caveats(tab.loc["platform-adoption"], old.claim, measures.loc[old.claim.outcome].to_dict(),
+                                      2026, True)
+    assert caveats[0].startswith("Superseded on 2026-11-29 by claim(s) platform-adoption-any, platform-service-count")
+    assert "superseded on" in str(narrative.claim_header(old.claim, model, measures))
+
+
+def test_growth_after_the_2025_wave_is_untestable_by_the_minimum_events_rule(platform_results):
+    res, tab = platform_results[2025]
+    after = tab.loc["platform-added-after-wave"]
+    print(f"\n2025 wave, year after (2025-26): {after['reason']}")
+    assert after["verdict"] == "untestable" and after["period"] == "2025-26"
+    assert "cannot support an effect" in after["reason"] and after["events"] < 40

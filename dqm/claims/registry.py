@@ -71,6 +71,16 @@ class Claim:
     supersedes_why: str = ""
     superseded_by: tuple = ()  # set from later claims' `supersedes`: the claims that replace this one
     superseded_why: str = ""
+    superseded_on: dt.date | None = None
+
+    @property
+    def superseded_note(self) -> str:
+        """What replaced this claim and why, for the review ('' if it is current)."""
+        if not self.superseded_by:
+            return ""
+        return (f"Superseded on {self.superseded_on.isoformat()} by claim(s) {', '.join(self.superseded_by)}: "
+                f"{self.superseded_why} This claim's words and registered test are kept unchanged and its result is "
+                "still shown; read the claims that replace it.")
 
     def period_for(self, wave: int) -> str:
         """The outcome period to test at ``wave``: the registered one, or a wave-relative rule resolved."""
@@ -139,10 +149,8 @@ def _link_supersessions(claims: list[Claim], path) -> list[Claim]:
             out.append(c)
             continue
         why = " ".join(dict.fromkeys(n.supersedes_why for n in new))
-        ids = ", ".join(n.id for n in new)
-        note = (f"Superseded on {max(n.registered for n in new).isoformat()} by claim(s) {ids}: {why} This claim's words and "
-                "registered test are kept unchanged and its result is still shown; read the claims that replace it.")
-        out.append(replace(c, superseded_by=tuple(n.id for n in new), superseded_why=why, warnings=(*c.warnings, note)))
+        out.append(replace(c, superseded_by=tuple(n.id for n in new), superseded_why=why,
+                           superseded_on=max(n.registered for n in new)))
     return out
 
 
