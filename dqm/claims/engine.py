@@ -9,6 +9,10 @@ For each testable claim, on the councils that have both the exposure and the out
    within council type, per standard deviation of digital level. (Scaling by the within-type standard
    deviation keeps the large differences in spending between tiers of council from making every
    effect look negligible.)
+   A claim registered with ``model: logistic`` (a 0/1 outcome) or ``poisson`` / ``negative-binomial``
+   (a count) is fitted by statsmodels instead, with HC1 robust errors (:func:`glm_estimate`): the effect
+   is a log odds (rate) ratio per SD of digital level, reported with the ratio and its 95% interval,
+   and an outcome with too few events for the registered rule is reported as untestable.
 2. **Assumption-light view.** Spearman's rank correlation with a BCa bootstrap interval (councils resampled).
 3. **Equivalence.** TOST against the claim's smallest effect size of interest (SESOI), at the
    family-wise level alpha/m (m claims in the family): the (1 - 2 alpha/m) interval inside plus or minus SESOI.

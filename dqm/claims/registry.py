@@ -84,9 +84,9 @@ class Claim:
 
     def period_for(self, wave: int) -> str:
         """The outcome period to test at ``wave``: the registered one, or a wave-relative rule resolved."""
-        if self.period == "at wave":
+        if self.period == WAVE_PERIODS[0]:  # at wave
             return f"{int(wave)}-03"
-        if self.period == "year after wave":
+        if self.period == WAVE_PERIODS[1]:  # year after wave
             return f"{int(wave)}-{(int(wave) + 1) % 100:02d}"
         return self.period
 
