@@ -364,7 +364,11 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     Only the bundled measures are built here; your own measures live in a user data folder
     (see :func:`load_outcome_data`) and are never touched by a rebuild.
     """
+    from .cells import csv_text
+    from .paths import output_folder, write_atomic
+
     out_dir = Path(out_dir) if out_dir else outcomes_dir()
+    output_folder(out_dir, create=False, what="outcomes folder", option="--out")  # checked before the work
     measures = load_measures()
     reg = _registry()
     fin, log1 = _finance(measures, reg)
@@ -373,9 +377,9 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     outcomes = (pd.concat([fin, asc, pay], ignore_index=True)
                 .sort_values(["measure", "period", "local-authority-code"]).reset_index(drop=True))
     log = pd.DataFrame(log1 + log2 + log3, columns=LOG_COLUMNS).fillna({"category": ""})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outcomes.to_csv(out_dir / "outcomes.csv", index=False)
-    log.to_csv(out_dir / "mapping_log.csv", index=False)
+    folder = output_folder(out_dir, what="outcomes folder", option="--out")
+    write_atomic("outcomes.csv", csv_text(outcomes), "outcome table", root=folder)
+    write_atomic("mapping_log.csv", csv_text(log), "mapping log", root=folder)
     return outcomes, log
 
 
