@@ -9,9 +9,9 @@ or ``=cmd|'/C calc'!A0`` would then fetch or run something on the reader's machi
   overrides, embeddings or isolates, no unpaired surrogates);
 * in XLSX, text is always written as text (never as a formula or an error code such as ``#N/A``);
   the only live formulas are dqm's own, written explicitly with :func:`formula` (the pack's calculator);
-* in CSV, text that would start a formula is prefixed with a single quote (OWASP's advice), which a
-  spreadsheet shows as text; a plain number written as text (``-1``, ``+2.5``) is not a formula and is
-  left as it is;
+* in CSV, text that would start a formula (also after leading spaces, or after a line feed, which is what
+  a carriage return becomes) is prefixed with a single quote (OWASP's advice), which a spreadsheet shows as
+  text; a plain number written as text (``-1``, ``+2.5``) is not a formula and is left as it is;
 * numbers, dates, booleans and blanks are written as they are (a number is never text).
 
 >>> csv_cell("=HYPERLINK(\\"http://x\\")"), csv_cell("-1"), csv_cell(-1), csv_cell("ab\\u202ecd")
@@ -47,8 +47,13 @@ def cell_text(value) -> str:
 
 
 def starts_formula(text: str) -> bool:
-    """Whether a spreadsheet would read this text as a formula (a plain number such as -1 is not one)."""
-    return text[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text)
+    """Whether a spreadsheet might read this text as a formula: it starts with ``=``, ``+``, ``-`` or ``@`` (also
+    after spaces, which an import may trim), or with a tab, carriage return or line feed. A plain number such as
+    ``-1`` is not a formula."""
+    head = text.lstrip(" ")
+    if head[:1] in ("\t", "\r", "\n"):
+        return True
+    return head[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(head)
 
 
 # ---------------------------------------------------------------- CSV
@@ -62,9 +67,11 @@ def csv_cell(value):
 
 def csv_frame(frame):
     """A copy of a DataFrame with :func:`csv_cell` applied to every text value and column name."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype) == "string":
+        if is_object_dtype(out[col].dtype) or is_string_dtype(out[col].dtype):  # text (numbers are left alone)
             out[col] = out[col].map(csv_cell, na_action="ignore")
     out.columns = [csv_cell(c) for c in out.columns]
     return out

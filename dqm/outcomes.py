@@ -365,10 +365,12 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     (see :func:`load_outcome_data`) and are never touched by a rebuild.
     """
     from .cells import csv_text
-    from .paths import output_folder, write_atomic
+    from .paths import confined, output_folder, write_atomic
 
     out_dir = Path(out_dir) if out_dir else outcomes_dir()
-    output_folder(out_dir, create=False, what="outcomes folder", option="--out")  # checked before the work
+    folder = output_folder(out_dir, what="outcomes folder", option="--out")  # checked before the work
+    targets = {name: confined(folder, name, what) for name, what in (("outcomes.csv", "outcome table"),
+                                                                     ("mapping_log.csv", "mapping log"))}
     measures = load_measures()
     reg = _registry()
     fin, log1 = _finance(measures, reg)
@@ -377,9 +379,8 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     outcomes = (pd.concat([fin, asc, pay], ignore_index=True)
                 .sort_values(["measure", "period", "local-authority-code"]).reset_index(drop=True))
     log = pd.DataFrame(log1 + log2 + log3, columns=LOG_COLUMNS).fillna({"category": ""})
-    folder = output_folder(out_dir, what="outcomes folder", option="--out")
-    write_atomic("outcomes.csv", csv_text(outcomes), "outcome table", root=folder)
-    write_atomic("mapping_log.csv", csv_text(log), "mapping log", root=folder)
+    write_atomic(targets["outcomes.csv"], csv_text(outcomes), "outcome table", root=folder)
+    write_atomic(targets["mapping_log.csv"], csv_text(log), "mapping log", root=folder)
     return outcomes, log
 
 
