@@ -279,14 +279,17 @@ def test_an_output_folder_is_confined_and_written_whole_or_not_at_all(cmd, fault
 WRITERS = [c for c in COMMANDS if c.writes]
 
 
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640)], ids=["umask-022", "umask-027"])
 @pytest.mark.parametrize("cmd", WRITERS, ids=[c.id for c in WRITERS])
-def test_files_are_written_with_the_usual_permissions_and_no_temporary_file(cmd, ctx, capsys):
+def test_files_are_written_with_the_usual_permissions_and_no_temporary_file(cmd, umask, mode, ctx, capsys):
+    """The control for the fault table (each command does write without a fault), and permissions as any new
+    file gets: 0666 less the umask (before, the handbook was always 0644 and the batch's files 0600)."""
     out = ctx.tmp / "out"
     out.mkdir()
     target = out if cmd.folder else out / cmd.name
     if not cmd.folder:
         target.write_text("old")  # replaced, not appended to
-    old_umask = os.umask(0o022)
+    old_umask = os.umask(umask)
     try:
         code, _, err = _run(cmd.argv(ctx, target), capsys)
     finally:
@@ -295,8 +298,28 @@ def test_files_are_written_with_the_usual_permissions_and_no_temporary_file(cmd,
     written = out / cmd.name
     assert written.is_file() and written.read_bytes() != b"old"
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert files and {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}, [(p, oct(p.stat().st_mode)) for p in files]
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(mode)}, \
+        [(str(p), oct(p.stat().st_mode)) for p in files]
     assert not _leftovers(ctx.tmp)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640)], ids=["umask-022", "umask-027"])
+def test_the_batch_files_get_the_usual_permissions(umask, mode, tmp_path):
+    """The batch's manifest, failures list and index were 0600 (its own writer used mkstemp's mode)."""
+    import pandas as pd
+
+    from dqm.batch import write_failures, write_index, write_manifest
+
+    old_umask = os.umask(umask)
+    try:
+        write_manifest(tmp_path, {"councils": {}})
+        write_failures(tmp_path, pd.DataFrame({"council": ["BST"], "cell": ["3"], "error": ["x"]}))
+        write_index(tmp_path, pd.DataFrame(columns=["council_code", "council", "type", "region", "html", "pdf",
+                                                    "status", "updated"]), 2026, False)
+    finally:
+        os.umask(old_umask)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == \
+        {n: oct(mode) for n in ("manifest.json", "failures.csv", "index.csv", "index.html")}
 
 
 def test_a_single_file_may_go_in_the_home_folder_but_dqm_fills_no_folder_there(ctx, capsys):
