@@ -124,9 +124,12 @@ def _not_for_output(folder: Path, whole_folder: bool = True) -> str | None:
         home = Path.home().resolve()
     except (KeyError, RuntimeError, OSError):
         home = None
+    own = [o for o in (home, PROJECT_ROOT) if o is not None and o != Path(o.anchor)]
     for f in candidates:
         if f == Path(f.anchor):
             return "the root of the file system"
+        if any(o in f.parents for o in own):  # inside your home or the project (even if that is below /usr)
+            continue
         for system in system_folders():
             if f == system or system in f.parents:
                 return f"a system folder ({system})"
