@@ -117,6 +117,31 @@ MESSAGES = {"link": "symbolic link", "slash": "the root of the file system", "pr
             "readonly": "Read-only file system"}
 
 
+# what dqm may write, by name: anything new by these names in the folders below is a write that should have been refused
+WATCHED = ("/", "/etc", "/usr")
+DQM_NAMES = ("outcomes", "councils", "_build", "analysts", "claims.yaml", "measures.yaml", "outcomes.csv",
+             "mapping_log.csv", "manifest.json", "failures.csv", "index.csv", "index.html", "dqm-*", "state-of-digital-*",
+             "evidence-review-*", "council-*", "data-quality-*", ".tmp-*", ".snapshot-*")
+
+
+@pytest.fixture(autouse=True)
+def _machine_left_as_found():
+    """Even when the code under test is broken (as before issue #17, run as root), what it wrote in /, /etc or /usr
+    is removed again, and the test fails."""
+    from fnmatch import fnmatch
+
+    before = {f: set(os.listdir(f)) for f in WATCHED}
+    yield
+    stray = []
+    for f in WATCHED:
+        for name in sorted(set(os.listdir(f)) - before[f]):
+            if any(fnmatch(name, pat) for pat in DQM_NAMES):
+                p = Path(f) / name
+                stray.append(str(p))
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    assert not stray, f"dqm wrote where it never should: {stray}"
+
+
 @pytest.fixture(scope="module")
 def ctx_base(demo_store):
     from dqm.reports import councils_in_wave
