@@ -271,8 +271,8 @@ def _cmd_claims_add(args) -> int:
     if args.period:
         entry["period"] = args.period
     path = confined(folder, "claims.yaml", "claims file")
-    existed = path.exists()
-    before = path.read_text(encoding="utf-8") if existed else (
+    saved = {path: path.read_bytes() if path.exists() else None}  # to put back as it was (None: remove it)
+    before = path.read_text(encoding="utf-8") if saved[path] is not None else (
         "# Your own claims, added to the registry when you pass --user-data (see the README).\n"
         "# Added after the data were seen, so exploratory: they are tested in families of their own.\n")
     text = before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
@@ -280,7 +280,7 @@ def _cmd_claims_add(args) -> int:
     try:
         ev = load_evidence(folder)  # the whole user layer must still load, or nothing is written
     except DQMError:
-        _restore(folder, {path: before.encode("utf-8") if existed else None})
+        _restore(folder, saved)
         raise
     claim = next(c for c in ev.claims if c.id == args.id)
     for w in claim.warnings:
