@@ -34,7 +34,6 @@ import json
 import os
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -43,14 +42,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from .cells import csv_text
 from .errors import DQMError, ParameterError
+from .paths import TMP_PREFIX, make_folder, output_folder, remove_confined, write_atomic
 
 NOTEBOOK = "council_benchmark.ipynb"
 MANIFEST = "manifest.json"
 FAILURES = "failures.csv"
 INDEX_CSV = "index.csv"
 INDEX_HTML = "index.html"
-TMP_PREFIX = ".tmp-"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,27 +288,6 @@ def reset_kernel_state() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Atomic files
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-# --------------------------------------------------------------------------------------------------
 # Worker processes: one kernel and one exporter each
 
 _WORKER: dict = {}
@@ -455,9 +434,9 @@ def _render(task: Task) -> dict:
         html = export_html(nb, title, exporter=_WORKER["exporter"])
         out = Path(task.html)
         if task.pdf:  # the PDF first: a kill between the two never leaves a new HTML beside an old PDF
-            atomic_write_bytes(out.with_suffix(".pdf"), pdf_from_html(html))
+            write_atomic(out.with_suffix(".pdf"), pdf_from_html(html), "PDF", root=out.parent)
             row["pdf"] = str(out.with_suffix(".pdf"))
-        atomic_write_text(out, html)
+        write_atomic(out, html, "council report", root=out.parent)
         row.update(status="ok", html=str(out))
     except CellExecutionError as exc:
         cell = failed_cell.get("count") or failed_cell.get("index", "")
@@ -467,7 +446,7 @@ def _render(task: Task) -> dict:
     finally:
         if nb is not None:
             try:
-                atomic_write_text(executed, nbformat.writes(nb))
+                write_atomic(executed, nbformat.writes(nb), "executed notebook", root=Path(task.html).parent)
             except Exception:  # noqa: BLE001
                 pass
     row["seconds"] = round(time.perf_counter() - start, 3)
@@ -576,13 +555,11 @@ def read_manifest(out_dir: Path) -> dict:
 
 
 def write_manifest(out_dir: Path, manifest: dict) -> None:
-    atomic_write_text(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+    write_atomic(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True), "manifest", root=out_dir)
 
 
 def write_failures(out_dir: Path, failures: pd.DataFrame) -> Path:
-    path = Path(out_dir) / FAILURES
-    atomic_write_text(path, failures[["council", "cell", "error"]].to_csv(index=False))
-    return path
+    return write_atomic(FAILURES, csv_text(failures[["council", "cell", "error"]]), "list of failures", root=out_dir)
 
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -669,8 +646,8 @@ def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) 
     html = env.get_template("council_index.html.j2").render(
         rows=table.to_dict("records"), wave=wave, synthetic=synthetic, ready=ready, total=len(table))
     csv_path, html_path = Path(out_dir) / INDEX_CSV, Path(out_dir) / INDEX_HTML
-    atomic_write_text(csv_path, table.to_csv(index=False))
-    atomic_write_text(html_path, html)
+    write_atomic(csv_path, csv_text(table), "index", root=out_dir)
+    write_atomic(html_path, html, "index page", root=out_dir)
     return csv_path, html_path
 
 
@@ -760,7 +737,7 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
     from .reports import councils_in_wave, store_snapshot, validate_store_wave
 
     start = time.perf_counter()
-    store, out_dir = Path(store).resolve(), Path(out_dir).resolve()  # resolved once; nothing after uses the cwd
+    store = Path(store).resolve()  # resolved once; nothing after uses the cwd
     notebook = Path(notebook).resolve() if notebook else notebooks_dir() / NOTEBOOK
     validate_store_wave(store, wave)
     taking_part = councils_in_wave(store, wave)
@@ -771,14 +748,13 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
         codes = [c for c in dict.fromkeys(councils) if c in known]
     else:
         codes = taking_part
-    out_dir.mkdir(parents=True, exist_ok=True)
-    build = out_dir / "_build"
-    build.mkdir(exist_ok=True)
+    # the output folder, resolved once and meant for output; below it, no link is followed (see dqm.paths)
+    out_dir = output_folder(out_dir)
+    build = make_folder(out_dir, "_build", "build folder")
     for stale in list(out_dir.glob(TMP_PREFIX + "*")) + list(build.glob(TMP_PREFIX + "*")):
-        stale.unlink(missing_ok=True)  # left by a killed batch; never mistaken for a report
-
+        remove_confined(stale, out_dir, "unfinished file")  # left by a killed batch; never mistaken for a report
     for stale in build.glob(".snapshot-*"):  # left by a killed batch
-        shutil.rmtree(stale, ignore_errors=True)
+        remove_confined(stale, out_dir, "old snapshot")
     with store_snapshot(store, build) as snap:  # every report of the batch reads the same state of the store
         return _run_batch(wave, snap, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook,
                           progress, stream, start, taking_part)

@@ -82,14 +82,17 @@ def _cmd_ingest(args) -> int:
 def _cmd_report_councils(args) -> int:
     """Every council's benchmark report (or those named), in worker processes; see dqm.batch."""
     from .batch import run_batch
-    from .paths import default_store, reports_dir
+    from .paths import default_store, make_folder, output_folder, reports_dir
 
     if args.council or args.output:
         raise DQMError("`report councils` makes one report per council; name councils with --councils CODE,CODE "
                        "(not a council code or --output).")
     # resolved once, here, before any worker or notebook starts: nothing after depends on the working directory
     store = Path(args.store).resolve() if args.store else default_store().resolve()
-    out_dir = (Path(args.out_dir) if args.out_dir else reports_dir() / "councils" / str(args.wave)).resolve()
+    if args.out_dir:
+        out_dir = Path(args.out_dir).resolve()
+    else:  # inside the reports folder, through no link planted there
+        out_dir = make_folder(output_folder(reports_dir()), f"councils/{args.wave}", "council reports folder")
     codes = [c.strip() for c in args.councils.split(",") if c.strip()] if args.councils else None
     if args.jobs is not None and args.jobs < 1:
         raise DQMError("--jobs must be 1 or more.")
@@ -138,13 +141,17 @@ def _user_parameters(args) -> dict | None:
     return params if any(params.values()) else None
 
 
-def _check_output_file(path, suffix: str) -> None:
-    """An output file's folder must exist and the path must not be a folder (checked before the work is done)."""
+def _check_output_file(path, suffix: str, what: str = "output file") -> None:
+    """An output file's folder must exist and the path must not be a folder, a link or in a system folder
+    (checked before the work is done; :func:`dqm.paths.write_atomic` checks again when it writes)."""
+    from .paths import output_file
+
     p = Path(path)
     if p.is_dir():
         raise DQMError("this is a folder; give a file name to write.", file=p, hint=f"For example {p / ('scores' + suffix)}.")
     if not p.parent.exists():
         raise DQMError(f"the folder {p.parent} does not exist.", file=p, hint="Create it first, or write somewhere else.")
+    output_file(p, what)
     if not os.access(p.parent, os.W_OK):
         raise DQMError(f"the folder {p.parent} cannot be written.", file=p, hint="Write somewhere else.")
 
@@ -152,12 +159,14 @@ def _check_output_file(path, suffix: str) -> None:
 def _cmd_score(args) -> int:
     import pandas as pd
 
+    from .cells import csv_text
     from .model import load_model
+    from .paths import write_atomic
     from .scoring import council_scores
     from .store import load
 
     if args.out:
-        _check_output_file(args.out, ".csv")
+        _check_output_file(args.out, ".csv", "scores file")
     model = load_model()
     args.store = _read_store(args.store)
     data = load(args.store, wave=args.wave, model=model)
@@ -165,8 +174,7 @@ def _cmd_score(args) -> int:
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
     scores = council_scores(data.councils, data.answers, model, args.wave, n_draws=args.draws, seed=args.seed)
     if args.out:
-        _check_output_file(args.out, ".csv")
-        scores.to_csv(args.out, index=False)
+        write_atomic(args.out, csv_text(scores), "scores file")
         print(f"Wrote scores for {len(scores)} councils to {args.out}.")
     elif args.json:
         print(scores.to_json(orient="records", indent=2))
@@ -228,11 +236,13 @@ def _cmd_claims(args) -> int:
 def _user_folder(args, create: bool = True) -> Path:
     from .outcomes import USER_DATA_ENV, user_data_dir
 
+    from .paths import output_folder
+
     folder = user_data_dir(args.user_data)
     if folder is None:
         raise DQMError(f"say where your own claims and outcome data live: --user-data DIR (or set {USER_DATA_ENV}).")
-    if create:
-        folder.mkdir(parents=True, exist_ok=True)
+    if create:  # dqm writes here: resolved once, meant for output; nothing below it is written through a link
+        return output_folder(folder, what="user data folder", option="--user-data")
     return folder
 
 
@@ -243,6 +253,7 @@ def _cmd_claims_add(args) -> int:
     import yaml
 
     from .claims.registry import load_evidence
+    from .paths import confined, write_atomic
 
     folder = _user_folder(args)
     entry = {"id": args.id, "statement": args.statement, "source": args.source, "side": args.side,
@@ -261,19 +272,17 @@ def _cmd_claims_add(args) -> int:
         entry["transform"] = args.transform
     if args.period:
         entry["period"] = args.period
-    path = folder / "claims.yaml"
-    before = path.read_text(encoding="utf-8") if path.exists() else (
+    path = confined(folder, "claims.yaml", "claims file")
+    saved = {path: path.read_bytes() if path.exists() else None}  # to put back as it was (None: remove it)
+    before = path.read_text(encoding="utf-8") if saved[path] is not None else (
         "# Your own claims, added to the registry when you pass --user-data (see the README).\n"
         "# Added after the data were seen, so exploratory: they are tested in families of their own.\n")
     text = before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text, "claims file", root=folder)
     try:
         ev = load_evidence(folder)  # the whole user layer must still load, or nothing is written
     except DQMError:
-        if before.strip():
-            path.write_text(before, encoding="utf-8")
-        else:
-            path.unlink()
+        _restore(folder, saved)
         raise
     claim = next(c for c in ev.claims if c.id == args.id)
     for w in claim.warnings:
@@ -283,26 +292,41 @@ def _cmd_claims_add(args) -> int:
     return 0
 
 
-def _cmd_outcomes(args) -> int:
-    import shutil
+def _restore(folder: Path, saved: dict) -> None:
+    """Put files of the user data folder back as they were: bytes to write back, or None for a file that was not
+    there (removed). Best effort: the error that made the command stop is the one reported."""
+    from .paths import remove_confined, write_atomic
 
+    for path, content in saved.items():
+        try:
+            if content is None:
+                remove_confined(path, folder)
+            else:
+                write_atomic(path, content, root=folder)
+        except DQMError:
+            pass
+
+
+def _cmd_outcomes(args) -> int:
     import yaml
 
     from .outcomes import load_outcome_data
+    from .paths import confined, copy_atomic, make_folder, write_atomic
 
     if args.outcomes_command == "add":
         folder = _user_folder(args)
         src = Path(args.file)
         if not src.is_file():
             raise DQMError("the outcome file does not exist.", file=src)
-        (folder / "outcomes").mkdir(exist_ok=True)
-        dest = folder / "outcomes" / src.name
-        mpath = folder / "measures.yaml"
+        # every file written is inside the folder, through no link (a planted DIR/outcomes link is refused)
+        dest = confined(folder, Path("outcomes") / src.name, "outcome file")
+        mpath = confined(folder, "measures.yaml", "measures file")
         before = mpath.read_text(encoding="utf-8") if mpath.exists() else (
             "# Your own outcome measures: each names its file (in this folder) keyed by council code, GSS code or name.\n")
         cmap_src = Path(args.council_map) if args.council_map else None
         if cmap_src is not None and not cmap_src.is_file():
             raise DQMError("the council map does not exist.", file=cmap_src)
+        cmap_dest = confined(folder, Path("outcomes") / cmap_src.name, "council map") if cmap_src else None
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
                                    "source": args.source, "licence": args.licence, "combine": args.combine,
@@ -319,25 +343,22 @@ def _cmd_outcomes(args) -> int:
         if dest.exists() and not again and dest.resolve() != src.resolve():
             raise DQMError(f"your data folder already has an outcome file named {src.name}.", file=dest,
                            hint="Rename your file, or remove the old one and its measure first.")
-        saved = {p: p.read_bytes() for p in (dest, mpath) if p.exists()}
-        if dest.resolve() != src.resolve():
-            shutil.copyfile(src, dest)
-        if cmap_src is not None and (folder / "outcomes" / cmap_src.name).resolve() != cmap_src.resolve():
-            shutil.copyfile(cmap_src, folder / "outcomes" / cmap_src.name)
+        saved = {p: (p.read_bytes() if p.exists() else None) for p in (dest, mpath, cmap_dest) if p is not None}
         if again:  # adding a measure again (say with a council map) replaces its entry
             kept = [entry if isinstance(m, dict) and m.get("id") == args.measure else m for m in declared]
             text = before.split("\n- ", 1)[0].rstrip("\n") + "\n\n" + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
         else:
             text = before.rstrip("\n") + "\n\n" + yaml.safe_dump([entry], sort_keys=False, allow_unicode=True)
-        mpath.write_text(text, encoding="utf-8")
-        try:
+        try:  # the folder is left as it was unless every file is written and the whole user layer loads
+            make_folder(folder, "outcomes", "outcomes folder")
+            if dest.resolve() != src.resolve():
+                copy_atomic(src, dest, "outcome file", root=folder)
+            if cmap_dest is not None and cmap_dest.resolve() != cmap_src.resolve():
+                copy_atomic(cmap_src, cmap_dest, "council map", root=folder)
+            write_atomic(mpath, text, "measures file", root=folder)
             data = load_outcome_data(folder)
-        except DQMError:  # leave the folder as it was
-            for path in (dest, mpath):
-                if path in saved:
-                    path.write_bytes(saved[path])
-                else:
-                    path.unlink(missing_ok=True)
+        except DQMError:
+            _restore(folder, saved)
             raise
         print(f"{'Replaced' if again else 'Added'} measure {args.measure!r} ({dest.name}) in {mpath}.")
     else:
@@ -346,9 +367,12 @@ def _cmd_outcomes(args) -> int:
 
 
 def _print_join(data, args) -> int:
+    from .cells import csv_text
+    from .paths import write_atomic
+
     j = data.join
     if getattr(args, "csv", None):
-        j.to_csv(args.csv, index=False)
+        write_atomic(args.csv, csv_text(j), "join CSV")
         print(f"Wrote how each of {len(j):,} rows joined to {args.csv}.")
     for r in data.join_summary().itertuples():
         print(f"{r.file} (measure {r.measure}): {r.rows:,} rows; {r.matched:,} joined to councils; {r.not_used:,} not used.")
@@ -432,14 +456,19 @@ def _cmd_match(args) -> int:
         names += [ln for ln in lines if ln]
     if not names:
         raise DQMError("give names or codes to match, or --file FILE with one name a line (or a CSV with --column).")
+    from .cells import csv_text
+    from .paths import write_atomic
+
+    if args.csv and args.csv != "-":
+        _check_output_file(args.csv, ".csv", "CSV file")
     tab = match_table(names)
     if args.json:
         print(json.dumps(tab.to_dict(orient="records"), indent=2, ensure_ascii=False))
     elif args.csv:
         if args.csv == "-":
-            tab.to_csv(sys.stdout, index=False)
+            sys.stdout.write(csv_text(tab))
         else:
-            tab.to_csv(args.csv, index=False)
+            write_atomic(args.csv, csv_text(tab), "CSV file")
             counts = tab["status"].value_counts()
             print(f"Wrote {len(tab):,} names to {args.csv}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ".")
     else:

@@ -105,7 +105,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
 
     from .batch import default_jobs
     from .ingest import read_run_manifest
-    from .paths import clear_run_store, mark_run_store, output_folder
+    from .paths import clear_run_store, confined, make_folder, mark_run_store, output_folder
     from .store import connect, ingest_files
 
     exports, out_dir, store = Path(exports).resolve(), Path(out_dir).resolve(), Path(store).resolve()
@@ -114,7 +114,10 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
         raise DQMError("no manifest.csv; it lists each export's wave and assessment type.", file=manifest_path,
                        hint="Run `dqm demo --out DIR` to make one, or pass --exports.")
     manifest = read_run_manifest(manifest_path)
-    output_folder(out_dir)
+    out_dir = output_folder(out_dir)  # meant for output; below it, no link is followed (see dqm.paths)
+    build = make_folder(out_dir, "_build", "build folder")
+    if default_store:
+        store = confined(out_dir, store, "store")
     store.parent.mkdir(parents=True, exist_ok=True)
     clear_run_store(store, default=default_store)  # the main job rebuilds its store every time, but only its own
     connect(store).close()
@@ -128,8 +131,9 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     wave = int(wave or manifest["wave"].max())
     council = council or example_council(store, wave)
     settings = QUICK if quick else FULL
-    build = out_dir / "_build"
-    cache = str(build / "cache")
+    cache = str(make_folder(out_dir, "_build/cache", "cache folder"))
+    analysts = make_folder(out_dir, "analysts", "analysts' folder")
+    councils = make_folder(out_dir, f"councils/{wave}", "council reports folder")
     claims_path = str(build / f"claims-{wave}.jsonl")
     a, ev = settings["annual"], settings["evidence"]
     made = []
@@ -139,13 +143,13 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
         # annual report and the evidence review share; the evidence review starts once both are ready
         checks = pool.submit(_engine_checks, ev.get("check_replications", 400), cache)
         claims = pool.submit(_claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)
-        futures = [pool.submit(_report, "quality", wave, str(store), str(out_dir / "analysts"), {}, False, cache)]
+        futures = [pool.submit(_report, "quality", wave, str(store), str(analysts), {}, False, cache)]
         claims.result()
         shared = {"shared_claims": claims_path}
         futures.append(pool.submit(_report, "annual", wave, str(store), str(out_dir), {**a, **shared}, True, cache))
         checks.result()
         futures.append(pool.submit(_report, "evidence", wave, str(store), str(out_dir), {**ev, **shared}, True, cache))
-        futures.append(pool.submit(_council, wave, str(store), str(out_dir / "councils" / str(wave)), council,
+        futures.append(pool.submit(_council, wave, str(store), str(councils), council,
                                    settings.get("council", {})))
         for fut in futures:
             m = fut.result()

@@ -444,7 +444,13 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     Only the bundled measures are built here; your own measures live in a user data folder
     (see :func:`load_outcome_data`) and are never touched by a rebuild.
     """
+    from .cells import csv_text
+    from .paths import confined, output_folder, write_atomic
+
     out_dir = Path(out_dir) if out_dir else outcomes_dir()
+    folder = output_folder(out_dir, what="outcomes folder", option="--out")  # checked before the work
+    targets = {name: confined(folder, name, what) for name, what in (("outcomes.csv", "outcome table"),
+                                                                     ("mapping_log.csv", "mapping log"))}
     measures = load_measures()
     reg = _registry()
     fin, log1 = _finance(measures, reg)
@@ -453,9 +459,8 @@ def build_outcomes(out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.
     outcomes = (pd.concat([fin, asc, pay], ignore_index=True)
                 .sort_values(["measure", "period", "local-authority-code"]).reset_index(drop=True))
     log = pd.DataFrame(log1 + log2 + log3, columns=LOG_COLUMNS).fillna({"category": ""})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outcomes.to_csv(out_dir / "outcomes.csv", index=False)
-    log.to_csv(out_dir / "mapping_log.csv", index=False)
+    write_atomic(targets["outcomes.csv"], csv_text(outcomes), "outcome table", root=folder)
+    write_atomic(targets["mapping_log.csv"], csv_text(log), "mapping log", root=folder)
     return outcomes, log
 
 

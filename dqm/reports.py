@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,8 @@ from .errors import DQMError, ParameterError
 from .model import load_model
 from .markup import Markup, html
 from .narrative import long_date
-from .paths import confined, notebooks_dir, output_folder, reports_dir, write_atomic
+from .paths import (confined, copy_atomic, make_folder, notebooks_dir, output_folder, remove_confined, reports_dir,
+                    write_atomic)
 from .plots import html_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -200,8 +200,7 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
     folder = output_folder(out_dir)
     html_path = confined(folder, html_name, "output")
     pdf_path = confined(folder, html_path.with_suffix(".pdf"), "PDF output") if pdf else None
-    build = confined(folder, "_build", "build folder", is_folder=True)
-    build.mkdir(exist_ok=True)
+    build = make_folder(folder, "_build", "build folder")
     executed = confined(folder, build / html_path.with_suffix(".ipynb").name, "executed notebook")
     nb_in = notebooks_dir() / spec["notebook"]
     start = dt.datetime.now()
@@ -233,12 +232,11 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
     page = export_html(nb, title)
     pdf_bytes = pdf_from_html(page) if pdf else None  # made before anything is replaced
     # an old PDF goes first, so a kill between the two renames never leaves a new HTML beside an old PDF
-    stale = html_path.with_suffix(".pdf")
-    if pdf and stale.is_file() and not stale.is_symlink():
-        stale.unlink()
-    write_atomic(html_path, page, "report")
     if pdf:
-        write_atomic(pdf_path, pdf_bytes, "PDF")
+        remove_confined(pdf_path, folder, "old PDF")
+    write_atomic(html_path, page, "report", root=folder)
+    if pdf:
+        write_atomic(pdf_path, pdf_bytes, "PDF", root=folder)
     return ReportResult(kind, html_path, executed, (dt.datetime.now() - start).total_seconds(), pdf_path)
 
 
@@ -263,21 +261,26 @@ class store_snapshot:
     def __enter__(self) -> Path:
         from .store import connect
 
-        self.folder = self.build / f".snapshot-{uuid.uuid4().hex[:12]}"
-        self.folder.mkdir()
+        self.folder = make_folder(self.build, f".snapshot-{uuid.uuid4().hex[:12]}", "snapshot folder")
         snap = self.folder / self.store.name
         con = connect(self.store, read_only=True)  # a writer cannot commit while this is open
         try:
-            shutil.copyfile(self.store, snap)
+            copy_atomic(self.store, snap, "snapshot of the store", root=self.build)
             wal = Path(str(self.store) + ".wal")
             if wal.exists():
-                shutil.copyfile(wal, Path(str(snap) + ".wal"))
+                copy_atomic(wal, Path(str(snap) + ".wal"), "snapshot of the store", root=self.build)
+        except BaseException:
+            remove_confined(self.folder, self.build, "snapshot folder")
+            raise
         finally:
             con.close()
         return snap
 
     def __exit__(self, *exc):
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            remove_confined(self.folder, self.build, "snapshot folder")
+        except DQMError:
+            pass  # a snapshot left behind is removed by the next batch; the report itself is done
         return False
 
 
@@ -326,10 +329,11 @@ def pdf_from_html(page: str) -> bytes:
     return doc.write_pdf(attachments=[], **options)
 
 
-def export_pdf(html_path: Path) -> Path:
-    """Write ``report.pdf`` beside an existing ``report.html`` (atomically)."""
+def export_pdf(html_path: Path, root=None) -> Path:
+    """Write ``report.pdf`` beside an existing ``report.html`` (atomically; inside the output folder ``root``)."""
     html_path = Path(html_path)
-    return write_atomic(html_path.with_suffix(".pdf"), pdf_from_html(html_path.read_text(encoding="utf-8")), "PDF")
+    return write_atomic(html_path.with_suffix(".pdf"), pdf_from_html(html_path.read_text(encoding="utf-8")), "PDF",
+                        root=root)
 
 
 def _published_value(key: str, value) -> str:

@@ -327,6 +327,12 @@ def _resupersede(con, keys: pd.DataFrame) -> None:
     con.unregister("touched_keys")
 
 
+def _disk_full(exc: Exception) -> bool:
+    """Whether a DuckDB error is a full disk or quota (DuckDB reports the operating system's message)."""
+    text = str(exc).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
+
+
 def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self", model: Model | None = None,
                 shape: str | None = None, sheet: str | None = None, council_map: dict | None = None) -> IngestResult:
     """Ingest one export in one transaction. Row problems are quarantined; file problems raise IngestError.
@@ -398,11 +404,14 @@ def ingest_file(con, path: str | Path, wave: int, assessment_type: str = "self",
             print("PAUSED", flush=True)
             time.sleep(float(pause))
         con.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         try:
             con.execute("ROLLBACK")
         except duckdb.Error:  # a failed COMMIT has already rolled back: keep its error, not "no transaction is active"
             pass
+        if isinstance(exc, duckdb.Error) and _disk_full(exc):  # DuckDB empties its .wal; the store opens as before
+            raise IngestError(f"the disk is full; nothing from {path.name} was stored.", file=path,
+                              hint="Free some space and ingest the file again.") from None
         raise
     finally:
         for view in ("new_subs", "new_answers", "new_rejects"):

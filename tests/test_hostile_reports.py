@@ -13,6 +13,11 @@ the rendered DOM is checked for injected elements and unsafe URLs. Every PDF is 
 no attachments or embedded files, no JavaScript or external links, no text off the page. The server
 must see no request from either the browser or WeasyPrint.
 
+The assessment pack, an action plan and the handbook (HTML and PDF) are built from the same data files,
+whose model descriptors and prompts and whose action library also start with formulas (``=HYPERLINK``,
+``+cmd|...``, ``@SUM``, a tab or carriage return before ``=``): in the workbooks every such string must be
+text, the only formulas the pack's own calculator; the handbook is checked as the reports are.
+
 Chromium comes from Debian (``.ci/run`` installs it); without it the browser half is skipped unless
 ``DQM_REQUIRE_CHROMIUM=1`` (set by ``.ci/run``), when its absence fails the test.
 """
@@ -55,6 +60,16 @@ PAYLOADS = [
     "<object data=http://127.0.0.1:{port}/obj></object><embed src=http://127.0.0.1:{port}/emb>",
     "<base href=http://127.0.0.1:{port}/><meta http-equiv=refresh content='0;url=javascript:window.__xss=1'>",
 ]
+# text that a spreadsheet would run as a formula, at the start of a cell (the tag follows it)
+FORMULAS = [
+    '=HYPERLINK("http://127.0.0.1:{port}/xlsx","open")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=HYPERLINK(\"http://127.0.0.1:{port}/tab\")",
+    "\r=1+1",
+    "=1+1\u202e evil",
+]
 LONG_URL = "https://example.org/" + "a" * 180
 LONG_WORD = "W" * 5000
 REPORT_KINDS = {"annual": True, "council": True, "evidence": True, "quality": False}  # kind: with PDF
@@ -87,6 +102,13 @@ class Tags:
         self.sources[tag] = source
         return f"{tag} {payload}"
 
+    def lead(self, source: str) -> str:
+        """A hostile string that starts with a formula (the tag after it), for the cells of spreadsheets."""
+        self.k += 1
+        tag = f"ZQ{self.k:03d}"
+        self.sources[tag] = source
+        return f"{FORMULAS[self.k % len(FORMULAS)].replace('{port}', str(self.port))} {tag}"
+
 
 def _hostile_data(root: Path, tags: Tags) -> None:
     src = data_dir()
@@ -102,6 +124,8 @@ def _hostile_data(root: Path, tags: Tags) -> None:
     model["version"] = tags("model")
     for d in model["dimensions"]:
         d["name"] = tags("model")
+        d["descriptors"] = {v: tags.lead("model") for v in d["descriptors"]}  # the pack and handbook show these
+        d["prompts"] = [tags.lead("model"), tags("model")]
     mpath.write_text(yaml.safe_dump(model, allow_unicode=True, sort_keys=False), encoding="utf-8")
     # outcome measures: every text field, and one very long caveat
     meas_path = root / "outcomes" / "measures.yaml"
@@ -131,6 +155,15 @@ def _hostile_data(root: Path, tags: Tags) -> None:
             c["settle_with"] = tags("claims")
     claims[0]["statement"] = tags("claims", LONG_WORD)
     (root / "claims.yaml").write_text(yaml.safe_dump(claims, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # the action library: every action and rationale starts with a formula; guidance titles carry markup
+    lib = yaml.safe_load((src / "actions.yaml").read_text(encoding="utf-8"))
+    for g in lib["guidance"].values():
+        g["title"] = tags("actions")
+    for steps in lib["actions"].values():
+        for items in steps.values():
+            for item in items:
+                item["action"], item["rationale"] = tags.lead("actions"), tags.lead("actions")
+    (root / "actions.yaml").write_text(yaml.safe_dump(lib, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _hostile_export(folder: Path, tags: Tags, model) -> Path:
@@ -160,10 +193,10 @@ def _hostile_export(folder: Path, tags: Tags, model) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    """The four reports built from hostile data files and a hostile export (built once)."""
+def hostile_inputs(tmp_path_factory):
+    """Hostile data files, a hostile export and the store it was ingested into (built once); a recording server."""
     from dqm.model import load_model
-    from dqm.reports import councils_in_wave, run_report
+    from dqm.reports import councils_in_wave
     from dqm.store import ingest_files
 
     server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
@@ -172,24 +205,67 @@ def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
     _hostile_data(data, tags)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DQM_DATA_DIR", str(data))  # the report kernels inherit it
-    mp.delenv("DQM_MODEL", raising=False)
-    try:
+    with _data_dir(data):
         model = load_model()
         export = _hostile_export(root, tags, model)
         store = root / f"{tags('store file name', '<img src=x onerror=window.__xss=1>')}.duckdb"
         results = ingest_files([export], wave=2026, store=store)
         assert results[0].stored >= 30, results[0].summary()
         council = councils_in_wave(store, 2026)[0]
-        out = root / "out"
-        built = {kind: run_report(kind, 2026, store=store, out_dir=out, council=council if kind == "council" else None,
-                                  pdf=pdf, extra=QUICK[kind])
-                 for kind, pdf in REPORT_KINDS.items()}
-    finally:
-        mp.undo()
-    yield {"tags": tags, "reports": built, "server": server, "root": root}
+    yield {"tags": tags, "server": server, "root": root, "data": data, "store": store, "council": council}
     server.shutdown()
+
+
+class _data_dir:
+    """DQM_DATA_DIR set to the hostile data folder (the report kernels inherit it), and nothing else."""
+
+    def __init__(self, data: Path):
+        self.data, self.mp = data, pytest.MonkeyPatch()
+
+    def __enter__(self):
+        self.mp.setenv("DQM_DATA_DIR", str(self.data))
+        self.mp.delenv("DQM_MODEL", raising=False)
+
+    def __exit__(self, *exc):
+        self.mp.undo()
+        return False
+
+
+@pytest.fixture(scope="module")
+def hostile(hostile_inputs):
+    """The four reports built from hostile data files and a hostile export (built once)."""
+    from dqm.reports import run_report
+
+    h = hostile_inputs
+    with _data_dir(h["data"]):
+        out = h["root"] / "out"
+        built = {kind: run_report(kind, 2026, store=h["store"], out_dir=out,
+                                  council=h["council"] if kind == "council" else None, pdf=pdf, extra=QUICK[kind])
+                 for kind, pdf in REPORT_KINDS.items()}
+    return {**h, "reports": built}
+
+
+@pytest.fixture(scope="module")
+def hostile_documents(hostile_inputs):
+    """The assessment pack, a council's action plan and the handbook (with its PDF), from the hostile data files."""
+    from dqm.documents.actions import load_actions, plan_rows, write_action_plan
+    from dqm.documents.handbook import write_handbook
+    from dqm.documents.pack import write_pack
+    from dqm.model import load_model
+    from dqm.reports import councils_in_wave
+    from dqm.store import load
+
+    h = hostile_inputs
+    out = h["root"] / "documents"
+    with _data_dir(h["data"]):
+        model = load_model()
+        pack = write_pack(out / "pack.xlsx", model, 2026)
+        data, library = load(h["store"], wave=2026, model=model), load_actions(model)
+        council = next(c for c in councils_in_wave(h["store"], 2026)  # one with steps to take (actions to show)
+                       if plan_rows(c, 2026, data, model, library)["step"].astype(bool).any())
+        plan = write_action_plan(out / "plan.xlsx", council, 2026, store=h["store"], model=model)
+        handbook, handbook_pdf = write_handbook(out, model, pdf=True)
+    return {**h, "pack": pack, "plan": plan, "handbook": handbook, "handbook_pdf": handbook_pdf}
 
 
 def _chromium() -> str | None:
@@ -300,3 +376,59 @@ def test_hostile_strings_never_become_markup_in_any_report(hostile, tmp_path):
         print(f"hostile strings found in the {kind} report (as text):", c, "total", sum(c.values()))
     print("browser:", browser or "none (HTML parsed without running it)")
     print("seconds per report:", {k: round(r.seconds, 1) for k, r in reports.items()})
+
+
+# ---------------------------------------------------------------- the documents: pack, action plan, handbook
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _workbook_cells(path: Path):
+    """Every cell of every sheet: (sheet, coordinate, value, data type); and the count of <f> elements in the XML."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    cells = [(ws.title, c.coordinate, c.value, c.data_type) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+             if c.value is not None]
+    with zipfile.ZipFile(path) as z:
+        xml_f = sum(len(re.findall(rb"<f[ >]", z.read(n))) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    return cells, xml_f
+
+
+@pytest.mark.slow
+def test_hostile_strings_are_inert_text_in_the_pack_the_action_plan_and_the_handbook(hostile_documents, tmp_path):
+    from dqm.documents.pack import FIRST_ROW
+
+    tags, docs = hostile_documents["tags"], hostile_documents
+    found = collections.Counter()
+    for kind in ("pack", "plan"):
+        cells, xml_f = _workbook_cells(docs[kind])
+        formulas = [(s, c) for s, c, v, t in cells if t == "f"]
+        assert xml_f == len(formulas)
+        if kind == "plan":
+            assert not formulas, formulas[:3]
+        else:  # only the calculator's own formulas (columns B to D of the Calculator sheet) compute
+            assert formulas and all(s == "Calculator" and re.fullmatch(r"[BCD]\d+", c) and int(c[1:]) >= FIRST_ROW
+                                    for s, c in formulas), formulas[:3]
+        texts = [v for s, c, v, t in cells if isinstance(v, str) and t != "f"]
+        assert not [t for t in texts if INVISIBLE.search(t)]
+        leading = [t for t in texts if re.match(r"\s*[=+\-@]", t) and re.search(r"ZQ\d{3}", t)]
+        assert leading, f"no formula-starting hostile text reached the {kind} (as text)"
+        found[kind] = len({t for t in re.findall(r"ZQ\d{3}", " ".join(texts)) if t in tags.sources})
+    assert found["pack"] and found["plan"]
+    html = docs["handbook"].read_text(encoding="utf-8")
+    browser = _chromium()
+    title = BeautifulSoup(html, "html.parser").title.get_text()
+    if browser:
+        dom = _open_in_chromium(browser, docs["handbook"], tmp_path)
+        _check_dom(dom, title)
+        text = dom.get_text(" ")
+    else:
+        text = BeautifulSoup(html, "html.parser").get_text(" ")
+    assert "model" in {tags.sources[t] for t in re.findall(r"ZQ\d{3}", text) if t in tags.sources}
+    assert not INVISIBLE.search(text)
+    _check_pdf(docs["handbook_pdf"])
+    assert _Recorder.hits == [], f"resources were fetched: {_Recorder.hits}"
+    print("\nhostile strings found as text: pack", found["pack"], "action plan", found["plan"],
+          "handbook", len(set(re.findall(r"ZQ\d{3}", text))))

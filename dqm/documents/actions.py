@@ -190,13 +190,16 @@ def write_action_plan(path, council: str, wave: int, store=None, model: Model | 
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from ..cells import put, xlsx_bytes
     from ..model import load_model
+    from ..paths import output_file, write_atomic
     from ..reference import councils
     from ..store import load
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DQMError("the action plan is an Excel workbook; give an output file ending .xlsx.", file=path)
+    output_file(path, "action plan", create=True)  # checked before the work
     model = model or load_model()
     library = library or load_actions(model)
     ref = councils().set_index("local-authority-code")
@@ -213,13 +216,13 @@ def write_action_plan(path, council: str, wave: int, store=None, model: Model | 
              "Due date", "Status"]
     keys = ["dimension", "current_level", "target_level", "step", "suggested_action", "rationale", "guidance", "owner",
             "due_date", "status"]
-    ws.append(heads)
-    for c in ws[1]:
+    for j, h in enumerate(heads, 1):
+        c = put(ws.cell(1, j), h)
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="D9D9D9")
-    for r in rows.itertuples(index=False):
-        rec = r._asdict()
-        ws.append([None if (isinstance(rec[k], float) and pd.isna(rec[k])) else rec[k] for k in keys])
+    for i, rec in enumerate(rows.to_dict("records"), 2):  # text from the action library and the model: never a formula
+        for j, k in enumerate(keys, 1):
+            put(ws.cell(i, j), None if (isinstance(rec[k], float) and pd.isna(rec[k])) else rec[k])
     for j, w in enumerate([24, 10, 10, 26, 50, 45, 45, 18, 14, 14], 1):
         ws.column_dimensions[ws.cell(1, j).column_letter].width = w
     for row in ws.iter_rows(min_row=2):
@@ -250,10 +253,8 @@ def write_action_plan(path, council: str, wave: int, store=None, model: Model | 
         lines.append("The action library has no actions yet for: " + "; ".join(
             f"{model.dimension_name(d)} {v} to {v + 1}" for d, v in library.gaps) + ".")
     for i, text in enumerate(lines, 1):
-        c = about.cell(i, 1, text)
+        c = put(about.cell(i, 1), text)
         c.alignment = Alignment(wrap_text=True, vertical="top")
     about["A1"].font = Font(bold=True, size=14)
     about.column_dimensions["A"].width = 110
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return write_atomic(path, xlsx_bytes(wb), "action plan")

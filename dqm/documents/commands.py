@@ -13,10 +13,13 @@ def _model(args):
 def _cmd_questions(args) -> int:
     from .questions import questions_csv, questions_markdown
 
+    from ..paths import output_file, write_atomic
+
+    if args.out:
+        output_file(args.out, "questions file")  # checked before the work
     text = (questions_csv if args.format == "csv" else questions_markdown)(_model(args))
     if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        write_atomic(args.out, text, "questions file")
         print(f"Wrote the survey questions to {args.out}.")
     else:
         sys.stdout.write(text)

@@ -116,11 +116,13 @@ def handbook_html(model: Model) -> str:
 
 def write_handbook(out_dir, model: Model, pdf: bool = False, name: str = "dqm-handbook") -> tuple[Path, Path | None]:
     """Write ``dqm-handbook-VERSION.html`` (and .pdf) to ``out_dir``; returns their paths."""
-    from ..paths import write_atomic
-    from ..reports import export_pdf
+    from ..paths import output_folder, write_atomic
+    from ..reports import pdf_from_html
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in model.version)
-    html_path = write_atomic(out_dir / f"{name}-{safe_version}.html", handbook_html(model), "handbook")
-    return html_path, (export_pdf(html_path) if pdf else None)
+    folder = output_folder(out_dir)
+    safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in model.version)[:100]
+    page = handbook_html(model)
+    pdf_bytes = pdf_from_html(page) if pdf else None  # made before anything is written
+    html_path = write_atomic(f"{name}-{safe_version}.html", page, "handbook", root=folder)
+    pdf_path = write_atomic(html_path.with_suffix(".pdf"), pdf_bytes, "handbook PDF", root=folder) if pdf else None
+    return html_path, pdf_path

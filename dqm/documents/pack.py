@@ -88,11 +88,14 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
 
     ``council`` is a local-authority-code: the pack is pre-filled with that council's name.
     """
+    from ..cells import formula, put, xlsx_bytes
+    from ..paths import output_file, write_atomic
     from ..reference import councils
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DQMError("the assessment pack is an Excel workbook; give an output file ending .xlsx.", file=path)
+    output_file(path, "assessment pack", create=True)  # checked before the work
     ref = councils()
     council_name = None
     if council is not None:
@@ -122,21 +125,21 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     # Lists: drop-down options (A levels, B assessment types, C council names)
     options = level_options(model) + [DONT_KNOW]
     for i, o in enumerate(options, 1):
-        lists.cell(i, 1, o)
+        put(lists.cell(i, 1), o)
     for i, o in enumerate(ASSESSMENT_TYPE_OPTIONS, 1):
-        lists.cell(i, 2, o)
+        put(lists.cell(i, 2), o)
     names = sorted(set(ref.loc[ref["principal"], "nice-name"].astype(str)))
     for i, o in enumerate(names, 1):
-        lists.cell(i, 3, o)
+        put(lists.cell(i, 3), o)
     level_range = f"Lists!$A$1:$A${n_levels}"  # levels only: "Don't know" does not match, so counts as blank
     lists.sheet_state = "hidden"
 
     # Cover
     cover.column_dimensions["A"].width = 34
     cover.column_dimensions["B"].width = 60
-    cover["A1"] = f"Digital Quality Model: assessment pack, {wave}"
+    put(cover["A1"], f"Digital Quality Model: assessment pack, {wave}")
     cover["A1"].font = Font(bold=True, size=16)
-    cover["A2"] = "Fill in the yellow cells here and on the Assessment sheet. The Calculator sheet works out the rest."
+    put(cover["A2"], "Fill in the yellow cells here and on the Assessment sheet. The Calculator sheet works out the rest.")
     fields = [
         ("council", "Council", council_name or "", council is None),
         ("respondent_role", "Assessor's role (job title)", "", True),
@@ -155,9 +158,9 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
              "model_version": "Filled packs are read only with this version of the model."}
     cover.column_dimensions["C"].width = 64
     for r, (key, label, value, editable) in enumerate(fields, start=4):
-        cover.cell(r, 1, label).font = _BOLD
-        cover.cell(r, 3, notes.get(key)).alignment = _WRAP
-        c = cover.cell(r, 2, value if value != "" else None)
+        put(cover.cell(r, 1), label).font = _BOLD
+        put(cover.cell(r, 3), notes.get(key)).alignment = _WRAP
+        c = put(cover.cell(r, 2), value if value != "" else None)
         if editable:
             _input(c)
         addresses[key] = f"Cover!B{r}"
@@ -185,7 +188,7 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     ]
     start = max(cover_rows.values()) + 2
     for i, s in enumerate(steps):
-        c = cover.cell(start + i, 1, s)
+        c = put(cover.cell(start + i, 1), s)
         cover.merge_cells(start_row=start + i, start_column=1, end_row=start + i, end_column=3)
         c.alignment = _WRAP
         c.font = _BOLD if i == 0 else Font()
@@ -194,14 +197,14 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     # Assessment: one row per dimension, the descriptors side by side
     level_cols = list(range(3, 3 + n_levels))
     c_prompts, c_level, c_target, c_evidence = 3 + n_levels, 4 + n_levels, 5 + n_levels, 6 + n_levels
-    sheet["A1"] = "Assessment: choose a level and a target for each dimension, and record the evidence"
+    put(sheet["A1"], "Assessment: choose a level and a target for each dimension, and record the evidence")
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A2"] = ("Each row is a dimension; the columns describe what each level looks like. Provisional "
-                   "dimensions are placeholders until the model publishes them.")
+    put(sheet["A2"], "Each row is a dimension; the columns describe what each level looks like. Provisional "
+                     "dimensions are placeholders until the model publishes them.")
     heads = ["Dimension", "Group"] + [f"{v} {model.level_name(v)}" for v in model.level_values] + [
         "Points to consider", "Current level", "Target level", "Evidence"]
     for j, h in enumerate(heads, 1):
-        c = sheet.cell(FIRST_ROW - 1, j, h)
+        c = put(sheet.cell(FIRST_ROW - 1, j), h)
         c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _WRAP
     widths = [22, 13] + [30] * n_levels + [40, 18, 18, 50]
     for j, w in enumerate(widths, 1):
@@ -212,11 +215,11 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
                                   "Choose the level that fits best, or Don't know.")
     for i, d in dims.iterrows():
         r = FIRST_ROW + i
-        sheet.cell(r, 1, d["name"] + (" (provisional)" if d["provisional"] else "")).font = _BOLD
-        sheet.cell(r, 2, d["group"])
+        put(sheet.cell(r, 1), d["name"] + (" (provisional)" if d["provisional"] else "")).font = _BOLD
+        put(sheet.cell(r, 2), d["group"])
         for v, j in zip(model.level_values, level_cols):
-            sheet.cell(r, j, desc[(d["id"], v)])
-        sheet.cell(r, c_prompts, "\n".join(f"• {p}" for p in model.dimension_prompts(d["id"])))
+            put(sheet.cell(r, j), desc[(d["id"], v)])
+        put(sheet.cell(r, c_prompts), "\n".join(f"• {p}" for p in model.dimension_prompts(d["id"])))
         for j in range(1, c_evidence + 1):
             sheet.cell(r, j).alignment = _WRAP
         for j, key in ((c_level, "level"), (c_target, "target"), (c_evidence, "evidence")):
@@ -230,11 +233,11 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     sheet.print_title_rows = f"{FIRST_ROW - 1}:{FIRST_ROW - 1}"
 
     # Calculator: formulas only
-    calc["A1"] = "Calculator: your overall level and the gaps to your targets"
+    put(calc["A1"], "Calculator: your overall level and the gaps to your targets")
     calc["A1"].font = Font(bold=True, size=14)
-    calc["A2"] = f"Worked out from the Assessment sheet by the model's rule: {model.describe_overall_rule()}."
+    put(calc["A2"], f"Worked out from the Assessment sheet by the model's rule: {model.describe_overall_rule()}.")
     for j, h in enumerate(["Dimension", "Current level", "Target level", "Gap to target (levels)"], 1):
-        c = calc.cell(FIRST_ROW - 1, j, h)
+        c = put(calc.cell(FIRST_ROW - 1, j), h)
         c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _WRAP
     calc.row_dimensions[FIRST_ROW - 1].height = sheet.row_dimensions[FIRST_ROW - 1].height = 32  # wrapped headers
     for j, w in enumerate([34, 16, 16, 16, 60], 1):
@@ -242,10 +245,10 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
     lvl, tgt = get_column_letter(c_level), get_column_letter(c_target)
     for i, d in dims.iterrows():
         r = FIRST_ROW + i
-        calc.cell(r, 1, d["name"])
-        calc.cell(r, 2, f'=IFERROR(MATCH(Assessment!${lvl}${r},{level_range},0),"")')
-        calc.cell(r, 3, f'=IFERROR(MATCH(Assessment!${tgt}${r},{level_range},0),"")')
-        calc.cell(r, 4, f'=IF(AND(ISNUMBER(B{r}),ISNUMBER(C{r})),C{r}-B{r},"")')
+        put(calc.cell(r, 1), d["name"])
+        formula(calc.cell(r, 2), f'=IFERROR(MATCH(Assessment!${lvl}${r},{level_range},0),"")')
+        formula(calc.cell(r, 3), f'=IFERROR(MATCH(Assessment!${tgt}${r},{level_range},0),"")')
+        formula(calc.cell(r, 4), f'=IF(AND(ISNUMBER(B{r}),ISNUMBER(C{r})),C{r}-B{r},"")')
     s = last + 2
     summary = [
         ("answered", "Dimensions answered", f"=COUNT(B{FIRST_ROW}:B{last})", None),
@@ -261,37 +264,37 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
         ("overall_gap", "Overall gap to target (levels)",
          f'=IF(AND(ISNUMBER(B{s + 1}),ISNUMBER(B{s + 5})),B{s + 5}-B{s + 1},"")', None),
     ]
-    for k, (key, label, formula, fmt) in enumerate(summary):
-        calc.cell(s + k, 1, label).font = _BOLD
-        c = calc.cell(s + k, 2, formula)
+    for k, (key, label, text, fmt) in enumerate(summary):
+        put(calc.cell(s + k, 1), label).font = _BOLD
+        c = formula(calc.cell(s + k, 2), text)  # dqm's own calculator: live formulas
         c.font = _BOLD
         if fmt:
             c.number_format = fmt
         addresses[f"calc.{key}"] = f"Calculator!B{s + k}"
-    calc.cell(s + len(summary) + 1, 1, f"Rule: {model.describe_overall_rule()}; no overall level with fewer than "
-              f"{model.min_coverage} dimensions answered. \"Don't know\" and blank count as not answered.")
+    put(calc.cell(s + len(summary) + 1, 1), f"Rule: {model.describe_overall_rule()}; no overall level with fewer "
+        f"than {model.min_coverage} dimensions answered. \"Don't know\" and blank count as not answered.")
 
     # Guide: the levels
-    guide["A1"] = "The five levels"
+    put(guide["A1"], "The five levels")
     guide["A1"].font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 8
     guide.column_dimensions["B"].width = 18
     guide.column_dimensions["C"].width = 90
     for j, h in enumerate(["Level", "Name", "What it means"], 1):
-        guide.cell(3, j, h).font = _BOLD
+        put(guide.cell(3, j), h).font = _BOLD
     for i, lv in enumerate(model.levels.itertuples(), start=4):
-        guide.cell(i, 1, lv.value)
-        guide.cell(i, 2, lv.name)
-        guide.cell(i, 3, lv.description).alignment = _WRAP
-    guide.cell(4 + n_levels + 1, 1, f"Model: {model.id} version {model.version}.")
+        put(guide.cell(i, 1), lv.value)
+        put(guide.cell(i, 2), lv.name)
+        put(guide.cell(i, 3), lv.description).alignment = _WRAP
+    put(guide.cell(4 + n_levels + 1, 1), f"Model: {model.id} version {model.version}.")
 
     # hidden metadata: format, model and where every input is
     rows = [("format", PACK_FORMAT), ("format_version", PACK_FORMAT_VERSION), ("model_id", model.id),
             ("model_version", model.version), ("wave", str(wave)),
             *sorted((f"cell.{k}", v) for k, v in addresses.items())]
     for i, (k, v) in enumerate(rows, 1):
-        meta.cell(i, 1, k)
-        meta.cell(i, 2, v)
+        put(meta.cell(i, 1), k)
+        put(meta.cell(i, 2), v)
     meta.sheet_state = "veryHidden"
 
     for ws in wb.worksheets:
@@ -302,9 +305,7 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
         ws.protection.formatColumns = False
         ws.protection.formatRows = False
     wb.active = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return write_atomic(path, xlsx_bytes(wb), "assessment pack")
 
 
 # ---------------------------------------------------------------- reading a filled pack

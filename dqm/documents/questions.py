@@ -8,9 +8,6 @@ Google Forms or any other tool so that its export is ingested without renaming a
 """
 from __future__ import annotations
 
-import csv
-import io
-
 import pandas as pd
 
 from ..model import Model
@@ -56,14 +53,14 @@ def survey_questions(model: Model) -> pd.DataFrame:
 
 
 def questions_csv(model: Model) -> str:
-    """The questions as CSV: options separated by " | " in one cell."""
+    """The questions as CSV: options separated by " | " in one cell (text under :mod:`dqm.cells`' rule)."""
+    from ..cells import csv_rows
+
     q = survey_questions(model)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["order", "id", "question", "answer_type", "required", "options", "help"])
-    for r in q.itertuples():
-        w.writerow([r.order, r.id, r.question, r.answer_type, "yes" if r.required else "no", " | ".join(r.options), r.help])
-    return buf.getvalue()
+    rows = [["order", "id", "question", "answer_type", "required", "options", "help"]]
+    rows += [[r.order, r.id, r.question, r.answer_type, "yes" if r.required else "no", " | ".join(r.options), r.help]
+             for r in q.itertuples()]
+    return csv_rows(rows)
 
 
 def questions_markdown(model: Model) -> str:

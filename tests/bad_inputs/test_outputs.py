@@ -142,12 +142,14 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeyp
 
 
 def test_a_read_only_folder_is_a_message(tmp_path, monkeypatch):
-    import tempfile
+    real_open = os.open
 
-    def denied(*a, **k):
-        raise PermissionError(errno.EACCES, "Permission denied")
+    def denied(path, flags, *a, **k):  # the temporary file cannot be made (as in a read-only folder, not as root)
+        if flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *a, **k)
 
-    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(DQMError, match="cannot write the report .*Permission denied"):
         paths.write_atomic(tmp_path / "r.html", "x", "report")
     monkeypatch.undo()
@@ -156,12 +158,14 @@ def test_a_read_only_folder_is_a_message(tmp_path, monkeypatch):
         paths.output_folder(tmp_path / "ro")
 
 
-def test_write_atomic_replaces_a_link_instead_of_following_it(tmp_path):
+def test_write_atomic_refuses_a_link_at_the_name_and_leaves_both_alone(tmp_path):
+    """(Before issue #17 the link was replaced; now every write through or at a link is refused.)"""
     outside = _precious(tmp_path)
     link = tmp_path / "r.html"
     link.symlink_to(outside)
-    paths.write_atomic(link, "new")
-    assert outside.read_text() == "precious" and not link.is_symlink() and link.read_text() == "new"
+    with pytest.raises(DQMError, match="is a symbolic link"):
+        paths.write_atomic(link, "new")
+    assert outside.read_text() == "precious" and link.is_symlink()
 
 
 def _tiny_report(tmp_path, monkeypatch, source: str):
