@@ -1,5 +1,9 @@
 """The claims registry (``data/claims.yaml``) and your own claims, loaded and validated.
 
+Bundled claims are pre-registered, and a registered claim is never edited: to change one, add a NEW dated
+entry with ``supersedes: <old id>`` and ``supersedes_because: <why>``. Both stay in the registry and in the
+reports; the old one is marked superseded (``superseded_by``), with the reason.
+
 Bundled claims are pre-registered. Your own claims live in a user data folder (``--user-data DIR``
 or ``DQM_USER_DATA``; see :func:`load_evidence`) and are ADDED to the registry, never replace it.
 They are exploratory unless they say ``exploratory: false``, and they are tested in multiple-testing
@@ -24,7 +28,8 @@ KINDS = ("association", "assessment_agreement")
 DIRECTIONS = ("positive", "negative", "none")
 CONTROLS = ("council_type", "log_population", "deprivation", "rurality", "log_density")
 REQUIRED = ("id", "statement", "source", "exposure", "outcome", "direction", "controls", "sesoi", "family", "registered")
-OPTIONAL = ("kind", "side", "population", "period", "transform", "exploratory", "settle_with")
+OPTIONAL = ("kind", "side", "population", "period", "transform", "exploratory", "settle_with", "supersedes",
+            "supersedes_because")
 TRANSFORMS = ("raw", "log", "rank-normal")
 # reference columns a claim's population may be restricted by (dqm.reference.councils())
 POPULATION_COLUMNS = ("nation", "region", "type_group", "local-authority-type", "deprivation_quintile", "rurality",
@@ -57,6 +62,10 @@ class Claim:
     layer: str = "bundled"  # bundled (the pre-registered registry) or user (your own claims)
     file: str = "data/claims.yaml"  # the file the claim came from, as shown in reports (no local paths)
     warnings: tuple = ()  # remarks on the claim's design, shown beside its result
+    supersedes: str = ""  # a re-registration names the earlier claim it replaces (which stays, and is still shown)
+    supersedes_because: str = ""  # and says why
+    superseded_by: str = ""  # set on the earlier claim when a later entry supersedes it (never written in the file)
+    superseded_on: dt.date | None = None
 
     @property
     def testable(self) -> bool:
@@ -91,7 +100,29 @@ def load_claims(path: str | Path | None = None, dimension_ids=None, measure_ids=
     for i, c in enumerate(raw):
         cid = c.get("id", f"#{i + 1}") if isinstance(c, dict) else f"#{i + 1}"
         out.append(_claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label))
-    return protect_families(out)
+    return protect_families(link_supersessions(out, path))
+
+
+def link_supersessions(claims: list[Claim], path=None) -> list[Claim]:
+    """Mark each claim that a later entry supersedes (``superseded_by``, ``superseded_on``), after checking that
+    the earlier claim exists in the same file, was registered no later, and is superseded only once."""
+    by_id = {c.id: c for c in claims}
+    marks: dict[str, Claim] = {}
+    for c in claims:
+        if not c.supersedes:
+            continue
+        def bad(msg):
+            raise DQMError(f"claim {c.id!r}, key 'supersedes': {msg}", file=path, hint="Fix the entry and run again.")
+        old = by_id.get(c.supersedes)
+        if old is None or old.id == c.id:
+            bad(f"{c.supersedes!r} is not another claim in this file.")
+        if old.registered > c.registered:
+            bad(f"it is dated {c.registered.isoformat()}, before the claim it supersedes ({old.registered.isoformat()}).")
+        if old.id in marks:
+            bad(f"{old.id!r} is already superseded by {marks[old.id].id!r}.")
+        marks[old.id] = c
+    return [replace(c, superseded_by=marks[c.id].id, superseded_on=marks[c.id].registered) if c.id in marks else c
+            for c in claims]
 
 
 def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Claim:
@@ -146,6 +177,12 @@ def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Clai
     for k in ("side", "period", "settle_with"):
         if k in c and c[k] is not None and not isinstance(c[k], (str, int)):
             bad(k, "must be some text.")
+    if "supersedes" in c and (not isinstance(c["supersedes"], str) or not c["supersedes"].strip()):
+        bad("supersedes", "must be the id of the earlier claim this entry replaces.")
+    if c.get("supersedes") and not (isinstance(c.get("supersedes_because"), str) and c["supersedes_because"].strip()):
+        bad("supersedes_because", "a re-registration must say why it replaces the earlier claim.")
+    if c.get("supersedes_because") and not c.get("supersedes"):
+        bad("supersedes", "is missing: supersedes_because is only for an entry that supersedes another.")
     pop = c.get("population") or {}
     if not isinstance(pop, dict):
         bad("population", f"must map a reference column ({', '.join(POPULATION_COLUMNS)}) to a value or a list of values.")
@@ -164,6 +201,7 @@ def _claim(c, cid, seen, path, dimension_ids, measure_ids, layer, label) -> Clai
         family=str(c["family"]), registered=reg, kind=kind, side=str(c.get("side", "") or ""), population=pop,
         period=str(c.get("period", "latest")), transform=str(c.get("transform", "raw")), exploratory=exploratory,
         settle_with=str(c.get("settle_with", "") or ""), layer=layer, file=label, warnings=tuple(warnings),
+        supersedes=str(c.get("supersedes", "") or ""), supersedes_because=str(c.get("supersedes_because", "") or ""),
     )
 
 

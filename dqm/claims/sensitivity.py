@@ -106,7 +106,9 @@ def adjusted(estimate: float, se: float, dof: float, r2dz_x, r2yz_dx, alpha: flo
     est = np.sign(estimate) * (abs(estimate) - b)
     s = adjusted_se(se, dof, r2dz_x, r2yz_dx)
     q = np.abs(special.stdtrit(dof, alpha / 2))  # sensemakr uses the model's residual dof here
-    return pd.DataFrame({"bias": b, "adjusted_estimate": est, "adjusted_se": s, "adjusted_t": est / s,
+    with np.errstate(divide="ignore", invalid="ignore"):  # a confounder explaining all the outcome: se 0
+        t = est / s
+    return pd.DataFrame({"bias": b, "adjusted_estimate": est, "adjusted_se": s, "adjusted_t": t,
                          "adjusted_ci_low": est - q * s, "adjusted_ci_high": est + q * s,
                          "bound_low": estimate - b, "bound_high": estimate + b})
 
