@@ -13,7 +13,10 @@
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from .markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
@@ -107,25 +110,31 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     """Main findings of the State of Digital report as a bulleted list, every number from the data.
 
     ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high).
+    Every level is said to be *among the councils that responded*, with the response rate: response is voluntary
+    and may depend on maturity, so the figures describe respondents, not the sector.
     """
     overall = means[means["dimension_id"] == "overall_mean"].iloc[0]
     dims = means[means["dimension_id"] != "overall_mean"].sort_values("mean")
+    rate = percent(responded / principal) if principal else "not available"
     lines = [
-        f"{number(responded)} of {number(principal)} principal councils ({percent(responded / principal)}) "
-        f"completed a self-assessment in {wave}.",
-        f"The average overall level was {interval(overall['mean'], overall['ci_low'], overall['ci_high'])} "
-        f"on the 5-level scale.",
-        f"Councils rated themselves highest on {dims.iloc[-1]['dimension']} (average {number(dims.iloc[-1]['mean'], 1)}) "
-        f"and lowest on {dims.iloc[0]['dimension']} (average {number(dims.iloc[0]['mean'], 1)}).",
+        f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in {wave}. "
+        "Every figure below describes the councils that responded, not all councils: councils that consider "
+        "themselves less mature may be less likely to respond, which would make the sector look more mature than it is.",
+        f"Among the councils that responded ({rate} of principal councils), the average overall level was "
+        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high'])} on the 5-level scale.",
+        f"The councils that responded rated themselves highest on {dims.iloc[-1]['dimension']} (average "
+        f"{number(dims.iloc[-1]['mean'], 1)}) and lowest on {dims.iloc[0]['dimension']} (average "
+        f"{number(dims.iloc[0]['mean'], 1)}).",
     ]
     if previous is not None and not previous.empty:
         prev = previous[previous["dimension_id"] == "overall_mean"].iloc[0]
-        lines.append(change_sentence(f"Since {wave - 1}, the average overall level", prev["mean"], overall["mean"])
+        lines.append(change_sentence(f"Since {wave - 1}, the average overall level among the councils that responded",
+                                     prev["mean"], overall["mean"])
                      + " The councils taking part differ between years, so part of any change may reflect who responded.")
     if not gaps.empty:
         widest = gaps.sort_values("gap").iloc[-1]
-        lines.append(f"The largest gap between current level and the level aimed for within two years is in "
-                     f"{widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
+        lines.append(f"Among the councils that responded, the largest gap between current level and the level aimed "
+                     f"for within two years is in {widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
     return bullets(lines)
 
 
@@ -414,18 +423,65 @@ def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
     })
 
 
-def panel_sentences(panel: "pd.DataFrame") -> str:
-    r = panel[panel["dimension_id"] == "overall_mean"].iloc[0]
+def dimension_family(panel: "pd.DataFrame", alpha: float = 0.05) -> "pd.DataFrame":
+    """The same multiplicity standard as the evidence review, for change on every dimension at once.
+
+    ``panel``: :func:`dqm.scoring.panel_change` rows (change with its paired 95% t-interval over ``councils``).
+    The dimensions (not the overall score) are one family of m tests: each gets its p-value (from the t
+    statistic the interval was built on), Holm's adjusted p-value (``p_holm``; a change is *clear* when it is
+    below alpha), and the Bonferroni simultaneous interval at 1 - alpha/m (``simul_low``/``simul_high``), which
+    covers all m changes at once at least 95% of the time. The overall score keeps its own 95% interval.
+    """
+    from scipy import stats
+
+    out = panel.copy()
+    n = out["councils"].astype(float)
+    dof = (n - 1).where(n > 1)
+    half = (out["ci_high"] - out["ci_low"]) / 2
+    se = half / stats.t.ppf(0.975, dof)
+    out["p_value"] = 2 * stats.t.sf(np.abs(out["change"] / se), dof)
+    dims = (out["dimension_id"] != "overall_mean") & out["p_value"].notna()
+    m = int(dims.sum())
+    out["family_size"] = np.where(dims, m, 1)
+    out["p_holm"] = out["p_value"]
+    out["simul_low"], out["simul_high"] = out["ci_low"], out["ci_high"]
+    if m:
+        p = out.loc[dims, "p_value"].to_numpy()
+        order = np.argsort(p, kind="stable")
+        adj = np.empty(m)
+        adj[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
+        out.loc[dims, "p_holm"] = adj
+        q = stats.t.ppf(1 - alpha / (2 * m), dof[dims])
+        out.loc[dims, "simul_low"] = out.loc[dims, "change"] - q * se[dims]
+        out.loc[dims, "simul_high"] = out.loc[dims, "change"] + q * se[dims]
+    return out
+
+
+def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
+    """Change among the same councils; a dimension's change is called clear only after Holm adjustment over the
+    dimensions (the evidence review's standard), with the simultaneous intervals that go with it."""
+    fam = dimension_family(panel, alpha)
+    r = fam[fam["dimension_id"] == "overall_mean"].iloc[0]
     lines = [f"Among the {number(r['councils'])} councils that took part in both {r['wave_from']} and {r['wave_to']}, "
              f"the average overall score changed by {number(r['change'], 2)} levels "
              f"(95% confidence interval {number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})."]
-    up = panel[(panel["dimension_id"] != "overall_mean") & (panel["ci_low"] > 0)]["dimension"].tolist()
-    down = panel[(panel["dimension_id"] != "overall_mean") & (panel["ci_high"] < 0)]["dimension"].tolist()
+    dims = fam[fam["dimension_id"] != "overall_mean"]
+    m = len(dims)
+    clear = dims["p_holm"] < alpha
+    up = dims[clear & (dims["change"] > 0)]["dimension"].tolist()
+    down = dims[clear & (dims["change"] < 0)]["dimension"].tolist()
+    standard = (f"after Holm adjustment over the {number(m)} dimensions, the standard the evidence review uses; "
+                f"simultaneous {percent(1 - alpha)} intervals over all {number(m)} dimensions are shown in the chart")
     if up:
-        lines.append(f"The increase is clear (the interval excludes no change) for {list_words(up)}.")
+        lines.append(f"The increase is clear for {list_words(up)} ({standard}).")
     if down:
-        lines.append(f"Levels fell for {list_words(down)}.")
-    lines.append("These are self-assessments: a rise may reflect real improvement or respondents rating more generously.")
+        lines.append(f"Levels fell clearly for {list_words(down)}" + ("." if up else f" ({standard})."))
+    unclear = dims[~clear]["dimension"].tolist()
+    if unclear:
+        lines.append(f"For {list_words(unclear)} the change could be noise once {number(m)} dimensions are compared at once"
+                     + ("." if up or down else f" ({standard})."))
+    lines.append("These are self-assessments by the councils that responded in both years: a rise may reflect real "
+                 "improvement or respondents rating more generously.")
     return " ".join(lines)
 
 
@@ -436,17 +492,164 @@ def target_table(gaps: "pd.DataFrame", realism: "pd.DataFrame") -> "pd.DataFrame
     return t
 
 
-def verdict_table(table: "pd.DataFrame", link: str = "") -> "pd.DataFrame":
-    """One row per claim: statement, verdict, the estimate with its interval, councils. Links to the review."""
+# ---------------------------------------------------------------- claims as associations, verdicts with their limits
+@lru_cache(maxsize=4)
+def _wording(path: str) -> dict:
+    from .yamlio import load_yaml
+
+    raw = load_yaml(path, what="claim wording file") or {}
+    words = [str(w).lower() for w in raw.get("causal_words") or []]
+    return {"causal_words": tuple(words), "association": {str(k): " ".join(str(v).split())
+                                                         for k, v in (raw.get("association") or {}).items()}}
+
+
+def claim_wording() -> dict:
+    """data/claim_wording.yaml: the causal words, and each bundled claim restated as the association tested."""
+    from .paths import data_dir
+
+    return _wording(str(data_dir() / "claim_wording.yaml"))
+
+
+def causal_words_in(text: str) -> list[str]:
+    """The causal words and phrases of data/claim_wording.yaml that ``text`` uses (whole words, any case)."""
+    low = " ".join(str(text).lower().split())
+    return [w for w in claim_wording()["causal_words"] if re.search(rf"\b{re.escape(w)}\b", low)]
+
+
+def _field(obj, name, default=None):
+    return getattr(obj, name, None) if not isinstance(obj, (dict, pd.Series)) else obj.get(name, default)
+
+
+def association_statement(claim, model=None, measures=None) -> str:
+    """The claim as the association that was tested (never causal): the wording file's entry for a bundled
+    claim; the registered statement when it uses no causal word; otherwise a sentence built from the claim's
+    exposure, outcome and direction. ``claim`` is a Claim or a results-table row."""
+    cid, statement = str(_field(claim, "id")), str(_field(claim, "statement") or "")
+    layer = _field(claim, "layer", "bundled") or "bundled"
+    mapped = claim_wording()["association"].get(cid)
+    if mapped and layer == "bundled":
+        return mapped
+    if not causal_words_in(statement):
+        return statement
+    exposure = str(_field(claim, "exposure") or "overall")
+    if exposure == "overall":
+        x = "overall digital levels"
+    else:
+        name = model.dimension_name(exposure) if model is not None else exposure.replace("_", " ")
+        x = f"levels on {name}"
+    outcome = _field(claim, "outcome")
+    if measures is not None and outcome in getattr(measures, "index", []):
+        y = str(measures.loc[outcome, "name"])
+    else:
+        y = str(outcome or "the outcome").replace("_", " ")
+    y = y[:1].lower() + y[1:]
+    direction = _field(claim, "direction")
+    if direction == "none":
+        return f"Self-assessed {x} have no association of a size that matters with {y}."
+    more = "higher" if direction == "positive" else "lower"
+    return f"Councils with higher self-assessed {x} have {more} values of {y}."
+
+
+TIMING_WORDS = {"before": "outcome before assessment", "same year": "outcome and assessment in the same year",
+                "after": "outcome after assessment"}
+
+
+def timing_words(row) -> str:
+    """'2017-18 outcomes, 2026 assessments: outcome before assessment' (empty when the period is unknown)."""
+    timing = row.get("timing") or ""
+    if not timing:
+        return ""
+    return f"{row['period']} outcomes, {row['wave']} assessments: {TIMING_WORDS[timing]}"
+
+
+def _needs(row) -> str:
+    """'for an 80% chance of that verdict if there were no relation at all, it would need about 1,300 councils, more
+    than the 317 in the claim's population' (empty when not computed)."""
+    need, pop = row.get("councils_needed"), row.get("population_councils")
+    if need is None or need != need:
+        return ""
+    if need == float("inf"):
+        return "no realistic number of councils would give it an 80% chance"
+    s = (f"for an 80% chance of that verdict if there were no relation at all, it would need about "
+         f"{number(_round_up(need))} councils")
+    if pop and pop == pop and need > pop:
+        s += f", more than the {number(pop)} in the claim's population"
+    return s
+
+
+def _round_up(n: float) -> int:
+    """A planning number: rounded up to 2 significant figures (1,243 -> 1,300)."""
+    n = int(math.ceil(n))
+    if n < 100:
+        return n
+    step = 10 ** (len(str(n)) - 2)
+    return int(math.ceil(n / step) * step)
+
+
+def out_of_reach(row) -> bool:
+    """True when the verdict that needs the family-wise equivalence test cannot happen at this number of councils
+    ('no meaningful effect' for a directional claim; 'supported' for a claim of no meaningful effect)."""
+    return row.get("verdict") not in ("untestable", None) and not row.get("equivalence_reachable")
+
+
+def reach_words(row) -> str:
+    """Where a verdict is out of reach at this n: 'cannot be decided at this number of councils (179): ...'."""
+    if not out_of_reach(row):
+        return ""
+    needs = _needs(row)
+    tail = f"; {needs}" if needs else ""
+    if row.get("direction") == "none":
+        return (f"cannot be decided at this number of councils ({number(row['n'])}): 'supported' needs the "
+                f"equivalence test, which could not succeed here even at an estimate of exactly 0{tail}")
+    return f"the verdict 'no meaningful effect' cannot be reached at this number of councils ({number(row['n'])}){tail}"
+
+
+def verdict_cell(row) -> str:
+    """The verdict as read in a table, with its limits: the verdict, 'association', the outcome's period against
+    the assessment, and, where a verdict is out of reach at this n, the number of councils it needs."""
+    v = row["verdict"]
+    if v == "untestable":
+        return "untestable: no open data yet" if row.get("settle_with") else "untestable"
+    parts = []
+    if row.get("direction") == "none" and out_of_reach(row):
+        parts.append(f"{v}; " + reach_words(row))
+    else:
+        parts.append(v)
+    if row.get("kind", "association") == "association":
+        parts.append("an association between councils, not evidence of a cause")
+    else:
+        parts.append(f"self-assessed against independent levels of the same councils, {row.get('period')}")
+    if timing_words(row):
+        parts.append(timing_words(row))
+    if row.get("direction") != "none" and out_of_reach(row):
+        parts.append(reach_words(row))
+    if row.get("superseded_by"):
+        parts.append(f"superseded by {row['superseded_by']}")
+    return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
+
+
+def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=None) -> "pd.DataFrame":
+    """One row per claim: the association tested, the verdict with its limits, the estimate with its interval,
+    councils. Links to the review. The registered words are in each claim's section of the review."""
     def est(r):
         if r["verdict"] == "untestable":
             return "–"
         return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
 
+    def claim(r):
+        s = association_statement(r, model, measures)
+        if r["exploratory"]:
+            s += " (exploratory)"
+        if r.get("superseded_by"):
+            s += f" (superseded by {r['superseded_by']}: {r.get('superseded_because') or 'see the review'})"
+        if r.get("supersedes"):
+            s += f" (re-registered in place of {r['supersedes']}: {r.get('supersedes_because')})"
+        return s
+
     return pd.DataFrame({
-        "Claim": [r["statement"] + (" (exploratory)" if r["exploratory"] else "") for _, r in table.iterrows()],
+        "Association tested": [claim(r) for _, r in table.iterrows()],
         "Who makes it": table["side"].map(lambda s: s[:1].upper() + s[1:] if s else ""),
-        "Verdict": table["verdict"],
+        "Verdict": [verdict_cell(r) for _, r in table.iterrows()],
         "Effect (95% interval)": [est(r) for _, r in table.iterrows()],
         "Councils": [number(n) if v != "untestable" else "–" for n, v in zip(table["n"], table["verdict"])],
         "Details": [f"{link}#claim-{i}" for i in table["id"]],
@@ -456,7 +659,56 @@ def verdict_table(table: "pd.DataFrame", link: str = "") -> "pd.DataFrame":
 def verdict_counts(table: "pd.DataFrame") -> str:
     c = table["verdict"].value_counts()
     parts = [f"{number(v)} {k}" for k, v in c.items()]
-    return f"Of {number(len(table))} registered claims: {list_words(parts)}."
+    s = f"Of {number(len(table))} registered claims: {list_words(parts)}."
+    rows = [r for _, r in table.iterrows()]
+    none_out = sum(1 for r in rows if r.get("direction") == "none" and out_of_reach(r))
+    dir_out = sum(1 for r in rows if r.get("direction") != "none" and out_of_reach(r))
+    if none_out:
+        s += (f" {number(none_out)} claim{'s' if none_out != 1 else ''} of no meaningful effect cannot be decided at "
+              "this number of councils: the equivalence test they need could not succeed even at an estimate of exactly 0.")
+    if dir_out:
+        s += (f" For {number(dir_out)} directional claim{'s' if dir_out != 1 else ''}, 'no meaningful effect' is out of "
+              "reach for the same reason, while 'supported' is not: the verdicts are symmetric in words, not in reach.")
+    sup = int((table.get("superseded_by", pd.Series(dtype=str)).fillna("") != "").sum())
+    if sup:
+        s += f" {number(sup)} of them {'are' if sup != 1 else 'is'} superseded by a later registration; both are shown."
+    return s
+
+
+def sensitivity_sentence(row, claim=None, model=None) -> str:
+    """What an unmeasured confounder would have to be to change the result (Cinelli and Hazlett 2020)."""
+    if row.get("verdict") == "untestable" or row.get("kind", "association") != "association" or row.get(
+            "sens_rv") != row.get("sens_rv") or row.get("sens_rv") is None:
+        return ""
+    x = exposure_words(claim, model) if claim is not None and model is not None else "digital level"
+    pct = lambda v: percent(v, 1)
+    s = (f"An unmeasured confounder would have to explain {pct(row['sens_rv'])} of the residual variance of both "
+         f"{x} and the outcome to remove this association (its robustness value)")
+    if row["sens_rv_alpha"] > 0:
+        s += f", and {pct(row['sens_rv_alpha'])} to make it no longer significant at the 5% level. "
+    else:
+        s += "; no confounder is needed to make it non-significant at the 5% level, because it is not significant to begin with. "
+    s += (f"{x[:1].upper() + x[1:]} explains {pct(row['sens_partial_r2'])} of the outcome's variance left after the "
+          "controls. ")
+    if row.get("sens_benchmark"):
+        s += (f"Deprivation, measured and controlled for, explains {pct(row['sens_r2dxj_x'])} of the residual variance "
+              f"of {x} and {pct(row['sens_r2yxj_dx'])} of the outcome's. ")
+        lo1, hi1 = row["sens_bound_low_1x"], row["sens_bound_high_1x"]
+        s += (f"An unmeasured confounder as strong as deprivation would move the estimate of "
+              f"{number(row['estimate'], 2)} to between {number(lo1, 2)} and {number(hi1, 2)}")
+        lo2, hi2 = row.get("sens_bound_low_2x"), row.get("sens_bound_high_2x")
+        if lo2 == lo2 and lo2 is not None:
+            s += f"; one twice as strong, to between {number(lo2, 2)} and {number(hi2, 2)}"
+        else:
+            s += "; one twice as strong is impossible, given how much of digital level deprivation already explains"
+        s += (" (either direction, since the sign of an unmeasured confounder is unknown; classical standard errors, "
+              "as the bounds require).")
+        crosses = lo1 <= 0 <= hi1
+        s += (" So a confounder no stronger than deprivation could bring it to zero." if crosses and row["estimate"] != 0
+              else " So a confounder no stronger than deprivation could not bring it to zero." if not crosses else "")
+    else:
+        s += "The claim does not control for deprivation, so no benchmark bound is given."
+    return s
 
 
 def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
@@ -468,7 +720,14 @@ def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
 
 def claim_header(claim, model, measures) -> Markup:
     m = measures.loc[claim.outcome] if claim.outcome in measures.index else None
-    rows = [("Claim", claim.statement), ("Made by", (claim.side[:1].upper() + claim.side[1:]) if claim.side else "–"),
+    causal = causal_words_in(claim.statement)
+    registered = claim.statement + (f" (its own words; {list_words(repr(w) for w in causal)} "
+                                    f"{'claims' if len(causal) == 1 else 'claim'} a cause, which this review cannot test)"
+                                    if causal else "")
+    rows = [("Claim as registered", registered),
+            ("Tested as (an association between councils)" if claim.kind == "association" else "Tested as",
+             association_statement(claim, model, measures)),
+            ("Made by", (claim.side[:1].upper() + claim.side[1:]) if claim.side else "–"),
             ("Source", claim.source),
             ("Exposure", exposure_words(claim, model)),
             ("Outcome", f"{m['name']} ({m['unit']}); {m['source']}; licence {m['licence']}" if m is not None else
@@ -485,6 +744,9 @@ def claim_header(claim, model, measures) -> Markup:
              + (f"; added by the user, from {getattr(claim, 'file', '')}" if getattr(claim, "layer", "bundled") == "user" else "")
              + (f"; superseded on {long_date(claim.superseded_on)} by {', '.join(claim.superseded_by)}"
                 if getattr(claim, "superseded_by", ()) else ""))]
+    if getattr(claim, "supersedes", ()):
+        rows.append(("Re-registration", f"replaces {', '.join(claim.supersedes)}, which stays in the registry and in this "
+                                        f"review: {claim.supersedes_why}"))
     body = Markup("").join(html('<tr><th scope="row">{}</th><td>{}</td></tr>', k, v) for k, v in rows)
     return (html('<h3 id="claim-{}">{}</h3><table class="dqm-table"><caption>How claim {} is tested</caption>',
                  claim.id, claim.id, claim.id) + body + Markup("</table>"))
@@ -577,7 +839,9 @@ def reachability_sentence(row, claim, chance_at_zero: float | None = None) -> st
         s += (f"The verdict {eq_name} is practically out of reach at this number of councils: with the standard error "
               f"found here, even an estimate of exactly 0 would leave the {percent(row['eq_level'], 1)} equivalence "
               f"interval wider than plus or minus {number(claim.sesoi, 2)} (the table shows its small chance when the "
-              "standard error happens to come out smaller). ")
+              "standard error happens to come out smaller)"
+              + (f"; {_needs(row)}, and at least {number(row['councils_needed_reach'])} for it to be possible at all. "
+                 if _needs(row) else ". "))
     if row["mde"] == row["mde"]:
         s += (f"The minimum detectable effect under this rule is {number(row['mde'], 2)}: the smallest effect with an "
               f"80% chance of a decisive verdict.")

@@ -31,6 +31,11 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
                  plots.html_table(narrative.power_section_table(rows),
                                   f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")]
     head.append(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))
+    if result.verdict != "untestable":  # the verdict as the table gives it: association, timing, reach
+        head.append(paragraph(narrative.verdict_cell(row), lead="The verdict, with its limits."))
+        sens = narrative.sensitivity_sentence(row, c, model)
+        if sens:
+            head.append(paragraph(sens, lead="Sensitivity to an unmeasured confounder (Cinelli and Hazlett 2020)."))
     parts = [block(*head)]
     if result.verdict != "untestable":
         parts.append(block(plots.html_table(narrative.claim_figures(row), f"Figures for claim {c.id}")))
@@ -50,8 +55,11 @@ def sector_change_section(council_levels: pd.DataFrame, model: Model, wave: int,
     if not (council_levels["wave"] == wave - 1).any():
         return [block(f"There is no earlier wave to compare {wave} with.")]
     panel = scoring.panel_change(council_levels, model, wave - 1, wave)
-    return [block(plots.dot_interval(panel, "dimension", "change", "ci_low", "ci_high",
-                               f"Change in average level, same councils, {wave - 1} to {wave}", "Change in level",
+    fam = narrative.dimension_family(panel)  # the evidence review's multiplicity standard over the dimensions
+    m = int(fam["family_size"].max())
+    return [block(plots.dot_interval(fam, "dimension", "change", "simul_low", "simul_high",
+                               f"Change in average level, same councils, {wave - 1} to {wave} (dimensions: "
+                               f"simultaneous 95% intervals over {m}; overall: 95% interval)", "Change in level",
                                source.replace(str(wave), f"{wave - 1} and {wave}"), xlim=(-1, 1)),
                   narrative.panel_sentences(panel))]
 

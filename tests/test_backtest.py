@@ -32,6 +32,11 @@ def key_figures(store, model, wave=2026) -> dict:
     mc = monte_carlo_ranks(data.answers[data.answers["wave"] == wave], model, n_draws=200)
     claims = evaluate_claims(load_claims(), lv, load_outcomes(), model, wave,
                              EngineConfig(n_boot=200, n_null_boot=50, workers=1))
+    from dqm.claims import results_table
+    from dqm.narrative import dimension_family
+
+    limits = results_table(claims).set_index("id")
+    family = dimension_family(panel.reset_index())
     r = lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
     return {
         "councils_taking_part": int(this["council_code"].nunique()),
@@ -41,6 +46,13 @@ def key_figures(store, model, wave=2026) -> dict:
         "self_minus_independent_overall": [r(gap.loc["overall_mean", c]) for c in ("gap", "ci_low", "ci_high")],
         "rank_interval_width_median": r((mc["rank_p95"] - mc["rank_p5"]).median()),
         "claims": {c.claim.id: [c.verdict, r(c.estimate), r(c.ci_low), r(c.ci_high), c.n] for c in claims},
+        # each verdict's limits as the review prints them: timing, the councils the equivalence test would need
+        # (80% chance at no relation), and the Cinelli-Hazlett robustness values and deprivation bounds
+        "claims_limits": {i: [row["timing"], r(row["councils_needed"]), r(row["sens_rv"]), r(row["sens_rv_alpha"]),
+                              r(row["sens_bound_low_1x"]), r(row["sens_bound_high_1x"])]
+                          for i, row in limits.iterrows() if row["verdict"] != "untestable"},
+        "panel_change_clear_after_holm": sorted(family.loc[(family["dimension_id"] != "overall_mean")
+                                                           & (family["p_holm"] < 0.05), "dimension_id"]),
     }
 
 

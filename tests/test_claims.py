@@ -236,8 +236,13 @@ def test_demo_claims(demo_results):
 
 def test_results_json_has_the_documented_keys(demo_results):
     out = results_json(demo_results)
-    assert [list(o) for o in out][0] == ["id", "verdict", "estimate", "ci_low", "ci_high", "p_adjusted", "n", "mde",
-                                        "spec_curve_share", "exploratory"]
+    from dqm.claims.run import RESULT_COLUMNS
+
+    # the original ten keys first, in their order; then each verdict's limits: timing, reach and sensitivity
+    assert [list(o) for o in out][0] == RESULT_COLUMNS
+    assert RESULT_COLUMNS[:10] == ["id", "verdict", "estimate", "ci_low", "ci_high", "p_adjusted", "n", "mde",
+                                   "spec_curve_share", "exploratory"]
+    assert {"timing", "councils_needed", "sens_rv", "sens_rv_alpha", "sens_bound_low_1x"} <= set(RESULT_COLUMNS)
     json.dumps(out)  # serialisable: no NaN, no numpy types
     assert all(o["estimate"] is None for o in out if o["verdict"] == "untestable")
 

@@ -83,6 +83,10 @@ def test_annual_report_content(demo_run):
         assert h in headings
     text = soup.get_text(" ")
     assert "principal councils" in text and "completed a self-assessment in 2026" in text
+    # the headline level is said to be of the councils that responded, with the response rate
+    assert re.search(r"Among the councils that responded \(\d+% of principal councils\), the average overall level", text)
+    # a change is called clear only after Holm adjustment over the dimensions, as in the evidence review
+    assert "The increase is clear" not in text or "after Holm adjustment over the" in text
     # no council is named: no council's official name appears anywhere in the sector report
     from dqm.reference import councils
 
@@ -207,6 +211,15 @@ def test_evidence_review_content(demo_run):
         assert soup.find(id=f"claim-{c.id}") is not None
     assert "Specification curve" in text and "Forest plot" in " ".join(i["alt"] for i in soup.find_all("img"))
     assert "not evidence that digital quality caused" in text or "none can show that digital quality causes" in text
+    # every tested claim's verdict carries its limits, and every regression claim a sensitivity statement
+    table = soup.find("caption", string="Verdicts on the registered claims").find_parent("table")
+    cells = [[td.get_text(" ") for td in tr.find_all("td")] for tr in table.find_all("tr") if tr.find_all("td")]
+    tested = [c for c in cells if not c[2].startswith("untestable")]
+    assert tested and all("association" in c[2] or "independent levels" in c[2] for c in tested)
+    assert any("2017-18 outcomes, 2026 assessments: outcome before assessment" in c[2] for c in tested)
+    assert any("cannot be decided at this number of councils" in c[2] and "would need about" in c[2] for c in tested)
+    assert text.count("Sensitivity to an unmeasured confounder") >= sum("association" in c[2] for c in tested)
+    assert "as strong as deprivation would move the estimate" in text
     for word in (" causes ", " caused by ", " leads to ", " drives "):
         for para in soup.find_all("p"):
             t = para.get_text(" ")

@@ -659,6 +659,50 @@ def equivalence_reachable(r: ClaimResult, alpha: float = 0.05) -> bool:
     return bool(r.eq_possible and t_ppf(1 - alpha / m, r.dof) * r.se < r.claim.sesoi)
 
 
+def equivalence_chance_at_zero(se, dof, sesoi: float, family_size: int = 1, alpha: float = 0.05) -> float:
+    """The chance that the family-wise equivalence test succeeds if there is no relation at all (the estimate
+    t-distributed around 0 with this standard error): P(|estimate| + t_(1 - alpha/m) se < SESOI)."""
+    m = max(int(family_size), 1)
+    slack = sesoi / se - t_ppf(1 - alpha / m, dof)
+    return float(max(2 * t_cdf(slack, dof) - 1, 0.0))
+
+
+def councils_needed(se: float, n: int, dof: float, sesoi: float, family_size: int = 1, alpha: float = 0.05,
+                    power: float | None = None, max_n: int = 1_000_000) -> float:
+    """About how many councils the family-wise equivalence test would need, with the same design.
+
+    The standard error is scaled as se * sqrt(n / N) and the residual degrees of freedom as N - (n - dof),
+    i.e. more councils like these. ``power=None``: the smallest N at which an estimate of exactly 0 would pass
+    (below it "no meaningful effect" cannot happen at all; see :func:`equivalence_reachable`). ``power=p``: the
+    smallest N at which, with no relation at all, the test would succeed with chance p
+    (:func:`equivalence_chance_at_zero`). NaN when the inputs are missing; ``max_n`` caps the search (inf beyond).
+    """
+    if not (se == se and n and dof == dof and se > 0):
+        return np.nan
+    p_used = n - dof
+
+    def ok(N: int) -> bool:
+        s, d = se * np.sqrt(n / N), N - p_used
+        if d < 1:
+            return False
+        if power is None:
+            return bool(t_ppf(1 - alpha / max(int(family_size), 1), d) * s < sesoi)
+        return equivalence_chance_at_zero(s, d, sesoi, family_size, alpha) >= power
+
+    lo = int(p_used) + 1
+    if ok(lo):
+        return float(lo)
+    hi = lo
+    while not ok(hi):
+        if hi >= max_n:
+            return np.inf
+        lo, hi = hi, min(hi * 2, max_n)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return float(hi)
+
+
 def decisive_mde(r: ClaimResult, target: float = 0.80, alpha: float = 0.05) -> float:
     """The smallest effect with a ``target`` chance of a decisive verdict under the rule (``supported`` for a
     directional claim; ``contradicted`` for a claim of no meaningful effect), from :func:`verdict_chances`."""

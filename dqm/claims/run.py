@@ -8,13 +8,58 @@ import pandas as pd
 
 from ..model import Model
 from ..reference import councils
-from .engine import (ClaimResult, EngineConfig, decisive_mde, equivalence_reachable, holm_adjust, main_estimate,
-                     spearman_bca, spec_summary, specification_curve, t_interval, t_two_sided_p, tost, verdict)
-from .frame import analysis_frame, exposures
+from .engine import (ClaimResult, EngineConfig, _z, councils_needed, decisive_mde, design, equivalence_chance_at_zero,
+                     equivalence_reachable, holm_adjust, main_estimate, spearman_bca, spec_summary, specification_curve,
+                     t_interval, t_two_sided_p, tost, transform, verdict)
+from .frame import CONTROL_COLUMNS, analysis_frame, exposures
 from .registry import Claim
+from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, sensitivity
 
+# the JSON of `dqm claims --json`: the first ten are the original keys, in their original order
 RESULT_COLUMNS = ["id", "verdict", "estimate", "ci_low", "ci_high", "p_adjusted", "n", "mde", "spec_curve_share",
-                  "exploratory"]
+                  "exploratory", "period", "timing", "equivalence_reachable", "councils_needed",
+                  "councils_needed_reach", "population_councils", "sens_partial_r2", "sens_rv", "sens_rv_alpha",
+                  "sens_bound_low_1x", "sens_bound_high_1x", "sens_bound_low_2x", "sens_bound_high_2x",
+                  "superseded_by", "supersedes"]
+REACH_POWER = 0.80  # "needs about N councils": the number at which, with no relation at all, the verdict would be
+# reached with this chance
+
+
+def outcome_timing(period, wave: int) -> str:
+    """Where the outcome's period lies against the assessment wave: 'before', 'same year' or 'after'.
+
+    A financial year "2017-18" ends in 2018; "2026-03" (a month) in 2026; a bare year is that year. An outcome
+    that ended before the wave's year was measured before the assessment, so it cannot show a consequence of it.
+    """
+    text = str(period or "")
+    if len(text) < 4 or not text[:4].isdigit():
+        return ""
+    start = end = int(text[:4])
+    tail = text[5:7] if len(text) >= 7 and text[4] == "-" and text[5:7].isdigit() else ""
+    if tail and int(tail) == (start + 1) % 100:
+        end = start + 1  # a financial year, 2017-18, ends in March 2018
+    return "before" if end < wave else "same year" if end == wave else "after"
+
+
+def _population_councils(claim: Claim, reference: pd.DataFrame) -> int:
+    """Principal councils in the claim's population (the most councils any test of it could ever have)."""
+    ref = reference[reference["principal"]] if "principal" in reference else reference
+    for col, value in claim.population.items():
+        ref = ref[ref[col].isin(value if isinstance(value, list) else [value])]
+    return int(len(ref))
+
+
+def _sensitivity(df: pd.DataFrame, claim: Claim, exposure: str, cfg: EngineConfig) -> dict:
+    """Cinelli-Hazlett sensitivity of the main specification, benchmarked against deprivation when it is controlled."""
+    controls = tuple(claim.controls) if cfg.use_controls else ()
+    others = tuple(c for c in controls if c != BENCHMARK)
+    X = design(df, exposure, others)
+    bench = None
+    if BENCHMARK in controls:
+        X = np.column_stack([X, _z(df[CONTROL_COLUMNS[BENCHMARK]].to_numpy(float))])
+        bench = X.shape[1] - 1
+    y = transform(df["outcome"].to_numpy(float), claim.transform, df["type_group"])
+    return sensitivity(X, y, bench, alpha=cfg.alpha)
 
 
 def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Model, wave: int,
@@ -119,6 +164,8 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             setattr(r, k, v)
         if np.isnan(r.estimate):  # the main model says the data cannot support an effect (see glm_estimate)
             return r
+        if getattr(claim, "model", "ols") == "ols":  # the formulas are for a linear model's t statistic
+            r.info["sensitivity"] = _sensitivity(df, claim, exposure, cfg)
         r.spearman, r.spearman_low, r.spearman_high = spearman_bca(df[exposure], df["outcome"], cfg.n_boot, cfg.seed)
         if cfg.spec_curve:
             r.specs, summary = specification_curve(df, claim, cfg)
@@ -133,10 +180,17 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
     holm_adjust(results, cfg.alpha)
     for r in results:
         r.verdict = verdict(r)
+        r.info["wave"] = wave
+        r.info["population_councils"] = _population_councils(r.claim, reference)
         if r.verdict != "untestable":
             r.mde = decisive_mde(r, cfg.power, cfg.alpha)
             r.info["equivalence_reachable"] = equivalence_reachable(r, cfg.alpha)
             r.info["null_resamples"] = cfg.n_null_boot
+            reach = dict(se=r.se, n=r.n, dof=r.dof, sesoi=r.claim.sesoi, family_size=r.family_size, alpha=cfg.alpha)
+            r.info["councils_needed_reach"] = councils_needed(**reach)
+            r.info["councils_needed"] = councils_needed(**reach, power=REACH_POWER)
+            r.info["equivalence_chance_at_zero"] = equivalence_chance_at_zero(r.se, r.dof, r.claim.sesoi, r.family_size,
+                                                                              cfg.alpha)
     return results
 
 
@@ -145,6 +199,7 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         c = r.claim
+        sens = r.info.get("sensitivity") or {}
         rows.append({
             "id": c.id, "verdict": r.verdict, "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
             "p_adjusted": r.p_adjusted, "n": r.n, "mde": r.mde, "spec_curve_share": r.spec_curve_share,
@@ -169,6 +224,16 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "ratio": getattr(r, "ratio", np.nan), "ratio_ci_low": getattr(r, "ratio_ci_low", np.nan),
             "ratio_ci_high": getattr(r, "ratio_ci_high", np.nan), "events": getattr(r, "events", np.nan),
             "superseded_by": ", ".join(getattr(c, "superseded_by", ())),
+            "wave": r.info.get("wave"), "timing": outcome_timing(r.info.get("period"), r.info["wave"]) if r.info.get(
+                "wave") and c.kind == "association" else "",
+            "councils_needed": r.info.get("councils_needed", np.nan),
+            "councils_needed_reach": r.info.get("councils_needed_reach", np.nan),
+            "equivalence_chance_at_zero": r.info.get("equivalence_chance_at_zero", np.nan),
+            "population_councils": r.info.get("population_councils"),
+            "supersedes": ", ".join(c.supersedes), "supersedes_because": c.supersedes_why,
+            "superseded_because": c.superseded_why,
+            "kind": c.kind,
+            **{k: sens.get(k, "" if k == "sens_benchmark" else np.nan) for k in SENSITIVITY_COLUMNS},
         })
     return pd.DataFrame(rows)
 
@@ -176,7 +241,7 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
 def results_json(results: list[ClaimResult]) -> list[dict]:
     def clean(v):
         if isinstance(v, (float, np.floating)):
-            return None if np.isnan(v) else round(float(v), 6)
+            return None if not np.isfinite(v) else round(float(v), 6)
         if isinstance(v, (np.integer,)):
             return int(v)
         if isinstance(v, np.bool_):
