@@ -677,10 +677,20 @@ def verdict_counts(table: "pd.DataFrame") -> str:
 
 def sensitivity_sentence(row, claim=None, model=None) -> str:
     """What an unmeasured confounder would have to be to change the result (Cinelli and Hazlett 2020)."""
-    if row.get("verdict") == "untestable" or row.get("kind", "association") != "association" or row.get(
-            "sens_rv") != row.get("sens_rv") or row.get("sens_rv") is None:
+    if row.get("verdict") == "untestable" or row.get("kind", "association") != "association":
         return ""
     x = exposure_words(claim, model) if claim is not None and model is not None else "digital level"
+    ev = row.get("sens_evalue")
+    if ev is not None and ev == ev:  # a ratio (logistic or count model): its E-value (VanderWeele and Ding 2017)
+        s = (f"An unmeasured confounder would need an association of at least {number(ev, 2)} on the "
+             f"{row.get('sens_evalue_scale') or 'risk ratio'} scale with both {x} and the outcome, beyond the controls, "
+             "to explain this association away (its E-value)")
+        ci = row.get("sens_evalue_ci")
+        s += ("; its interval already includes no association. " if ci == 1 else
+              f", and {number(ci, 2)} to move its 95% interval to include no association. ")
+        return s + "A confounder as strong as deprivation cannot be benchmarked for a ratio in this way."
+    if row.get("sens_rv") != row.get("sens_rv") or row.get("sens_rv") is None:
+        return ""
     pct = lambda v: percent(v, 1)
     s = (f"An unmeasured confounder would have to explain {pct(row['sens_rv'])} of the residual variance of both "
          f"{x} and the outcome to remove this association (its robustness value)")

@@ -239,8 +239,11 @@ def test_every_verdict_cell_says_association_period_and_reach(demo_table):
         if r["verdict"] == "untestable" or r["kind"] != "association":
             continue
         assert "association" in cells[i] and f"{r['period']} outcomes, 2026 assessments" in cells[i]
-        assert np.isfinite(r["sens_rv"]) and 0 <= r["sens_rv_alpha"] <= r["sens_rv"] < 1
         sentence = narrative.sensitivity_sentence(r)
+        if r["model"] != "ols":  # a ratio: its E-value (at least 1, and the interval's no larger than the estimate's)
+            assert 1 <= r["sens_evalue_ci"] <= r["sens_evalue"] and "E-value" in sentence
+            continue
+        assert np.isfinite(r["sens_rv"]) and 0 <= r["sens_rv_alpha"] <= r["sens_rv"] < 1
         assert "residual variance" in sentence and "as strong as deprivation" in sentence
     # finance outcomes were measured eight years before the assessments, and the cell says so
     assert "2017-18 outcomes, 2026 assessments: outcome before assessment" in cells["efficiency-net-spend"]
@@ -310,3 +313,16 @@ def test_headlines_say_among_responding_councils_and_use_holm(demo_store, model)
     s = narrative.panel_sentences(nudged)
     assert f"For {name}" in s or f"{name} and" in s or f", {name}" in s
     assert "clear for " + name not in s
+
+
+@pytest.mark.parametrize("ratio, lo, hi, odds, share, expected", [
+    (3.9, 1.8, 8.7, False, None, (7.26, 3.0)),  # VanderWeele and Ding 2017, the breastfeeding example
+    (1 / 3.9, 1 / 8.7, 1 / 1.8, False, None, (7.26, 3.0)),  # a protective ratio, inverted
+    (0.88, 0.58, 1.33, True, 0.37, (1.33, 1.0)),  # an odds ratio of a common outcome: sqrt(OR) first; CI spans 1
+    (2.0, 1.2, 3.3, True, 0.05, (3.41, 1.69)),  # a rare outcome: the odds ratio as it is
+])
+def test_e_values(ratio, lo, hi, odds, share, expected):
+    from dqm.claims.sensitivity import e_value
+
+    out = e_value(ratio, lo, hi, odds_ratio=odds, outcome_share=share)
+    assert (round(out["sens_evalue"], 2), round(out["sens_evalue_ci"], 2)) == expected

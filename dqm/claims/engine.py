@@ -679,10 +679,11 @@ def councils_needed(se: float, n: int, dof: float, sesoi: float, family_size: in
     """
     if not (se == se and n and dof == dof and se > 0):
         return np.nan
-    p_used = n - dof
+    large_sample = not np.isfinite(dof)  # a logistic or count model's normal-based test: no residual dof
+    p_used = 0 if large_sample else n - dof
 
     def ok(N: int) -> bool:
-        s, d = se * np.sqrt(n / N), N - p_used
+        s, d = se * np.sqrt(n / N), (np.inf if large_sample else N - p_used)
         if d < 1:
             return False
         if power is None:

@@ -13,7 +13,7 @@ from .engine import (ClaimResult, EngineConfig, _z, councils_needed, decisive_md
                      t_interval, t_two_sided_p, tost, transform, verdict)
 from .frame import CONTROL_COLUMNS, analysis_frame, exposures
 from .registry import Claim
-from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, sensitivity
+from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, e_value, sensitivity
 
 # the JSON of `dqm claims --json`: the first ten are the original keys, in their original order
 RESULT_COLUMNS = ["id", "verdict", "estimate", "ci_low", "ci_high", "p_adjusted", "n", "mde", "spec_curve_share",
@@ -164,8 +164,11 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             setattr(r, k, v)
         if np.isnan(r.estimate):  # the main model says the data cannot support an effect (see glm_estimate)
             return r
-        if getattr(claim, "model", "ols") == "ols":  # the formulas are for a linear model's t statistic
+        if getattr(claim, "model", "ols") == "ols":  # the partial-R² formulas are for a linear model's t statistic
             r.info["sensitivity"] = _sensitivity(df, claim, exposure, cfg)
+        else:  # a ratio (logistic, count): its E-value
+            r.info["sensitivity"] = e_value(r.ratio, r.ratio_ci_low, r.ratio_ci_high, odds_ratio=claim.model == "logistic",
+                                            outcome_share=float(np.mean(df["outcome"] > 0)))
         r.spearman, r.spearman_low, r.spearman_high = spearman_bca(df[exposure], df["outcome"], cfg.n_boot, cfg.seed)
         if cfg.spec_curve:
             r.specs, summary = specification_curve(df, claim, cfg)
@@ -233,7 +236,7 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "supersedes": ", ".join(c.supersedes), "supersedes_because": c.supersedes_why,
             "superseded_because": c.superseded_why,
             "kind": c.kind,
-            **{k: sens.get(k, "" if k == "sens_benchmark" else np.nan) for k in SENSITIVITY_COLUMNS},
+            **{k: sens.get(k, "" if k in ("sens_benchmark", "sens_evalue_scale") else np.nan) for k in SENSITIVITY_COLUMNS},
         })
     return pd.DataFrame(rows)
 

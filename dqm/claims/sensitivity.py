@@ -162,8 +162,41 @@ def sensitivity(X: np.ndarray, y: np.ndarray, benchmark_col: int | None, q: floa
     return out
 
 
+def e_value(ratio: float, ci_low: float, ci_high: float, odds_ratio: bool = False, outcome_share: float | None = None) -> dict:
+    """The E-value of a ratio and of its confidence limit nearer 1 (VanderWeele and Ding 2017).
+
+    The E-value is the smallest strength of association, on the risk-ratio scale, that an unmeasured
+    confounder would need with both the exposure and the outcome, beyond the controls, to explain the
+    association away: RR + sqrt(RR (RR - 1)), with RR taken above 1 (a protective ratio is inverted). A rate
+    ratio is used as a risk ratio. An odds ratio of a common outcome (more than 15% with it) is first
+    approximated by a risk ratio as sqrt(OR) (their Table 2); of a rare outcome, used as it is. The E-value of
+    the interval is 1 when the interval includes 1.
+
+    >>> {k: round(v, 2) for k, v in e_value(3.9, 1.8, 8.7).items() if k != "sens_evalue_scale"}
+    {'sens_evalue': 7.26, 'sens_evalue_ci': 3.0}
+    """
+    def rr(v):
+        v = float(v)
+        if odds_ratio and outcome_share is not None and outcome_share > 0.15:
+            v = np.sqrt(v)
+        return v
+
+    def ev(v):
+        v = max(v, 1 / v)
+        return float(v + np.sqrt(v * (v - 1)))
+
+    est, lo, hi = rr(ratio), rr(ci_low), rr(ci_high)
+    if not all(np.isfinite([est, lo, hi])) or min(est, lo, hi) <= 0:
+        return {}
+    near = 1.0 if lo <= 1 <= hi else (lo if est > 1 else hi)
+    scale = ("risk ratio (approximated from the odds ratio of a common outcome)" if odds_ratio and outcome_share
+             is not None and outcome_share > 0.15 else "odds ratio (rare outcome)" if odds_ratio else "rate ratio")
+    return {"sens_evalue": ev(est), "sens_evalue_ci": 1.0 if near == 1.0 else ev(near), "sens_evalue_scale": scale}
+
+
 SENSITIVITY_COLUMNS = (
     ["sens_partial_r2", "sens_rv", "sens_rv_alpha", "sens_benchmark", "sens_r2dxj_x", "sens_r2yxj_dx"]
     + [f"sens_{name}_{k:g}x" for k in KS for name in ("r2dz_x", "r2yz_dx", "bias", "bound_low", "bound_high",
                                                          "adjusted_ci_low", "adjusted_ci_high")]
-    + ["sens_estimate_classical", "sens_se_classical", "sens_t_classical", "sens_dof"])
+    + ["sens_estimate_classical", "sens_se_classical", "sens_t_classical", "sens_dof"]
+    + ["sens_evalue", "sens_evalue_ci", "sens_evalue_scale"])
