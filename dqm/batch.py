@@ -638,10 +638,12 @@ def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) 
     """``index.csv`` and an accessible, searchable ``index.html`` (no scripts or styles fetched)."""
     import jinja2
 
-    from .paths import PROJECT_ROOT  # noqa: F401  (templates live beside the package)
+    from .markup import escape
 
+    # every value goes through the reports' one escaping path (controls and bidi overrides removed, right-to-left
+    # names isolated), as in the reports themselves
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=escape)
     ready = int((table["status"] == "ready").sum())
     html = env.get_template("council_index.html.j2").render(
         rows=table.to_dict("records"), wave=wave, synthetic=synthetic, ready=ready, total=len(table))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+import functools
 from functools import lru_cache
 
 import pandas as pd
@@ -63,14 +64,29 @@ def normalise_name(text: str) -> str:
     return " ".join(t.split())
 
 
-@lru_cache(maxsize=1)
+def _per_data_dir(maxsize: int = 4):
+    """``functools.lru_cache`` keyed also on the reference folder, so that a process that changes
+    ``DQM_DATA_DIR`` (a notebook, a test, a hostile-data check) never reads another folder's cached tables."""
+    def wrap(fn):
+        cached = lru_cache(maxsize=maxsize)(lambda folder, *args: fn(*args))
+
+        @functools.wraps(fn)
+        def inner(*args):
+            return cached(str(reference_dir()), *args)
+
+        inner.cache_clear = cached.cache_clear
+        return inner
+    return wrap
+
+
+@_per_data_dir()
 def _raw_councils() -> pd.DataFrame:
     ref = reference_dir()
     names = pd.read_csv(ref / "uk_local_authorities_current.csv", dtype=str, keep_default_na=False)
     return names
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def councils() -> pd.DataFrame:
     """The 397 current UK councils, one row each, with the attributes used for benchmarking.
 
@@ -112,7 +128,7 @@ def councils() -> pd.DataFrame:
     return out.sort_values("local-authority-code").reset_index(drop=True)
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def not_principal_types() -> dict[str, str]:
     """{local-authority-type: what such a body is} for the reference table's bodies that are not principal councils.
 
@@ -135,7 +151,7 @@ def not_principal_types() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in kinds.items()}
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def _not_principal_bodies() -> dict[str, str]:
     """{local-authority-code: "Greater Manchester Combined Authority, a combined authority"} for every body of the
     reference table (current or former) whose type is not a principal council."""
@@ -201,7 +217,7 @@ def _refused_body(text: str, code: str) -> "Match":
                  note=f"{text!r} is {what}, not a council; it is never matched to one, stored, ranked or joined")
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def _raw_names() -> dict[str, str]:
     raw = _raw_councils()
     return dict(zip(raw["local-authority-code"], raw["official-name"]))
@@ -232,14 +248,14 @@ class Match:
         return self.code is not None
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def _not_councils_file():
     from .yamlio import load_yaml
 
     return load_yaml(reference_dir() / "not_councils.yaml", what="list of words that are not councils")
 
 
-@lru_cache(maxsize=1)
+@_per_data_dir()
 def _refusal_words() -> tuple[tuple[str, str], ...]:
     """(normalised phrase, label) pairs from data/reference/not_councils.yaml, longest phrase first."""
     from .errors import DQMError
@@ -280,7 +296,7 @@ def refusal(text: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=2)
+@_per_data_dir()
 def _index(use_name_lookup: bool = True):
     """Lookups from normalised names and codes to current council codes.
 
@@ -407,7 +423,7 @@ def match_council(text, use_name_lookup: bool = True) -> Match:
     return _match(s, use_name_lookup)
 
 
-@lru_cache(maxsize=20000)
+@_per_data_dir(maxsize=20000)
 def _match(text: str, use_name_lookup: bool) -> Match:
     """Match a name or code, then refuse any body of the reference table that is not a principal council.
 

@@ -378,7 +378,10 @@ def provenance(store, parameters: dict, extra_files: dict | None = None) -> Mark
 
 
 def councils_in_wave(store, wave: int) -> list[str]:
-    """Councils with a current self-assessment in the wave (the ones a council report can be made for)."""
+    """Councils with a current self-assessment in the wave (the ones a council report can be made for).
+
+    A store made by an older dqm may hold combined authorities or the GLA: they are not councils and get no report.
+    """
     from .store import connect
 
     con = connect(store, read_only=True)
@@ -387,7 +390,9 @@ def councils_in_wave(store, wave: int) -> list[str]:
                            "AND superseded_by IS NULL ORDER BY council_code", [wave]).fetchall()
     finally:
         con.close()
-    return [r[0] for r in rows]
+    from .reference import not_a_council
+
+    return [r[0] for r in rows if not not_a_council(r[0])]
 
 
 def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,

@@ -432,3 +432,62 @@ def test_hostile_strings_are_inert_text_in_the_pack_the_action_plan_and_the_hand
     assert _Recorder.hits == [], f"resources were fetched: {_Recorder.hits}"
     print("\nhostile strings found as text: pack", found["pack"], "action plan", found["plan"],
           "handbook", len(set(re.findall(r"ZQ\d{3}", text))))
+
+
+# ---------------------------------------------------------------- the batch: index.html and index.csv
+@pytest.mark.slow
+def test_hostile_names_are_inert_in_the_batch_index_and_index_csv(hostile_inputs, tmp_path):
+    """Council names, types and regions from a hostile reference table, and a tampered manifest, reach the
+    batch's index.html (opened in Chromium) and index.csv only as inert text."""
+    import csv
+
+    from dqm.batch import MANIFEST, run_batch
+    from dqm.reports import councils_in_wave
+
+    h, tags = hostile_inputs, hostile_inputs["tags"]
+    data = tmp_path / "data"
+    shutil.copytree(h["data"], data)
+    ref_path = data / "reference" / "uk_local_authorities_current.csv"
+    ref = pd.read_csv(ref_path, dtype=str, keep_default_na=False)
+    codes = councils_in_wave(h["store"], 2026)[:2]
+    for i, code in enumerate(codes):
+        row = ref["local-authority-code"] == code
+        ref.loc[row, "nice-name"] = tags.lead("reference") if i == 0 else tags("reference")
+        ref.loc[row, "local-authority-type-name"] = tags.lead("reference")
+        ref.loc[row, "region"] = tags("reference", "\u202eevil override\u202c " + PAYLOADS[1])
+    ref.to_csv(ref_path, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text(json.dumps({"councils": {
+        "=HYPERLINK(\"http://127.0.0.1/x\")": {"status": "ok", "html": "/etc/passwd"},
+        codes[1]: {"status": "ok", "html": "javascript:window.__xss=1", "finished_at": "=1+1"}}}))
+    with _data_dir(data):
+        res = run_batch(2026, h["store"], out, councils=codes[:1], jobs=1, draws=20, progress=False)
+    assert list(res.results["status"]) == ["ok"], res.summary()
+    index_html, index_csv = out / "index.html", out / "index.csv"
+    raw_csv = index_csv.read_text(encoding="utf-8")
+    assert not INVISIBLE.search(raw_csv.replace("\n", "").replace("\r", ""))
+    with open(index_csv, newline="", encoding="utf-8") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if re.match(r"[=+\-@\t\r]", c)], "a cell would start a formula in a spreadsheet"
+    assert any(re.search(r"ZQ\d{3}", c) for c in cells)  # the hostile names did arrive, as text
+    table = pd.read_csv(index_csv, dtype=str, keep_default_na=False)
+    assert set(table["html"]) | set(table["pdf"]) <= {"", f"council-{codes[0]}-2026.html"}  # not the manifest's paths
+    assert "passwd" not in raw_csv
+    browser = _chromium()
+    html = index_html.read_text(encoding="utf-8")
+    if browser:
+        dom = _open_in_chromium(browser, index_html, tmp_path)
+        probe = json.loads(dom.body["data-dqm-probe"])
+        assert probe["xss"] == 0 and probe["width"] <= probe["viewport"]
+        assert len(dom.find_all("script")) == 2  # the page's own search script and the probe
+        for bad in ("iframe", "object", "embed", "svg", "img", "base", "frame", "link", "meta[http-equiv]"):
+            assert not dom.select(bad), bad
+        for a in dom.find_all(href=True):
+            assert re.fullmatch(r"council-[A-Z0-9]+-2026\.(html|pdf)|index\.csv", a["href"]), a["href"]
+        text = dom.get_text(" ")
+    else:
+        text = BeautifulSoup(html, "html.parser").get_text(" ")
+    assert {tags.sources[t] for t in re.findall(r"ZQ\d{3}", text) if t in tags.sources} == {"reference"}
+    assert not INVISIBLE.search(text.replace("\n", "").replace("\t", "").replace("\r", ""))
+    assert _Recorder.hits == [], f"resources were fetched: {_Recorder.hits}"

@@ -143,3 +143,17 @@ def test_index_page_reflows_on_a_320px_screen(tmp_path):
     found = json.loads(BeautifulSoup(dom, "html.parser").body["data-probe"])
     assert found["viewport"] <= 340, found  # the window really was phone-sized
     assert found["width"] <= found["viewport"], f"index {found['width']} px wide on a {found['viewport']} px screen"
+
+
+def test_a_combined_authority_in_an_old_store_gets_no_report(small_store, tmp_path):
+    """A store made before combined authorities were refused may hold one: it is no council of the wave."""
+    import duckdb
+
+    from dqm.reports import councils_in_wave
+
+    store = tmp_path / "old.duckdb"
+    store.write_bytes(small_store.read_bytes())
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE submissions SET council_code = 'GMCA' WHERE council_code = 'YOR'")
+    con.close()
+    assert councils_in_wave(store, WAVE) == ["BST", "KTT"]
