@@ -24,6 +24,7 @@ input cells are unlocked.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -356,6 +357,7 @@ def read_pack(path, sha256: str, model: Model, meta: dict | None = None):
     from ..ingest import RawExport
 
     path = Path(path)
+    _checked_bytes(path)  # a regular file within the limits, and no zip bomb, before openpyxl opens it below
     meta = meta or pack_metadata(path)
     if meta is None:
         raise IngestError("this workbook is not a DQM assessment pack.", file=path,
