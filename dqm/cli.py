@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .argtypes import MOST_BOOTSTRAP, MOST_DRAWS, MOST_JOBS, MOST_NULL_BOOTSTRAP, positive, seed, year
 from .errors import DQMError
+from .limits import check_regular_file, csv_field_limit, read_file
 from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
@@ -292,16 +293,15 @@ def _cmd_outcomes(args) -> int:
     if args.outcomes_command == "add":
         folder = _user_folder(args)
         src = Path(args.file)
-        if not src.is_file():
-            raise DQMError("the outcome file does not exist.", file=src)
+        check_regular_file(src, "outcome file")  # not a device or pipe, within the size limit, before it is copied
         (folder / "outcomes").mkdir(exist_ok=True)
         dest = folder / "outcomes" / src.name
         mpath = folder / "measures.yaml"
         before = mpath.read_text(encoding="utf-8") if mpath.exists() else (
             "# Your own outcome measures: each names its file (in this folder) keyed by council code, GSS code or name.\n")
         cmap_src = Path(args.council_map) if args.council_map else None
-        if cmap_src is not None and not cmap_src.is_file():
-            raise DQMError("the council map does not exist.", file=cmap_src)
+        if cmap_src is not None:
+            check_regular_file(cmap_src, "council map")
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
                                    "source": args.source, "licence": args.licence, "combine": args.combine,
@@ -409,17 +409,19 @@ def _cmd_match(args) -> int:
     names = list(args.names)
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
-            raise DQMError("the file of names does not exist.", file=path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_file(path, "file of names").decode("utf-8-sig")
         except UnicodeDecodeError:
             raise DQMError("the file of names is not UTF-8 text.", file=path, hint="Save it as UTF-8.") from None
         lines = [ln.strip() for ln in text.splitlines()]
         if path.suffix.lower() == ".csv":
             import csv
 
-            rows = list(csv.reader(text.splitlines()))
+            try:
+                with csv_field_limit():
+                    rows = list(csv.reader(text.splitlines()))
+            except csv.Error as exc:
+                raise DQMError(f"the file of names cannot be read as CSV ({exc}).", file=path) from None
             col = args.column
             if rows and col:
                 if col not in rows[0]:

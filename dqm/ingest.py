@@ -136,11 +136,21 @@ def _first_non_utf8(data: bytes, step: int = 1 << 20) -> int | None:
     return None
 
 
-def _lines(data: bytes, encoding: str, end: int | None = None):
+class _LongLine(Exception):
+    """A physical line of a CSV file longer than the ``max_line_kb`` limit (raised before it is decoded)."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
+
+
+def _lines(data: bytes, encoding: str, end: int | None = None, max_bytes: int | None = None):
     """The physical lines of CSV bytes, each decoded as it is needed, with its line end (as ``newline=""`` gives).
 
     Only one line is ever decoded at a time; the whole text is never built (an ``io.StringIO`` of it would
-    take four bytes a character).
+    take four bytes a character). A line longer than ``max_bytes`` raises :class:`_LongLine` before it is
+    decoded: Python's csv reader builds a whole row at once, and one line of 100 MB of "ab," would be
+    33 million cells.
     """
     view = memoryview(data)
     end = len(data) if end is None else end
@@ -148,6 +158,8 @@ def _lines(data: bytes, encoding: str, end: int | None = None):
     while start < end:
         m = _EOL.search(data, start, end)
         stop = end if m is None else m.end()
+        if max_bytes is not None and stop - start > max_bytes:
+            raise _LongLine(stop - start)
         yield str(view[start:stop], encoding)
         start = stop
 
@@ -179,18 +191,34 @@ def _read_csv(path: Path, data: bytes):
 
     A cell over the ``max_cell_chars`` limit is kept for its row to be quarantined; one more than
     :data:`dqm.limits.CELL_MARGIN` characters over it cannot be an answer and refuses the file, naming the row,
-    before it is ever held whole.
+    before it is ever held whole; so does a line over ``max_line_kb`` (before it is decoded) and more cells in
+    all than ``max_cells``.
     """
     enc = _decode(data, path)
-    delim = _sniff_delimiter(next(_lines(data, enc), "").rstrip("\r\n"))
-    cap = cell_cap()
+    cap, max_cells, max_line = cell_cap(), limit("max_cells"), int(limit("max_line_kb") * 1024)
+
+    def long_line(exc: _LongLine, row: int) -> IngestError:
+        return IngestError(f"a line of the file is {exc.size / 1024 / 1024:,.1f} MB long, more than the limit of "
+                           f"{max_line / 1024:,.0f} KB; it cannot be a row of answers, so the file is not read.",
+                           file=path, row=row, hint="Check it is the export you meant; raise the limit with "
+                           "DQM_MAX_LINE_KB if the row is really meant.")
+
+    try:
+        delim = _sniff_delimiter(next(_lines(data, enc, max_bytes=max_line), "").rstrip("\r\n"))
+    except _LongLine as exc:
+        raise long_line(exc, 1) from None
 
     def parse(strict: bool):
-        rows, numbers = [], []
+        rows, numbers, cells = [], [], 0
         try:
-            for rec in csv.reader(_lines(data, enc), delimiter=delim, strict=strict):
+            for rec in csv.reader(_lines(data, enc, max_bytes=max_line), delimiter=delim, strict=strict):
+                cells += len(rec)
+                if cells > max_cells:
+                    raise _too_many_cells(path, max_cells, len(rows) + 1)
                 rows.append(rec)
                 numbers.append(len(rows))
+        except _LongLine as exc:
+            raise long_line(exc, len(rows) + 1) from None
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 raise IngestError(f"a cell holds more than {cap:,} characters, far over the limit of "
@@ -230,6 +258,13 @@ def _read_csv(path: Path, data: bytes):
     return rows, numbers, enc, delim
 
 
+def _too_many_cells(path, max_cells, row, sheet=None) -> IngestError:
+    where = f"sheet {sheet!r}" if sheet else "the file"
+    return IngestError(f"{where} has more than {max_cells:,} cells (rows times columns) by row {row:,}, the limit; it is "
+                       "not read.", file=path, row=row, hint="Check it is the export you meant: a row may reach far to "
+                       "the right. Split the export, or raise the limit with DQM_MAX_CELLS.")
+
+
 def _column_letter(j: int) -> str:
     """A spreadsheet column's letters from its 0-based index (0 -> A, 26 -> AA)."""
     out = ""
@@ -254,7 +289,7 @@ def _read_xlsx(path: Path, data: bytes, sheet: str | None, looks_like_header=Non
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
         raise IngestError(f"this is not a readable XLSX workbook ({_why(exc)}).", file=path, hint=hint) from None
-    max_rows, cap = limit("max_rows"), cell_cap()
+    max_rows, cap, max_cells = limit("max_rows"), cell_cap(), limit("max_cells")
     try:
         names = wb.sheetnames
         if not names:
@@ -265,12 +300,17 @@ def _read_xlsx(path: Path, data: bytes, sheet: str | None, looks_like_header=Non
                               file=path, hint="Pass one of these with --sheet.")
 
         def read(name):
-            rows, numbers = [], []
+            rows, numbers, seen = [], [], 0
             try:
-                for i, rec in enumerate(wb[name].iter_rows(values_only=True), start=1):
+                ws = wb[name]
+                ws.reset_dimensions()  # the size the sheet states is not trusted: rows end at their own last cell
+                for i, rec in enumerate(ws.iter_rows(values_only=True), start=1):
                     if i > max_rows + 3:
                         raise IngestError(f"sheet {name!r} has more than {max_rows:,} rows, the limit.", file=path,
                                           hint="Split the export, or raise the limit with --max-rows.")
+                    seen += len(rec)
+                    if seen > max_cells:
+                        raise _too_many_cells(path, max_cells, i, name)
                     cells = [_cell_text(v) for v in rec]
                     too_long = next((j for j, c in enumerate(cells) if len(c) > cap), None)
                     if too_long is not None:
@@ -350,6 +390,8 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         rows, numbers, enc, delim = _read_csv(path, data)
         kind, chosen = "csv", None
     width = max((len(r) for r in rows), default=0)
+    if width * len(rows) > limit("max_cells"):  # checked before the rows are padded to the widest
+        raise _too_many_cells(path, limit("max_cells"), len(rows))
     rows = [r + [""] * (width - len(r)) for r in rows]
     # drop blank rows at the top (some exports have a title row gap); count every blank row
     top_blank = 0

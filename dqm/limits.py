@@ -31,7 +31,7 @@ from .paths import data_dir
 
 _OVERRIDES: dict[str, float] = {}
 _BUILT_IN = {"max_file_mb": 100, "max_rows": 200_000, "max_cell_chars": 32_767, "max_council_chars": 200,
-             "max_yaml_kb": 1024, "max_unzipped_mb": 500, "max_part_mb": 100, "max_zip_ratio": 200}
+             "max_yaml_kb": 1024, "max_cells": 10_000_000, "max_line_kb": 4096, "max_unzipped_mb": 500, "max_part_mb": 100, "max_zip_ratio": 200}
 
 
 @lru_cache(maxsize=4)
@@ -152,11 +152,18 @@ def check_regular_file(path, what: str = "file", error=DQMError, hint: str | Non
     return st
 
 
+def _cap_bytes(limit_name: str | None, max_bytes: float | None) -> float | None:
+    """The size limit in bytes: ``max_bytes`` if given, else the limit ``limit_name`` (in MB, or KB if it ends _kb)."""
+    if max_bytes is not None or limit_name is None:
+        return max_bytes
+    return limit(limit_name) * (1024 if limit_name.endswith("_kb") else 1024 * 1024)
+
+
 def _check_size(path, size, what, error, limit_name, max_bytes, hint) -> None:
-    if max_bytes is None and limit_name is None:
+    cap = _cap_bytes(limit_name, max_bytes)
+    if cap is None:
         return
     unit = "KB" if (limit_name or "").endswith("_kb") else "MB"
-    cap = max_bytes if max_bytes is not None else limit(limit_name) * (1024 if unit == "KB" else 1024 * 1024)
     if size > cap:
         shown = cap / 1024 if unit == "KB" else cap / 1024 / 1024
         env = f"DQM_{limit_name.upper()}" if limit_name else "the matching DQM_ environment variable"
@@ -174,9 +181,8 @@ def read_file(path, what: str = "file", error=DQMError, hint: str | None = None,
     file that grows while it is read.
     """
     path = Path(path)
-    st = check_regular_file(path, what, error, hint, limit_name, max_bytes, size_hint)
-    cap = max_bytes if max_bytes is not None else (
-        None if limit_name is None else limit(limit_name) * (1024 if limit_name.endswith("_kb") else 1024 * 1024))
+    check_regular_file(path, what, error, hint, limit_name, max_bytes, size_hint)
+    cap = _cap_bytes(limit_name, max_bytes)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
@@ -186,9 +192,11 @@ def read_file(path, what: str = "file", error=DQMError, hint: str | None = None,
         now = os.fstat(fd)
         if not stat.S_ISREG(now.st_mode):
             raise error(f"the {what} is {_kind(now.st_mode)}, not a regular file.", file=path, hint=_NOT_REGULAR_HINT)
-        want = int(cap) + 1 if cap is not None else max(st.st_size, now.st_size) + 1
+        most = int(cap) + 1 if cap is not None else None  # one byte over the limit shows the file grew past it
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(want)
+            data = fh.read(now.st_size + 1 if most is None else min(now.st_size + 1, most))
+            if len(data) > now.st_size and (most is None or len(data) < most):  # it grew while being read
+                data += fh.read(-1 if most is None else most - len(data))
     except OSError as exc:
         raise error(f"the {what} cannot be read ({exc.strerror or exc}).", file=path,
                     hint="Check the file's permissions.") from None
@@ -213,16 +221,16 @@ def check_zip(data: bytes, path, what: str = "workbook", error=DQMError, hint: s
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         return  # not a zip: the reader says what it is
     mb = 1024 * 1024
-    hint = hint or ("Check it is the workbook you meant; a real survey export is far smaller. If it is, raise the "
-                    "limit with the environment variable named above.")
+    hint = hint or ("Check it is the workbook you meant: a real survey export is far smaller. If it is, raise the "
+                    "limit with the environment variable named.")
     total, cap_part, ratio_cap = 0, limit("max_part_mb") * mb, limit("max_zip_ratio")
     for info in infos:
         size = info.file_size
         total += size
         if size > mb and size > ratio_cap * max(info.compress_size, 1):
             raise error(f"the {what} is a zip bomb: its part {info.filename!r} unzips to {size / mb:,.0f} MB from "
-                        f"{info.compress_size / 1024:,.0f} KB, more than {ratio_cap:,g} times smaller (limit "
-                        "DQM_MAX_ZIP_RATIO); it is not read.", file=path, hint=hint)
+                        f"{info.compress_size / 1024:,.0f} KB (compressed {size / max(info.compress_size, 1):,.0f} times; the "
+                        f"limit is {ratio_cap:,g}, DQM_MAX_ZIP_RATIO); it is not read.", file=path, hint=hint)
         if size > cap_part:
             raise error(f"the {what}'s part {info.filename!r} unzips to {size / mb:,.0f} MB, more than the limit of "
                         f"{cap_part / mb:,g} MB (DQM_MAX_PART_MB); it is not read.", file=path, hint=hint)

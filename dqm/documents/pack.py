@@ -306,10 +306,21 @@ def write_pack(path, model: Model, wave: int, council: str | None = None, assess
 
 
 # ---------------------------------------------------------------- reading a filled pack
+def _checked_bytes(path) -> io.BytesIO:
+    """The workbook's bytes, read only from a regular file within the size limit and refused if a zip bomb."""
+    from ..limits import check_zip, read_file
+
+    data = read_file(path, "file", IngestError, hint="Give the path of a filled assessment pack (.xlsx).",
+                     size_hint="Check it is a filled assessment pack; if it is, raise the limit with --max-file-mb.")
+    check_zip(data, path, "workbook", IngestError)
+    return io.BytesIO(data)
+
+
 def pack_metadata(path) -> dict | None:
     """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack."""
+    source = _checked_bytes(path)  # a regular file within the limits, and no zip bomb, before openpyxl opens it
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(source, read_only=True, data_only=True)
     except Exception:
         return None
     try:
