@@ -963,10 +963,9 @@ def read_run_manifest(path) -> pd.DataFrame:
     """
     path = Path(path)
     hint = "A run manifest is a CSV with the columns file, wave, assessment_type (see data/demo/exports/manifest.csv)."
-    if not path.is_file():
-        raise IngestError("the run manifest does not exist or is not a file.", file=path, hint=hint)
+    data = read_file(path, "run manifest", IngestError, hint=hint)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise IngestError("the run manifest is not UTF-8 text.", file=path, hint="Save it as CSV UTF-8.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:

@@ -211,6 +211,13 @@ add("add-fifo", "outcomes", lambda c: ["outcomes", "add", str(c.fifo("o.csv")), 
 add("add-dev-zero", "outcomes", lambda c: ["outcomes", "add", "/dev/zero", "--user-data", str(c.tmp / "mine"),
                                            "--measure", "m", "--unit", "u", "--better", "higher"], "is a device",
     isolate=True)
+add("fifo", "store", lambda c: ["score", "--wave", WAVE, "--store", str(c.fifo("pipe.duckdb"))], "the store is a named pipe")
+add("fifo", "manifest", lambda c: (c.fifo("exports/manifest.csv"),
+                                   ["run", "--exports", str(c.tmp / "exports"), "--no-reports", "--store",
+                                    str(c.tmp / "r.duckdb"), "--out-dir", str(c.tmp / "out")])[1],
+    "the run manifest is a named pipe")
+add("link-to-dev-zero", "store", lambda c: ["ingest", str(c.export()), "--wave", WAVE, "--store",
+                                            str(c.link_to_zero("z.duckdb"))], "the store is a device")
 add("names-file-fifo", "match", lambda c: ["match", "--file", str(c.fifo("names.txt"))], "file of names is a named pipe")
 
 # ---------------------------------------------------------------- bombs and endless lines
@@ -414,7 +421,8 @@ def test_read_refused(tmp_path, survey, monkeypatch, capsys, kind, build, fragme
 
 def test_every_kind_is_covered():
     kinds = {p.values[0] for p in CASES}
-    assert {"export", "council map", "model", "claims", "outcomes", "match", "xlsx", "csv", "cli"} <= kinds
+    assert {"export", "council map", "model", "claims", "outcomes", "match", "store", "manifest", "xlsx", "csv",
+            "cli"} <= kinds
     assert len(CASES) >= 55, len(CASES)
 
 
