@@ -371,7 +371,7 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         if shape in (None, "pack"):  # an assessment pack made by `dqm pack` (dqm/documents/pack.py)
             from .documents.pack import pack_metadata, read_pack
 
-            meta = pack_metadata(path)
+            meta = pack_metadata(path, data)  # the bytes read and checked above
             if meta is not None or shape == "pack":
                 from .model import load_model
 

@@ -31,7 +31,8 @@ from .paths import data_dir
 
 _OVERRIDES: dict[str, float] = {}
 _BUILT_IN = {"max_file_mb": 100, "max_rows": 200_000, "max_cell_chars": 32_767, "max_council_chars": 200,
-             "max_yaml_kb": 1024, "max_cells": 10_000_000, "max_line_kb": 4096, "max_unzipped_mb": 500, "max_part_mb": 100, "max_zip_ratio": 200}
+             "max_yaml_kb": 1024, "max_cells": 10_000_000, "max_line_kb": 4096,
+             "max_unzipped_mb": 500, "max_part_mb": 100, "max_zip_ratio": 200}
 
 
 @lru_cache(maxsize=4)
@@ -116,11 +117,16 @@ _NOT_REGULAR_HINT = "Give the path of a file saved on disk; dqm reads only regul
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def _describe_size(size: int, unit: str) -> str:
-    return f"{size / 1024:,.0f} KB" if unit == "KB" else f"{size / 1024 / 1024:,.0f} MB"
+    """A file's size for a message, in the limit's unit unless that would round it to nothing."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if unit == "KB" or size < 1024 * 1024:
+        return f"{size / 1024:,.0f} KB"
+    return f"{size / 1024 / 1024:,.0f} MB"
 
 
 def check_regular_file(path, what: str = "file", error=DQMError, hint: str | None = None,

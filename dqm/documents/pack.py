@@ -316,9 +316,13 @@ def _checked_bytes(path) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-def pack_metadata(path) -> dict | None:
-    """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack."""
-    source = _checked_bytes(path)  # a regular file within the limits, and no zip bomb, before openpyxl opens it
+def pack_metadata(path, data: bytes | None = None) -> dict | None:
+    """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack.
+
+    ``data`` is the file's bytes when the caller has read and checked them (:func:`dqm.ingest.read_export`);
+    otherwise the file is read here, only if it is a regular file within the limits and not a zip bomb.
+    """
+    source = io.BytesIO(data) if data is not None else _checked_bytes(path)
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
     except Exception:
