@@ -10,7 +10,9 @@ import traceback
 import warnings
 from pathlib import Path
 
+from .argtypes import MOST_BOOTSTRAP, MOST_DRAWS, MOST_JOBS, MOST_NULL_BOOTSTRAP, positive, seed, year
 from .errors import DQMError, DQMWarning
+from .limits import check_regular_file, csv_field_limit, read_file
 from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
@@ -316,16 +318,15 @@ def _cmd_outcomes(args) -> int:
     if args.outcomes_command == "add":
         folder = _user_folder(args)
         src = Path(args.file)
-        if not src.is_file():
-            raise DQMError("the outcome file does not exist.", file=src)
+        check_regular_file(src, "outcome file")  # not a device or pipe, within the size limit, before it is copied
         # every file written is inside the folder, through no link (a planted DIR/outcomes link is refused)
         dest = confined(folder, Path("outcomes") / src.name, "outcome file")
         mpath = confined(folder, "measures.yaml", "measures file")
         before = mpath.read_text(encoding="utf-8") if mpath.exists() else (
             "# Your own outcome measures: each names its file (in this folder) keyed by council code, GSS code or name.\n")
         cmap_src = Path(args.council_map) if args.council_map else None
-        if cmap_src is not None and not cmap_src.is_file():
-            raise DQMError("the council map does not exist.", file=cmap_src)
+        if cmap_src is not None:
+            check_regular_file(cmap_src, "council map")
         cmap_dest = confined(folder, Path("outcomes") / cmap_src.name, "council map") if cmap_src else None
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
@@ -434,17 +435,19 @@ def _cmd_match(args) -> int:
     names = list(args.names)
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
-            raise DQMError("the file of names does not exist.", file=path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_file(path, "file of names").decode("utf-8-sig")
         except UnicodeDecodeError:
             raise DQMError("the file of names is not UTF-8 text.", file=path, hint="Save it as UTF-8.") from None
         lines = [ln.strip() for ln in text.splitlines()]
         if path.suffix.lower() == ".csv":
             import csv
 
-            rows = list(csv.reader(text.splitlines()))
+            try:
+                with csv_field_limit():
+                    rows = list(csv.reader(text.splitlines()))
+            except csv.Error as exc:
+                raise DQMError(f"the file of names cannot be read as CSV ({exc}).", file=path) from None
             col = args.column
             if rows and col:
                 if col not in rows[0]:
@@ -507,20 +510,6 @@ def _user_options(s) -> None:
                    help="a further outcome file of your own (columns council, measure, period, value), added to the bundled outcomes")
 
 
-def _positive(kind):
-    """An argparse type: a whole (or decimal) number of at least 1."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
-        if not value >= 1 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-        return value
-    parse.__name__ = "number"
-    return parse
-
-
 STORE_HELP = ("DuckDB store to read (default: DQM_STORE, else data/dqm.duckdb if it exists, else the demo store "
               "reports/_build/demo.duckdb built by `make report`)")
 
@@ -540,11 +529,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exports", help="folder of exports with a manifest.csv (default data/demo/exports)")
     s.add_argument("--store", help="store to (re)build (default reports/_build/demo.duckdb)")
     s.add_argument("--out-dir", help="output folder (default reports/)")
-    s.add_argument("--wave", type=int, help="wave to report on (default the latest in the manifest)")
+    s.add_argument("--wave", type=year, help="wave to report on (default the latest in the manifest)")
     s.add_argument("--council", help="council code for the example council report (default: chosen from the data)")
     s.add_argument("--quick", action="store_true",
                    help="fewer bootstrap and simulation replications (for tests; figures are less precise)")
-    s.add_argument("--jobs", type=int, help="reports built side by side (default: the number of CPU cores)")
+    s.add_argument("--jobs", type=positive(int, MOST_JOBS),
+                   help=f"reports built side by side, 1 to {MOST_JOBS} (default: the number of CPU cores)")
     s.add_argument("--no-reports", action="store_true",
                    help="only build the store (the demo store for `make lab` and notebooks), no reports")
     s.set_defaults(func=_cmd_run)
@@ -553,14 +543,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write synthetic (clearly labelled) survey exports shaped like Microsoft Forms "
                        "and Google Forms exports for waves 2024 to 2026, with manifest.csv and the planted truth.")
     s.add_argument("--out", required=True, help="folder to write to")
-    s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    s.add_argument("--seed", type=seed, default=2026, help="random seed, 0 to 2**32 - 1 (default 2026)")
     s.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser("ingest", help="ingest survey exports (CSV or XLSX) into the store",
                        description="Read survey exports, map columns and answers to the quality model, and store "
                        "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.")
     s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports, filled assessment packs, or folders of them")
-    s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
+    s.add_argument("--wave", type=year, required=True, help="assessment year, e.g. 2026 (2000 to 2100)")
     s.add_argument("--store", help="DuckDB store to write (default DQM_STORE, else data/dqm.duckdb)")
     s.add_argument("--assessment-type", default="self", choices=["self", "peer", "independent"],
                    help="type of assessment in these files (a column in the file overrides it per row)")
@@ -572,9 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV with columns name,local_authority_code confirming council names the matcher will not "
                    "take on its own (near spellings, names it does not know)")
     s.add_argument("--json", action="store_true", help="print one JSON object per file")
-    s.add_argument("--max-file-mb", type=_positive(float), help="largest export to read, in MB (default in data/limits.yaml)")
-    s.add_argument("--max-rows", type=_positive(int), help="most rows in one export (default in data/limits.yaml)")
-    s.add_argument("--max-cell-chars", type=_positive(int),
+    s.add_argument("--max-file-mb", type=positive(float, 1_000_000), help="largest export to read, in MB (default in data/limits.yaml)")
+    s.add_argument("--max-rows", type=positive(int, 100_000_000), help="most rows in one export (default in data/limits.yaml)")
+    s.add_argument("--max-cell-chars", type=positive(int, 100_000_000),
                    help="longest cell; a row with a longer one is quarantined (default in data/limits.yaml)")
     s.set_defaults(func=_cmd_ingest)
 
@@ -588,10 +578,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pdf", action="store_true", help="also write a PDF (WeasyPrint, tagged PDF/UA-1)")
     s.add_argument("--all", action="store_true", help="`council --all` is the same as `councils`")
     s.add_argument("--councils", help="councils: only these codes, comma-separated (e.g. BST,KTT)")
-    s.add_argument("--jobs", type=_positive(int), help="councils: worker processes (default: the number of CPU cores)")
+    s.add_argument("--jobs", type=positive(int, MOST_JOBS),
+                   help=f"councils: worker processes, 1 to {MOST_JOBS} (default: the number of CPU cores)")
     s.add_argument("--force", action="store_true", help="councils: remake every report, even those whose inputs are unchanged")
-    s.add_argument("--draws", type=_positive(int), help="councils: Monte Carlo draws for the rank intervals (default 1000)")
-    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--draws", type=positive(int, MOST_DRAWS),
+                   help=f"councils: Monte Carlo draws for the rank intervals, 1 to {MOST_DRAWS:,} (default 1000)")
+    s.add_argument("--wave", type=year, required=True, help="assessment year (2000 to 2100)")
     s.add_argument("--store", help=STORE_HELP)
     s.add_argument("--out-dir", help="output folder (default reports/; for councils reports/councils/YEAR/)")
     s.add_argument("--output", help="output file name inside the output folder")
@@ -602,10 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Score every council for a wave (self-assessments): overall level under the "
                        "model's rule, and the median and 5th-95th percentile score and rank over a Monte Carlo of "
                        "defensible choices. Names councils: for analysts, not for publication.")
-    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--wave", type=year, required=True, help="assessment year (2000 to 2100)")
     s.add_argument("--store", help=STORE_HELP)
-    s.add_argument("--draws", type=_positive(int), default=1000, help="Monte Carlo draws (default 1000)")
-    s.add_argument("--seed", type=int, default=20261122, help="Monte Carlo seed")
+    s.add_argument("--draws", type=positive(int, MOST_DRAWS), default=1000,
+                   help=f"Monte Carlo draws, 1 to {MOST_DRAWS:,} (default 1000)")
+    s.add_argument("--seed", type=seed, default=20261122, help="Monte Carlo seed, 0 to 2**32 - 1")
     out = s.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON records")
     out.add_argument("--out", help="write a CSV file")
@@ -615,13 +608,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Test every claim in the registry (data/claims.yaml), and your own claims if you give "
                        "a user data folder, against the outcome data, with robust effects, equivalence tests, Holm "
                        "adjustment, a specification curve and a verdict. `dqm claims add` registers a claim of your own.")
-    s.add_argument("--wave", type=int, help="assessment year whose levels are the exposure (required to test)")
+    s.add_argument("--wave", type=year, help="assessment year whose levels are the exposure (required to test)")
     s.add_argument("--store", help=STORE_HELP)
     _user_options(s)
-    s.add_argument("--bootstrap", type=_positive(int), default=2000, help="BCa bootstrap resamples (default 2000)")
-    s.add_argument("--null-bootstrap", type=_positive(int), default=500,
-                   help="resamples for the specification curve's joint test (default 500)")
-    s.add_argument("--seed", type=int, default=20261122, help="random seed")
+    s.add_argument("--bootstrap", type=positive(int, MOST_BOOTSTRAP), default=2000,
+                   help=f"BCa bootstrap resamples, 1 to {MOST_BOOTSTRAP:,} (default 2000)")
+    s.add_argument("--null-bootstrap", type=positive(int, MOST_NULL_BOOTSTRAP), default=500,
+                   help=f"resamples for the specification curve's joint test, 1 to {MOST_NULL_BOOTSTRAP:,} (default 500)")
+    s.add_argument("--seed", type=seed, default=20261122, help="random seed, 0 to 2**32 - 1")
     s.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
     s.set_defaults(func=_cmd_claims)
     cs = s.add_subparsers(dest="claims_command", metavar="add")

@@ -10,14 +10,13 @@ This module never writes to the store; :func:`dqm.store.ingest_files` does, in o
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
 import re
-import sys
-import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,14 +25,13 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from .errors import DQMError, IngestError
-from .limits import limit
+from .limits import cell_cap, check_zip, csv_field_limit, limit, read_file
 from .model import Model
 from .paths import data_dir
 from .reference import map_key, match_council
 from .yamlio import load_yaml
 
 ASSESSMENT_TYPES = ("self", "peer", "independent")
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # cells over the max_cell_chars limit are quarantined, not refused
 
 
 @lru_cache(maxsize=4)
@@ -85,8 +83,10 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _decode(data: bytes, path: Path) -> tuple[str, str]:
-    """Decode strictly: UTF-8 (with or without BOM); else Windows-1252, but only for a whole file with no UTF-8 in it.
+def _decode(data: bytes, path: Path) -> str:
+    """The file's encoding, checked strictly: UTF-8 (with or without BOM); else Windows-1252, but only for a
+    whole file with no UTF-8 in it. The text is checked in pieces and not kept: lines are decoded one at a
+    time as they are read (:func:`_lines`), so a file is never held in memory twice.
 
     A file that is mostly UTF-8 with a stray Windows-1252 byte (part of it pasted from another program) is
     refused with the row of the first bad byte: decoding it all as Windows-1252 would store every other
@@ -98,10 +98,9 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
     if b"\x00" in data[:8192]:
         raise IngestError("this is a binary file, not a CSV text file.", file=path,
                           hint="Export the survey as CSV (UTF-8) or XLSX and try again.")
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
+    first_bad = _first_non_utf8(data)
+    if first_bad is None:
+        return "utf-8"
     if _UTF8_MULTIBYTE.search(data):
         row = _row_of_offset(data, first_bad)
         raise IngestError(
@@ -109,29 +108,73 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
             "text pasted from a program that saved it as Windows-1252). Reading the whole file another way would "
             "garble its other accented letters.", file=path, row=row,
             hint="Fix or retype the text in that row, or save the whole file again as CSV UTF-8.")
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        row = _row_of_offset(data, exc.start)
-        raise IngestError(f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{data[exc.start]:02x} in row {row}).",
+    bad = _NOT_CP1252.search(data)
+    if bad:
+        row = _row_of_offset(data, bad.start())
+        raise IngestError(f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{data[bad.start()]:02x} in row {row}).",
                           file=path, row=row, hint="Save the file as CSV UTF-8 and try again.") from None
+    return "cp1252"
 
 
 # a valid UTF-8 sequence of two to four bytes: its presence shows the file was meant to be UTF-8
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")  # the five bytes Windows-1252 leaves undefined
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+def _first_non_utf8(data: bytes, step: int = 1 << 20) -> int | None:
+    """The offset of the first byte that is not UTF-8, or None; checked a megabyte at a time."""
+    pos = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    view = memoryview(data)
+    while pos < len(data):
+        final = pos + step >= len(data)
+        try:
+            _, used = codecs.utf_8_decode(view[pos:pos + step], "strict", final)
+        except UnicodeDecodeError as exc:
+            return pos + exc.start
+        pos += used
+    return None
+
+
+class _LongLine(Exception):
+    """A physical line of a CSV file longer than the ``max_line_kb`` limit (raised before it is decoded)."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
+
+
+def _lines(data: bytes, encoding: str, end: int | None = None, max_bytes: int | None = None):
+    """The physical lines of CSV bytes, each decoded as it is needed, with its line end (as ``newline=""`` gives).
+
+    Only one line is ever decoded at a time; the whole text is never built (an ``io.StringIO`` of it would
+    take four bytes a character). A line longer than ``max_bytes`` raises :class:`_LongLine` before it is
+    decoded: Python's csv reader builds a whole row at once, and one line of 100 MB of "ab," would be
+    33 million cells.
+    """
+    view = memoryview(data)
+    end = len(data) if end is None else end
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    while start < end:
+        m = _EOL.search(data, start, end)
+        stop = end if m is None else m.end()
+        if max_bytes is not None and stop - start > max_bytes:
+            raise _LongLine(stop - start)
+        yield str(view[start:stop], encoding)
+        start = stop
 
 
 def _row_of_offset(data: bytes, offset: int) -> int:
     """The CSV row (1 = header) holding a byte offset, counting quoted line breaks as inside their row."""
-    text = data[:offset + 1].decode("latin-1")
     try:
-        return sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) or 1
+        with csv_field_limit(cell_cap()):
+            return sum(1 for _ in csv.reader(_lines(data, "latin-1", offset + 1))) or 1
     except csv.Error:
-        return text.count("\n") + 1
+        return data.count(b"\n", 0, offset + 1) + 1
 
 
-def _sniff_delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
+def _sniff_delimiter(first: str) -> str:
+    """The delimiter of a CSV file, from its first line: the most frequent of , ; and tab outside quotes."""
     counts = {d: 0 for d in (",", ";", "\t")}
     quoted = False
     for ch in first:
@@ -144,37 +187,69 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_csv(path: Path, data: bytes):
-    text, enc = _decode(data, path)
-    delim = _sniff_delimiter(text)
+    """Rows of a CSV export as text, read line by line with every cell's length checked as it is read.
 
-    def parse(strict: bool):
-        rows, numbers = [], []
-        for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=strict):
-            rows.append(rec)
-            numbers.append(len(rows))
-        return rows, numbers
+    A cell over the ``max_cell_chars`` limit is kept for its row to be quarantined; one more than
+    :data:`dqm.limits.CELL_MARGIN` characters over it cannot be an answer and refuses the file, naming the row,
+    before it is ever held whole; so does a line over ``max_line_kb`` (before it is decoded) and more cells in
+    all than ``max_cells``.
+    """
+    enc = _decode(data, path)
+    cap, max_cells, max_line = cell_cap(), limit("max_cells"), int(limit("max_line_kb") * 1024)
+
+    def long_line(exc: _LongLine, row: int) -> IngestError:
+        return IngestError(f"a line of the file is {exc.size / 1024 / 1024:,.1f} MB long, more than the limit of "
+                           f"{max_line / 1024:,.0f} KB; it cannot be a row of answers, so the file is not read.",
+                           file=path, row=row, hint="Check it is the export you meant; raise the limit with "
+                           "DQM_MAX_LINE_KB if the row is really meant.")
 
     try:
-        rows, numbers = parse(strict=True)
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            # a quote opened and never closed would swallow every later row: refuse rather than lose them
-            partial = 0
+        delim = _sniff_delimiter(next(_lines(data, enc, max_bytes=max_line), "").rstrip("\r\n"))
+    except _LongLine as exc:
+        raise long_line(exc, 1) from None
+
+    def parse(strict: bool):
+        rows, numbers, cells = [], [], 0
+        try:
+            for rec in csv.reader(_lines(data, enc, max_bytes=max_line), delimiter=delim, strict=strict):
+                cells += len(rec)
+                if cells > max_cells:
+                    raise _too_many_cells(path, max_cells, len(rows) + 1)
+                rows.append(rec)
+                numbers.append(len(rows))
+        except _LongLine as exc:
+            raise long_line(exc, len(rows) + 1) from None
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise IngestError(f"a cell holds more than {cap:,} characters, far over the limit of "
+                                  f"{limit('max_cell_chars'):,}; it cannot be an answer, so the file is not read.",
+                                  file=path, row=len(rows) + 1,
+                                  hint="Check it is the export you meant and that no quote is left open before that "
+                                  "row; raise the limit with --max-cell-chars if the cell is really meant.") from None
+            exc.rows_read = len(rows)
+            raise
+        return rows, numbers
+
+    with csv_field_limit(cap):
+        try:
+            rows, numbers = parse(strict=True)
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                # a quote opened and never closed would swallow every later row: refuse rather than lose them
+                raise IngestError("a quoted cell is never closed, so the rest of the file would be read as one cell.",
+                                  file=path, row=exc.rows_read + 1,
+                                  hint="Check that row for an unmatched double quote, or re-export the file.") from None
             try:
-                for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True):
-                    partial += 1
-            except csv.Error:
-                pass
-            raise IngestError("a quoted cell is never closed, so the rest of the file would be read as one cell.",
-                              file=path, row=partial + 1,
-                              hint="Check that row for an unmatched double quote, or re-export the file.") from None
-        rows, numbers = parse(strict=False)  # stray quotes inside cells: read them as text
-        width = len(rows[0]) if rows else 0
-        ragged = next((i for i, r in enumerate(rows) if len(r) != width), None)
-        if ragged is not None:  # a stray quote has merged or split rows: refuse rather than misread them
-            raise IngestError(f"row {ragged + 1} has {len(rows[ragged])} cells but the header has {width}; "
-                              "a stray double quote has probably merged rows.", file=path, row=ragged + 1,
-                              hint="Check the quotes near that row, or re-export the file.") from None
+                rows, numbers = parse(strict=False)  # stray quotes inside cells: read them as text
+            except csv.Error as again:
+                raise IngestError(f"row {again.rows_read + 1} cannot be read as CSV ({' '.join(str(again).split())[:120]}).",
+                                  file=path, row=again.rows_read + 1, hint="Re-export the file as CSV UTF-8.") from None
+            width = len(rows[0]) if rows else 0
+            ragged = next((i for i, r in enumerate(rows) if len(r) != width), None)
+            if ragged is not None:  # a stray quote has merged or split rows: refuse rather than misread them
+                raise IngestError(f"row {ragged + 1} has {len(rows[ragged])} cells but the header has {width}; "
+                                  "a stray double quote has probably merged rows.", file=path, row=ragged + 1,
+                                  hint="Check the quotes near that row, or re-export the file.") from None
     header_width = len(rows[0]) if rows else 0
     for i, r in enumerate(rows):
         if len(r) > header_width and any(c.strip() for c in r[header_width:]):
@@ -182,16 +257,39 @@ def _read_csv(path: Path, data: bytes):
                               row=i + 1, hint="A cell may hold an unquoted delimiter; re-export the file.")
     return rows, numbers, enc, delim
 
-def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
+
+def _too_many_cells(path, max_cells, row, sheet=None) -> IngestError:
+    where = f"sheet {sheet!r}" if sheet else "the file"
+    return IngestError(f"{where} has more than {max_cells:,} cells (rows times columns) by row {row:,}, the limit; it is "
+                       "not read.", file=path, row=row, hint="Check it is the export you meant: a row may reach far to "
+                       "the right. Split the export, or raise the limit with DQM_MAX_CELLS.")
+
+
+def _column_letter(j: int) -> str:
+    """A spreadsheet column's letters from its 0-based index (0 -> A, 26 -> AA)."""
+    out = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _read_xlsx(path: Path, data: bytes, sheet: str | None, looks_like_header=None):
+    """Rows of an XLSX workbook's sheet as text, streamed row by row with every cell's length checked.
+
+    The caller has checked the zip (:func:`dqm.limits.check_zip`), which bounds the shared strings that
+    openpyxl loads whole; each cell is checked against the cell limit as the rows stream, as in a CSV.
+    """
     from openpyxl import load_workbook
 
     hint = "Open it in Excel and save it again as .xlsx (Excel Workbook), or export the survey as CSV."
     try:
-        # opened from bytes so that the file's name (an XLSX named .csv) does not matter, only its content
-        wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=False)
+        # opened from the bytes already read, so that the file's name (an XLSX named .csv) does not matter
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
         raise IngestError(f"this is not a readable XLSX workbook ({_why(exc)}).", file=path, hint=hint) from None
-    max_rows = limit("max_rows")
+    max_rows, cap, max_cells = limit("max_rows"), cell_cap(), limit("max_cells")
     try:
         names = wb.sheetnames
         if not names:
@@ -202,13 +300,26 @@ def _read_xlsx(path: Path, sheet: str | None, looks_like_header=None):
                               file=path, hint="Pass one of these with --sheet.")
 
         def read(name):
-            rows, numbers = [], []
+            rows, numbers, seen = [], [], 0
             try:
-                for i, rec in enumerate(wb[name].iter_rows(values_only=True), start=1):
+                ws = wb[name]
+                ws.reset_dimensions()  # the size the sheet states is not trusted: rows end at their own last cell
+                for i, rec in enumerate(ws.iter_rows(values_only=True), start=1):
                     if i > max_rows + 3:
                         raise IngestError(f"sheet {name!r} has more than {max_rows:,} rows, the limit.", file=path,
                                           hint="Split the export, or raise the limit with --max-rows.")
-                    rows.append([_cell_text(v) for v in rec])
+                    seen += len(rec)
+                    if seen > max_cells:
+                        raise _too_many_cells(path, max_cells, i, name)
+                    cells = [_cell_text(v) for v in rec]
+                    too_long = next((j for j, c in enumerate(cells) if len(c) > cap), None)
+                    if too_long is not None:
+                        raise IngestError(f"cell {_column_letter(too_long)}{i} of sheet {name!r} holds "
+                                          f"{len(cells[too_long]):,} characters, far over the limit of "
+                                          f"{limit('max_cell_chars'):,}; it cannot be an answer, so the file is not read.",
+                                          file=path, row=i, hint="Check it is the export you meant; raise the limit "
+                                          "with --max-cell-chars if the cell is really meant.")
+                    rows.append(cells)
                     numbers.append(i)
             except IngestError:
                 raise
@@ -245,21 +356,9 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
     (so a cover sheet before the responses is skipped); without one, the first sheet.
     """
     path = Path(path)
-    if not path.exists():
-        raise IngestError("the file does not exist.", file=path, hint="Check the path.")
-    if path.is_dir():
-        raise IngestError("this is a folder, not a file.", file=path, hint="Give the path of a CSV or XLSX export.")
-    cap = limit("max_file_mb")
-    try:
-        size = path.stat().st_size
-        if size > cap * 1024 * 1024:
-            raise IngestError(f"the file is {size / 1024 / 1024:,.0f} MB, more than the limit of {cap:,} MB.", file=path,
-                              hint="Check it is a survey export; if it is, raise the limit with --max-file-mb.")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"the file cannot be read ({exc.strerror or exc}).", file=path,
-                          hint="Check the file's permissions.") from None
-    if not data.strip():
+    data = read_file(path, "file", IngestError, hint="Give the path of a CSV or XLSX export.",
+                     size_hint="Check it is a survey export; if it is, raise the limit with --max-file-mb.")
+    if not data or data.isspace():  # isspace, not strip: no copy of a large file
         raise IngestError("the file is empty.", file=path, hint="Export the survey responses again.")
     digest = hashlib.sha256(data).hexdigest()
     is_zip = data[:4] == b"PK\x03\x04"
@@ -268,10 +367,11 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         if not is_zip:
             raise IngestError(f"the file is named {suffix} but is not an XLSX workbook.", file=path,
                               hint="Open it in Excel and save as .xlsx, or export the survey as CSV.")
+        check_zip(data, path, "workbook", IngestError)  # a zip bomb is refused before openpyxl unzips anything
         if shape in (None, "pack"):  # an assessment pack made by `dqm pack` (dqm/documents/pack.py)
             from .documents.pack import pack_metadata, read_pack
 
-            meta = pack_metadata(path)
+            meta = pack_metadata(path, data)  # the bytes read and checked above
             if meta is not None or shape == "pack":
                 from .model import load_model
 
@@ -280,7 +380,7 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         if model is not None:
             targets = _targets(model)
             looks = lambda header: any(targets.get(normalise_header(h)) == ("meta", "council") for h in header)
-        rows, numbers, chosen, names = _read_xlsx(path, sheet, looks)
+        rows, numbers, chosen, names = _read_xlsx(path, data, sheet, looks)
         kind, enc, delim = "xlsx", None, None
     elif suffix in (".xls", ".ods", ".numbers"):
         raise IngestError(f"{suffix} files are not supported.", file=path, hint="Save the file as .xlsx or .csv.")
@@ -290,6 +390,8 @@ def read_export(path: str | Path, shape: str | None = None, sheet: str | None = 
         rows, numbers, enc, delim = _read_csv(path, data)
         kind, chosen = "csv", None
     width = max((len(r) for r in rows), default=0)
+    if width * len(rows) > limit("max_cells"):  # checked before the rows are padded to the widest
+        raise _too_many_cells(path, limit("max_cells"), len(rows))
     rows = [r + [""] * (width - len(r)) for r in rows]
     # drop blank rows at the top (some exports have a title row gap); count every blank row
     top_blank = 0
@@ -861,10 +963,9 @@ def read_run_manifest(path) -> pd.DataFrame:
     """
     path = Path(path)
     hint = "A run manifest is a CSV with the columns file, wave, assessment_type (see data/demo/exports/manifest.csv)."
-    if not path.is_file():
-        raise IngestError("the run manifest does not exist or is not a file.", file=path, hint=hint)
+    data = read_file(path, "run manifest", IngestError, hint=hint)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise IngestError("the run manifest is not UTF-8 text.", file=path, hint="Save it as CSV UTF-8.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:

@@ -104,6 +104,48 @@ def _fail(path, key, message, hint="Fix the model file and run again."):
     raise ModelError(f"key {key!r}: {message}", file=path, hint=hint)
 
 
+# what each kind of value must be, for :func:`_expect`
+_KINDS = {
+    "text": lambda v: isinstance(v, str) and bool(v.strip()),
+    "text or number": lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool) and bool(str(v).strip()),
+    "mapping": lambda v: isinstance(v, dict),
+    "list": lambda v: isinstance(v, list),
+    "true or false": lambda v: isinstance(v, bool),
+    "whole number": lambda v: isinstance(v, int) and not isinstance(v, bool),
+}
+_SHAPES = {"levels": " of {value, name, description}", "dimensions": " of dimensions", "groups": " of {id, provisional, "
+           "description}", "metadata_questions": " of key: {question, aliases, required}",
+           "renamed_dimensions": " of old id: current id", "overall": " {rule, min_coverage}"}
+# the model file's top-level keys: the kind of value each holds, and whether it may be left out
+_TOP_LEVEL = {"id": ("text", True), "version": ("text or number", True), "source": ("text", True),
+              "levels": ("list", True), "dimensions": ("list", True), "overall": ("mapping", True),
+              "metadata_questions": ("mapping", True), "renamed_dimensions": ("mapping", False),
+              "groups": ("list", False)}
+
+
+def _what(value) -> str:
+    """What a YAML value is, in the words of a message ("a list", "a mapping", "blank")."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "blank"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping (key: value lines)"
+    if isinstance(value, list):
+        return "a list (- lines or [ ])"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return f"the text {value!r}"[:80] if isinstance(value, str) else f"{type(value).__name__} {value!r}"[:80]
+
+
+def _expect(path, key, value, kind: str, shape: str = ""):
+    """Refuse, naming the file and key, a value that is not of ``kind`` (see ``_KINDS``); ``shape`` shows an example."""
+    if not _KINDS[kind](value):
+        article = "" if kind in ("text", "text or number", "true or false") else "a "
+        _fail(path, key, f"must be {article}{kind}{shape}, not {_what(value)}.")
+    return value
+
+
 def load_model(path: str | Path | None = None) -> Model:
     """Read and validate a quality model YAML file (default ``data/model/dqm.yaml``)."""
     path = Path(path) if path is not None else model_path()
@@ -116,6 +158,9 @@ def load_model(path: str | Path | None = None) -> Model:
     for key in ("id", "version", "source", "levels", "dimensions", "overall"):
         if key not in raw:
             _fail(path, key, "is missing.")
+    for key, (kind, required) in _TOP_LEVEL.items():  # the kind of every key's value, before any is used
+        if key in raw and (required or raw[key] is not None):
+            _expect(path, key, raw[key], kind, _SHAPES.get(key, ""))
 
     levels = raw["levels"]
     if not isinstance(levels, list) or not levels:
@@ -124,6 +169,8 @@ def load_model(path: str | Path | None = None) -> Model:
         for k in ("value", "name", "description"):
             if not isinstance(lv, dict) or k not in lv:
                 _fail(path, f"levels[{i}].{k}", "is missing.")
+        _expect(path, f"levels[{i}].name", lv["name"], "text")
+        _expect(path, f"levels[{i}].description", lv["description"], "text")
     values = [lv["value"] for lv in levels]
     if any(not isinstance(v, int) or isinstance(v, bool) for v in values) or values != list(range(1, len(values) + 1)):
         _fail(path, "levels", f"values must be 1, 2, ... in order; found {values}.")
@@ -152,6 +199,7 @@ def load_model(path: str | Path | None = None) -> Model:
         for k in ("name", "question", "target_question", "evidence_question"):
             if not isinstance(d[k], str) or not d[k].strip():
                 _fail(path, f"dimensions[{label}].{k}", "must be a line of text.")
+        _expect(path, f"dimensions[{label}].group", d["group"], "text")
         seen.add(d["id"])
         if not isinstance(d["provisional"], bool):
             _fail(path, f"dimensions[{label}].provisional", "must be true or false.")
@@ -159,8 +207,9 @@ def load_model(path: str | Path | None = None) -> Model:
         if not isinstance(desc, dict):
             _fail(path, f"dimensions[{label}].descriptors", "must map each level value to a description.")
         for v in level_df["value"]:
-            if v not in desc or not str(desc[v]).strip():
+            if v not in desc or desc[v] is None or not str(desc[v]).strip():
                 _fail(path, f"dimensions[{label}].descriptors.{v}", "is missing.")
+            _expect(path, f"dimensions[{label}].descriptors.{v}", desc[v], "text")
         extra = set(desc) - set(level_df["value"])
         if extra:
             _fail(path, f"dimensions[{label}].descriptors", f"has levels {sorted(extra)} not in 'levels'.")
@@ -179,26 +228,41 @@ def load_model(path: str | Path | None = None) -> Model:
     overall = raw["overall"]
     if not isinstance(overall, dict) or "rule" not in overall:
         _fail(path, "overall.rule", "is missing.")
+    _expect(path, "overall.rule", overall["rule"], "text", f" (one of {', '.join(OVERALL_RULES)})")
     if overall["rule"] not in OVERALL_RULES:
         _fail(path, "overall.rule", f"{overall['rule']!r} is not one of {', '.join(OVERALL_RULES)}.")
     min_cov = overall.get("min_coverage", len(dim_df))
-    if not isinstance(min_cov, int) or not 1 <= min_cov <= len(dim_df):
+    if not isinstance(min_cov, int) or isinstance(min_cov, bool) or not 1 <= min_cov <= len(dim_df):
         _fail(path, "overall.min_coverage", f"must be a whole number from 1 to {len(dim_df)}.")
 
     meta = raw.get("metadata_questions", {}) or {}
     if "council" not in meta:
         _fail(path, "metadata_questions.council", "is missing; the survey must say which council answered.")
     for k, q in meta.items():
-        if not isinstance(q, dict) or "question" not in q:
+        _expect(path, f"metadata_questions.{k}", q, "mapping", " (question, aliases, required)")
+        if "question" not in q:
             _fail(path, f"metadata_questions.{k}.question", "is missing.")
+        _expect(path, f"metadata_questions.{k}.question", q["question"], "text")
+        aliases = _expect(path, f"metadata_questions.{k}.aliases", q.get("aliases", []), "list", " of texts")
+        for j, a in enumerate(aliases):
+            _expect(path, f"metadata_questions.{k}.aliases[{j}]", a, "text")
+        if "required" in q:
+            _expect(path, f"metadata_questions.{k}.required", q["required"], "true or false")
     renamed = raw.get("renamed_dimensions", {}) or {}
     for old, new in renamed.items():
+        _expect(path, f"renamed_dimensions.{old}", new, "text", " (the current dimension id)")
         if new not in seen:
             _fail(path, f"renamed_dimensions.{old}", f"points at {new!r}, which is not a dimension id.")
 
     groups = raw.get("groups", []) or []
     if not isinstance(groups, list) or not all(isinstance(g, dict) and "id" in g for g in groups):
         _fail(path, "groups", "must be a list of {id, provisional, description}.")
+    for i, g in enumerate(groups):
+        _expect(path, f"groups[{i}].id", g["id"], "text")
+        if "provisional" in g:
+            _expect(path, f"groups[{i}].provisional", g["provisional"], "true or false")
+        if g.get("description") is not None:
+            _expect(path, f"groups[{i}].description", g["description"], "text")
     group_df = pd.DataFrame([{"id": str(g["id"]), "provisional": bool(g.get("provisional", False)),
                               "description": str(g.get("description", ""))} for g in groups],
                             columns=["id", "provisional", "description"])

@@ -18,13 +18,14 @@ Mapping rules (why a row is kept or dropped):
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import DQMError
-from .limits import limit
+from .limits import cell_cap, csv_field_limit, read_file
 from .paths import outcomes_dir, reference_dir, sources_dir
 from .reference import not_a_council, only_councils, principal_councils
 from .yamlio import load_yaml
@@ -68,10 +69,10 @@ def load_outcomes(path: str | Path | None = None) -> pd.DataFrame:
     hint = f"An outcome file is a CSV with the columns {', '.join(OUTCOME_COLUMNS)}, one value per row."
     if not path.exists():
         raise DQMError("the outcome file does not exist.", file=path, hint="Check the path.")
-    _check_outcome_file(path, hint, size_hint="Raise the limit with DQM_MAX_FILE_MB if it really is an outcome table.",
-                        utf8_hint="Save it as CSV UTF-8.")
+    data = _check_outcome_file(path, hint, size_hint="Raise the limit with DQM_MAX_FILE_MB if it really is an outcome "
+                               "table.", utf8_hint="Save it as CSV UTF-8.")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DQMError(f"the outcome file cannot be read as CSV ({' '.join(str(exc).split())[:160]}).", file=path,
                        hint=hint) from None
@@ -545,14 +546,10 @@ def _council_status(m) -> tuple[str, str]:
 
 
 
-def _check_outcome_file(path: Path, hint: str, size_hint: str | None = None, utf8_hint: str | None = None) -> None:
-    """Refuse, with a one-line message naming the file, an outcome path that is a folder, too large, empty or not UTF-8."""
-    if path.is_dir():
-        raise DQMError("the outcome path is a folder, not a CSV file.", file=path, hint=hint)
-    cap = limit("max_file_mb")
-    if path.stat().st_size > cap * 1024 * 1024:
-        raise DQMError(f"the outcome file is larger than the limit of {cap} MB.", file=path, hint=size_hint or hint)
-    data = path.read_bytes()
+def _check_outcome_file(path: Path, hint: str, size_hint: str | None = None, utf8_hint: str | None = None) -> bytes:
+    """The bytes of an outcome file, refused with a one-line message naming the file if it is not a regular file
+    (a folder, a device, a named pipe), is too large, empty or not UTF-8 (see :func:`dqm.limits.read_file`)."""
+    data = read_file(path, "outcome file", DQMError, hint=hint, size_hint=size_hint)
     if not data.strip():
         raise DQMError("the outcome file is empty.", file=path, hint=hint)
     try:
@@ -561,19 +558,28 @@ def _check_outcome_file(path: Path, hint: str, size_hint: str | None = None, utf
         line = data[:exc.start].count(b"\n") + 1
         raise DQMError(f"the outcome file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
                        row=line, hint=utf8_hint or hint) from None
+    return data
+
 
 def _read_user_csv(path: Path, **kw) -> pd.DataFrame:
-    """Read one of your outcome CSVs as text, every failure a one-line message naming the file."""
+    """Read one of your outcome CSVs as text, every failure a one-line message naming the file.
+
+    The file is read once, by :func:`_check_outcome_file`, and parsed from those bytes with every cell's
+    length checked as it is read (:func:`dqm.limits.csv_field_limit`).
+    """
     import csv
 
     path = Path(path)
     hint = "Save it as CSV, UTF-8, with a header row (council, measure, period, value)."
-    _check_outcome_file(path, hint)
+    data = _check_outcome_file(path, hint)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python", **kw)
+        with csv_field_limit():
+            return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None,
+                               engine="python", **kw)
     except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise DQMError(f"cannot read the outcome file as CSV ({' '.join(str(exc).split())[:160]}).", file=path,
-                       hint=hint) from None
+        why = (f"a cell holds more than {cell_cap():,} characters" if "field larger than field limit" in str(exc)
+               else " ".join(str(exc).split())[:160])
+        raise DQMError(f"cannot read the outcome file as CSV ({why}).", file=path, hint=hint) from None
 
 
 def read_user_outcomes(path: Path, measure: dict, label: str, council_map: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

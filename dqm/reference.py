@@ -535,25 +535,24 @@ def load_council_map(path) -> dict[str, str]:
     from pathlib import Path
 
     from .errors import DQMError
-    from .limits import limit
+    from .limits import csv_field_limit, read_file
 
     path = Path(path)
     hint = "A council map is a CSV file with columns name,local_authority_code (see `dqm match` for codes)."
-    if not path.exists():
-        raise DQMError("the council map does not exist.", file=path, hint=hint)
-    if path.is_dir():
-        raise DQMError("the council map is a folder, not a file.", file=path, hint=hint)
-    cap = limit("max_file_mb")
-    if path.stat().st_size > cap * 1024 * 1024:
-        raise DQMError(f"the council map is larger than the limit of {cap} MB.", file=path, hint=hint)
-    data = path.read_bytes()
+    data = read_file(path, "council map", DQMError, hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise DQMError(f"the council map is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}).", file=path,
                        hint="Save it as CSV UTF-8.") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = []
+    try:
+        with csv_field_limit():
+            rows += csv.reader(io.StringIO(text, newline=""))
+    except csv.Error as exc:
+        raise DQMError(f"row {len(rows) + 1} of the council map cannot be read as CSV ({' '.join(str(exc).split())[:120]}).",
+                       file=path, row=len(rows) + 1, hint=hint) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise DQMError("the council map is empty.", file=path, hint=hint)

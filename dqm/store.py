@@ -131,6 +131,9 @@ def _open(path: Path, read_only: bool):
 
 
 def _check_is_duckdb(path: Path) -> None:
+    from .limits import check_regular_file
+
+    check_regular_file(path, "store", limit_name=None)  # a named pipe or device is refused without being opened
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)

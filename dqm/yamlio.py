@@ -3,7 +3,8 @@
 Every YAML file the project reads (the quality model, claims, measures, survey tools, limits, run
 manifests, the demo's truth) goes through :func:`load_yaml`. It refuses
 
-* files larger than the ``max_yaml_kb`` limit (see :mod:`dqm.limits`),
+* anything but a regular file (a folder, device, named pipe: see :func:`dqm.limits.read_file`) and
+  files larger than the ``max_yaml_kb`` limit (see :mod:`dqm.limits`),
 * bytes that are not UTF-8 (naming the line),
 * anchors and aliases (``&a`` / ``*a``): a 10 KB "alias bomb" can otherwise expand to gigabytes,
 * a key given twice in one mapping (PyYAML would silently keep the last),
@@ -138,27 +139,19 @@ def load_yaml_text(text: str, file=None, error=DQMError, what: str = "file"):
 
 def load_yaml(path, error=DQMError, what: str = "file", max_kb: float | None = None):
     """Read one YAML file safely (see the module docstring). ``what`` names it in messages ("model file")."""
-    from .limits import limit
+    from .limits import check_regular_file, limit, read_file
 
     path = Path(path)
-    if not path.exists():
-        raise error(f"the {what} does not exist.", file=path, hint="Check the path.")
-    if path.is_dir():
-        raise error(f"the {what} path is a folder, not a file.", file=path, hint="Give the path of a YAML file.")
     cap_kb = limit("max_yaml_kb") if max_kb is None else max_kb
-    try:
-        st = path.stat()
-        size = st.st_size
-        if size > cap_kb * 1024:
-            raise error(f"the {what} is {size / 1024:,.0f} KB, more than the limit of {cap_kb:,.0f} KB.", file=path,
-                        hint="A YAML data file this large is almost certainly not the right file; raise the limit "
-                        "with DQM_MAX_YAML_KB if it really is.")
-        key = (str(path.resolve()), st.st_mtime_ns, size)
-        if key in _CACHE:  # the same unchanged file again: parsing a large model takes a noticeable time
-            return copy.deepcopy(_CACHE[key])
-        data = path.read_bytes()
-    except OSError as exc:
-        raise error(f"the {what} cannot be read ({exc.strerror or exc}).", file=path) from None
+    hint = ("A YAML data file this large is almost certainly not the right file; raise the limit with DQM_MAX_YAML_KB "
+            "if it really is.")
+    st = check_regular_file(path, what, error, hint="Give the path of a YAML file.", max_bytes=cap_kb * 1024,
+                            limit_name="max_yaml_kb", size_hint=hint)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key in _CACHE:  # the same unchanged file again: parsing a large model takes a noticeable time
+        return copy.deepcopy(_CACHE[key])
+    data = read_file(path, what, error, hint="Give the path of a YAML file.", max_bytes=cap_kb * 1024,
+                     limit_name="max_yaml_kb", size_hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -58,6 +58,8 @@ def _cmd_handbook(args) -> int:
 
 def add_document_commands(sub) -> None:
     """Register the document subcommands on the `dqm` parser's subparsers."""
+    from ..argtypes import year
+
     s = sub.add_parser("questions", help="print the survey questions and answer options for a survey tool",
                        description="Print the exact question texts and answer options, in order, for setting up "
                        "Microsoft Forms, Google Forms or another survey tool, so that its export ingests without "
@@ -74,7 +76,7 @@ def add_document_commands(sub) -> None:
                        "model's rule and the gaps to target. A filled pack is read back by `dqm ingest`.")
     s.add_argument("--council", help="local-authority-code of the council (pre-fills its name)")
     s.add_argument("--assessment-type", choices=["self", "peer", "independent"], help="pre-fill the assessment type")
-    s.add_argument("--wave", type=int, required=True, help="assessment year, e.g. 2026")
+    s.add_argument("--wave", type=year, required=True, help="assessment year, e.g. 2026 (2000 to 2100)")
     s.add_argument("--out", required=True, help="output file (.xlsx)")
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")
     s.set_defaults(func=_cmd_pack)
@@ -84,7 +86,7 @@ def add_document_commands(sub) -> None:
                        "level from its self-assessment and the library's actions for each step up to the target, "
                        "with owner, due date and status columns to fill in.")
     s.add_argument("council", help="council code (local-authority-code, e.g. BST)")
-    s.add_argument("--wave", type=int, required=True, help="assessment year")
+    s.add_argument("--wave", type=year, required=True, help="assessment year (2000 to 2100)")
     s.add_argument("--store", help="DuckDB store (default data/dqm.duckdb)")
     s.add_argument("--out", required=True, help="output file (.xlsx)")
     s.add_argument("--model", help="quality model YAML (default data/model/dqm.yaml)")

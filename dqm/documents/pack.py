@@ -24,6 +24,7 @@ input cells are unlocked.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,14 +354,27 @@ def _looks_like_pack(wb) -> bool:
     return bool(first) and str(first[0] or "").startswith(PACK_TITLE)
 
 
-def pack_metadata(path) -> dict | None:
+def _checked_bytes(path) -> io.BytesIO:
+    """The workbook's bytes, read only from a regular file within the size limit and refused if a zip bomb."""
+    from ..limits import check_zip, read_file
+
+    data = read_file(path, "file", IngestError, hint="Give the path of a filled assessment pack (.xlsx).",
+                     size_hint="Check it is a filled assessment pack; if it is, raise the limit with --max-file-mb.")
+    check_zip(data, path, "workbook", IngestError)
+    return io.BytesIO(data)
+
+
+def pack_metadata(path, data: bytes | None = None) -> dict | None:
     """The pack's hidden metadata (format, model, cell addresses), or None if the workbook is not a pack.
 
+    ``data`` is the file's bytes when the caller has read and checked them (:func:`dqm.ingest.read_export`);
+    otherwise the file is read here, only if it is a regular file within the limits and not a zip bomb.
     A workbook made by `dqm pack` whose hidden ``_dqm`` sheet is gone, or no longer says it is a pack, is
     refused (IngestError) rather than read as a survey export.
     """
+    source = io.BytesIO(data) if data is not None else _checked_bytes(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(source, read_only=True, data_only=True)
     except Exception:
         return None
     try:
@@ -548,6 +562,7 @@ def read_pack(path, sha256: str, model: Model, meta: dict | None = None):
     from ..ingest import RawExport
 
     path = Path(path)
+    _checked_bytes(path)  # a regular file within the limits, and no zip bomb, before openpyxl opens it below
     meta = meta or pack_metadata(path)
     if meta is None:
         raise IngestError("this workbook is not a DQM assessment pack.", file=path,
