@@ -74,7 +74,7 @@ def _per_data_dir(maxsize: int = 4):
         def inner(*args):
             return cached(str(reference_dir()), *args)
 
-        inner.cache_clear = cached.cache_clear
+        inner.cache_clear, inner.cache_info = cached.cache_clear, cached.cache_info
         return inner
     return wrap
 
