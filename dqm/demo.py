@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ from openpyxl import Workbook
 
 from .model import Model, load_model
 from .reference import councils, match_council
-from .paths import reference_dir
+from .cells import xlsx_bytes
+from .paths import output_folder, reference_dir, write_atomic
 
 WAVES = (2024, 2025, 2026)
 SYNTHETIC_CELL = "Yes: demonstration data, not a real assessment"
@@ -198,23 +200,28 @@ def write_msforms_xlsx(path: Path, records: list) -> None:
         ws.append([i, when - dt.timedelta(minutes=17), when, email, name, *[rec[q] for q in questions]])
     wb.properties.creator = "dqm demo"
     wb.properties.created = wb.properties.modified = dt.datetime(2026, 1, 1)
-    wb.save(path)
+    _write(path, xlsx_bytes(wb), "demo export")
 
 
 def write_googleforms_csv(path: Path, records: list) -> None:
     questions = list(records[0][3]) if records else []
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["Timestamp", "Email address", *questions])
-        for when, email, _name, rec in records:
-            w.writerow([when.strftime("%d/%m/%Y %H:%M:%S"), email, *[rec[q] for q in questions]])
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh)
+    w.writerow(["Timestamp", "Email address", *questions])
+    for when, email, _name, rec in records:
+        w.writerow([when.strftime("%d/%m/%Y %H:%M:%S"), email, *[rec[q] for q in questions]])
+    _write(path, fh.getvalue(), "demo export")
+
+
+def _write(path: Path, data, what: str) -> Path:
+    """Through dqm's one writer: confined to the file's own folder, atomic, no link followed."""
+    return write_atomic(Path(path).name, data, what, root=Path(path).parent)
 
 
 def write_demo(out_dir: str | Path, seed: int = 2026, model: Model | None = None) -> pd.DataFrame:
     """Write the demo exports, manifest.csv and truth.yaml into out_dir; returns the manifest."""
     model = model or load_model()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder(out_dir, what="demo folder", option="--out")  # not /, home, the project or a system folder
     sim = simulate(seed, model)
     rows = pd.DataFrame(sim["rows"])
     manifest, truth_files = [], []
@@ -245,7 +252,7 @@ def write_demo(out_dir: str | Path, seed: int = 2026, model: Model | None = None
                                     "unknown council": 2 * with_invalid + n_typo, "no council given": int(with_invalid),
                                     "level out of range": int(with_invalid)}.items() if v}})
     man = pd.DataFrame(manifest)
-    man.to_csv(out_dir / "manifest.csv", index=False)
+    _write(out_dir / "manifest.csv", man.to_csv(index=False), "demo manifest")
     resp = rows[rows["assessment_type"] == "self"].groupby("wave")["council_code"].nunique()
     truth = {
         "label": SYNTHETIC_LABEL, "seed": seed, "params": PARAMS, "files": truth_files,
@@ -253,9 +260,8 @@ def write_demo(out_dir: str | Path, seed: int = 2026, model: Model | None = None
         "principal_councils": int(len(sim["councils"])),
         "mean_latent_by_type": {k: round(float(v), 4) for k, v in sim["councils"].groupby("type_group")["latent"].mean().items()},
     }
-    (out_dir / "truth.yaml").write_text(
-        "# Planted truth of the demo generator. Only validation tests read this file.\n" + yaml.safe_dump(truth, sort_keys=False),
-        encoding="utf-8")
+    _write(out_dir / "truth.yaml", "# Planted truth of the demo generator. Only validation tests read this file.\n"
+           + yaml.safe_dump(truth, sort_keys=False), "demo truth file")
     return man
 
 
@@ -272,17 +278,17 @@ def write_bulk_export(path: str | Path, n_submissions: int, seed: int = 1, wave:
     pick = rng.integers(0, len(ref), n_submissions)
     levels = rng.integers(0, len(labels), (n_submissions, len(model.dimension_ids)))
     start = dt.datetime(wave, 3, 1)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["Timestamp", "Email address", meta["council"]["question"], meta["respondent_role"]["question"],
-                    meta["synthetic"]["question"], *[q for _, q, _ in qs]])
-        for i in range(n_submissions):
-            c = ref.iloc[pick[i]]
-            answers = []
-            for d_i in range(len(model.dimension_ids)):
-                lv = levels[i, d_i]
-                answers += [labels[lv], labels[min(lv + 1, len(labels) - 1)], EVIDENCE[(i + d_i) % len(EVIDENCE)]]
-            when = start + dt.timedelta(seconds=int(i * 37))
-            w.writerow([when.strftime("%d/%m/%Y %H:%M:%S"), f"person{i}@example.gov.uk", c["official-name"],
-                        ROLES[i % len(ROLES)], SYNTHETIC_CELL, *[a.format(year=wave, n=3, p=5) for a in answers]])
-    return Path(path)
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh)
+    w.writerow(["Timestamp", "Email address", meta["council"]["question"], meta["respondent_role"]["question"],
+                meta["synthetic"]["question"], *[q for _, q, _ in qs]])
+    for i in range(n_submissions):
+        c = ref.iloc[pick[i]]
+        answers = []
+        for d_i in range(len(model.dimension_ids)):
+            lv = levels[i, d_i]
+            answers += [labels[lv], labels[min(lv + 1, len(labels) - 1)], EVIDENCE[(i + d_i) % len(EVIDENCE)]]
+        when = start + dt.timedelta(seconds=int(i * 37))
+        w.writerow([when.strftime("%d/%m/%Y %H:%M:%S"), f"person{i}@example.gov.uk", c["official-name"],
+                    ROLES[i % len(ROLES)], SYNTHETIC_CELL, *[a.format(year=wave, n=3, p=5) for a in answers]])
+    return _write(path, fh.getvalue(), "bulk export")

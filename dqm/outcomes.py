@@ -523,7 +523,7 @@ def _find_column(df: pd.DataFrame, wanted, given, path, what: str) -> str:
     for w in wanted:
         if _norm_col(w) in by_norm:
             return by_norm[_norm_col(w)]
-    raise DQMError(f"no {what} column: looked for {', '.join(wanted)} (case, spaces, '-' and '_' ignored); the "
+    raise DQMError(f"no {what}: looked for {', '.join(wanted)} (case, spaces, '-' and '_' ignored); the "
                    f"columns are {', '.join(map(str, df.columns))}.", file=path,
                    hint=f"Rename the column, or name it in the measure with {what.replace(' ', '_')}: COLUMN.")
 

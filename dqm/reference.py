@@ -256,6 +256,19 @@ def _not_councils_file():
 
 
 @_per_data_dir()
+def _areas() -> dict[str, str]:
+    """{normalised name: what it is} of names that, on their own, name an area rather than a council
+    (``areas`` in data/reference/not_councils.yaml: "London" is the region, not the City of London)."""
+    from .errors import DQMError
+
+    raw = (_not_councils_file() or {}).get("areas") or {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise DQMError("key 'areas' must map area names to what each is (text).",
+                       file=reference_dir() / "not_councils.yaml")
+    return {_tokens(k).strip(): v for k, v in raw.items()}
+
+
+@_per_data_dir()
 def _refusal_words() -> tuple[tuple[str, str], ...]:
     """(normalised phrase, label) pairs from data/reference/not_councils.yaml, longest phrase first."""
     from .errors import DQMError
@@ -451,6 +464,9 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
         if code:
             return _former(idx, code, s)
         return Match(s, None, note=f"{up} is not a known GSS code")
+    area = _areas().get(_tokens(s).strip())
+    if area:
+        return Match(s, None, method="refused", note=f"{s!r} names {area}, not a council; it is never matched to one")
     key = normalise_name(s)
     why = refusal(s)
     if why:

@@ -267,7 +267,7 @@ class store_snapshot:
         try:
             copy_atomic(self.store, snap, "snapshot of the store", root=self.build)
             wal = Path(str(self.store) + ".wal")
-            if wal.exists():
+            if wal.is_file() and not wal.is_symlink():  # (a linked log was refused when the store was opened)
                 copy_atomic(wal, Path(str(snap) + ".wal"), "snapshot of the store", root=self.build)
         except BaseException:
             remove_confined(self.folder, self.build, "snapshot folder")
@@ -390,9 +390,10 @@ def councils_in_wave(store, wave: int) -> list[str]:
                            "AND superseded_by IS NULL ORDER BY council_code", [wave]).fetchall()
     finally:
         con.close()
-    from .reference import not_a_council
+    from .reference import principal_councils
 
-    return [r[0] for r in rows if not not_a_council(r[0])]
+    known = set(principal_councils()["local-authority-code"])  # (a code the reference does not know gets no report)
+    return [r[0] for r in rows if r[0] in known]
 
 
 def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,

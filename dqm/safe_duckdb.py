@@ -36,9 +36,43 @@ SAFE_CONFIG = {
 def open_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection to ``path`` (or ``":memory:"``) that can touch no other file, URL or extension.
 
-    Errors are DuckDB's own (``duckdb.Error``); :func:`dqm.store.connect` turns them into messages.
+    The files DuckDB keeps beside a database (its write-ahead log ``PATH.wal`` and temporary folder
+    ``PATH.tmp``) are checked first (:func:`check_companions`). Other errors are DuckDB's own
+    (``duckdb.Error``); :func:`dqm.store.connect` turns them into messages.
     """
+    if str(path) != ":memory:":
+        check_companions(path)
     return duckdb.connect(str(path), read_only=read_only, config=dict(SAFE_CONFIG))
+
+
+def check_companions(path: str | Path) -> None:
+    """Refuse a database whose ``.wal`` is not a regular file or whose ``.tmp`` is not a folder.
+
+    DuckDB opens, writes and replays these by name and follows links: a link planted at ``store.wal``
+    would make an ingest overwrite the file it points to, and a snapshot copy it into a report folder;
+    a named pipe there would block every command for ever. A regular file left by a crash is the store's
+    own log and is fine. Raises :class:`dqm.errors.DQMError` naming the file and what to do.
+    """
+    import os
+    import stat
+
+    from .errors import DQMError  # dqm.errors imports nothing from dqm
+
+    for suffix, want, what in ((".wal", stat.S_ISREG, "write-ahead log"), (".tmp", stat.S_ISDIR, "temporary folder")):
+        companion = Path(str(path) + suffix)
+        try:
+            mode = os.lstat(companion).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise DQMError(f"the store's {what} {companion.name} cannot be checked ({exc.strerror or exc}).",
+                           file=path) from None
+        if not want(mode):
+            is_link = stat.S_ISLNK(mode)
+            raise DQMError(f"the store's {what} {companion.name} is {'a symbolic link' if is_link else 'not a ' + ('file' if suffix == '.wal' else 'folder')}"
+                           f"; DuckDB would {'follow it' if is_link else 'read or write it'}, so the store was not opened "
+                           "and nothing was changed.", file=path,
+                           hint=f"Remove {companion.name} (no dqm store makes it) and run again.")
 
 
 # the database's own objects by kind: (name, definition); every kind but sequence and table is SQL that runs

@@ -1,12 +1,18 @@
-"""Computed values kept on disk as data that cannot run code: typed JSON with a SHA-256 content hash.
+"""Computed values kept on disk as data that cannot run code: typed JSON with a keyed hash (HMAC-SHA-256).
 
 dqm keeps some computed values between processes (the engine checks in ``reports/_build/cache``, a
 batch's shared wave inputs, a run's claims battery). Those folders may be writable by others, so a
 value is never kept as a pickle (loading a pickle runs whatever code it names). It is written as two
 JSON lines:
 
-1. a header, ``{"format": "dqm-value", "version": 1, "sha256": ...}``, the SHA-256 of line 2;
+1. a header, ``{"format": "dqm-value", "version": 2, "hmac_sha256": ...}``, the HMAC-SHA-256 of line 2;
 2. the value, in a small typed encoding that can describe data only.
+
+The HMAC's key (:func:`cache_key`) is the user's own: ``DQM_CACHE_KEY`` if set, else 32 random bytes kept
+in ``~/.config/dqm/cache-key`` (mode 0600, made on first use; the one file dqm writes outside an output
+folder, because a secret must not be readable by others). Someone who can write to a shared reports
+folder, but not read the analyst's key, can therefore not forge a kept value (say, an engine-checks table
+that the evidence review would print): a file whose HMAC does not check out is computed again.
 
 The encoding knows None, bool, int, float (with NaN and infinities), str, list, tuple, dict, dates and
 times, numpy scalars and numeric or boolean arrays, pandas DataFrames and Series (columns of numeric,
@@ -34,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "dqm-value"
-VERSION = 1
+VERSION = 2
 SUFFIX = ".jsonl"
 _NUMERIC_KINDS = "biuf"  # numpy dtype kinds kept as JSON numbers or booleans
 _TIME_KINDS = "mM"  # numpy timedelta64 and datetime64, kept as integers of their unit
@@ -129,10 +135,55 @@ def _encode_column(col: pd.Series) -> dict:
     raise TypeError(f"a column of dtype {dtype} cannot be kept")
 
 
+def cache_key() -> bytes:
+    """The key of the kept values' HMAC: ``DQM_CACHE_KEY`` (hex), else the user's key file, made if missing.
+
+    The file is ``$XDG_CONFIG_HOME/dqm/cache-key`` (default ``~/.config/dqm/cache-key``), created with mode
+    0600 and never through a link; a key file that is a link, not a regular file, or readable by others is
+    not used. When no key file can be kept (a read-only home), a key for this run is made and passed to
+    the run's worker processes through ``DQM_CACHE_KEY``, so values are shared within the run only.
+    """
+    import os
+    import secrets
+    import stat
+
+    env = os.environ.get("DQM_CACHE_KEY", "")
+    if len(env) >= 32:
+        return env.encode("ascii", "replace")
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "dqm"
+    path = folder / "cache-key"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd) as fh:
+            st = os.fstat(fh.fileno())
+            key = fh.read(200).strip()
+        if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o077 and st.st_uid == os.getuid() and len(key) >= 32:
+            return key.encode("ascii", "replace")
+    except OSError:
+        pass
+    key = secrets.token_hex(32)
+    os.environ["DQM_CACHE_KEY"] = key  # worker processes of this run inherit it
+    return key.encode("ascii")
+
+
+def _mac(payload: bytes) -> str:
+    import hmac
+
+    return hmac.new(cache_key(), payload, hashlib.sha256).hexdigest()
+
+
 def dumps(value) -> bytes:
-    """``value`` as the two-line file (header with the SHA-256, then the value). TypeError if it cannot be kept."""
+    """``value`` as the two-line file (header with the HMAC, then the value). TypeError if it cannot be kept."""
     payload = json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "version": VERSION, "sha256": hashlib.sha256(payload).hexdigest()})
+    header = json.dumps({"format": FORMAT, "version": VERSION, "hmac_sha256": _mac(payload)})
     return header.encode("utf-8") + b"\n" + payload + b"\n"
 
 
@@ -251,8 +302,10 @@ def loads(data: bytes, types=()):
         if not (isinstance(header, dict) and header.get("format") == FORMAT and header.get("version") == VERSION):
             raise UnreadableValue("not a kept dqm value")
         payload = payload.removesuffix(b"\n")
-        if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
-            raise UnreadableValue("the content does not match its SHA-256")
+        import hmac
+
+        if not hmac.compare_digest(_mac(payload), str(header.get("hmac_sha256", ""))):
+            raise UnreadableValue("the content does not match its HMAC (changed, or kept with another user's key)")
         return _Decoder(types).value(json.loads(payload))
     except UnreadableValue:
         raise

@@ -92,6 +92,9 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
     if path.exists():
         _check_is_duckdb(path)
     if not read_only:
+        if path.is_symlink():  # writing through a link would create or change a store somewhere else
+            raise DQMError("the store is a symbolic link; dqm writes a store only at its own path, and left it untouched.",
+                           file=path, hint="Give the store's real path, or a new file name, with --store.")
         _check_writable(path)
     if path.exists() and not read_only:
         # look before touching: a database that is not a dqm store must not gain dqm's tables
@@ -238,6 +241,8 @@ def _check_is_dqm_store(con, path: Path, read_only: bool = False) -> None:
     for name, sql in sorted(found["table"].items()):
         if sql != expected["table"][name]:
             raise _not_a_store(path, _table_difference(con, name, expected["table"][name]))
+    if not con.execute("SELECT 1 FROM meta WHERE key = 'salt' AND length(value) >= 16").fetchall():
+        raise _not_a_store(path, "lacks the salt (in its meta table) with which every dqm store hashes respondents")
 
 
 def schema_version(con) -> int:
@@ -491,8 +496,34 @@ def load(store=None, wave: int | None = None, model: Model | None = None) -> Sto
                            "with it would invent levels that do not exist.", file=store or default_store(),
                            hint="Use the model the answers were given under (--model or DQM_MODEL), or a store "
                            "ingested with this model.")
+    answers = _only_known_councils(answers)
     if model.renamed:  # earlier waves may use dimension ids that the model has since renamed
         answers["dimension_id"] = answers["dimension_id"].replace(model.renamed)
     wide = council_levels(answers, model)
     wide = wide.merge(ref_councils(), left_on="council_code", right_on="local-authority-code", how="left")
     return StoreData(ingests, subs, answers, rejects, wide)
+
+
+def _only_known_councils(answers: pd.DataFrame) -> pd.DataFrame:
+    """Answers of current principal councils only, with a warning naming any other code the store holds.
+
+    dqm stores only councils it matched, but a store made by an older dqm, or edited, may hold a code that
+    is not a current council of the reference table (a combined authority, a typo, a made-up code): such
+    answers are never scored, ranked, compared or given a report.
+    """
+    import warnings
+
+    from .reference import principal_councils
+    from .scoring.bodies import NotACouncilWarning, drop_non_councils
+
+    answers = drop_non_councils(answers)  # combined authorities and the GLA, named as what they are
+    known = set(principal_councils()["local-authority-code"])
+    other = answers["council_code"].isin(known)
+    if other.all():
+        return answers
+    codes = sorted(set(answers.loc[~other, "council_code"].astype(str)))
+    shown = ", ".join(repr(c[:20]) for c in codes[:10]) + (f" and {len(codes) - 10} more" if len(codes) > 10 else "")
+    warnings.warn(NotACouncilWarning(
+        f"the store holds {int((~other).sum()):,} answer row(s) for {len(codes)} code(s) that are not current "
+        f"councils of the reference table ({shown}); they are not scored, ranked, compared or reported."))
+    return answers[other].reset_index(drop=True)

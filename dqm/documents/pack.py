@@ -442,9 +442,13 @@ def _label_problem(wb, key: str, sheet: str, cell: str, model: Model) -> str | N
 
     if key in COVER_LABELS:
         label, wanted = text(row, 1), COVER_LABELS[key]
+        rows = [r for r in range(1, ws.max_row + 1) if text(r, 1) == wanted]
+        if len(rows) > 1:  # a second (perhaps hidden) row with the same label must not choose what is stored
+            return (f"points to '{sheet}!{cell}', but the Cover labels {len(rows)} rows {wanted!r} (rows "
+                    f"{', '.join(map(str, rows))}); a pack has one, so it is refused")
         if column == COVER_VALUE_COLUMN and label == wanted:
             return None
-        labelled = next((r for r in range(1, ws.max_row + 1) if text(r, 1) == wanted), None)
+        labelled = rows[0] if rows else None
         actual = (f"the Cover's {wanted!r} cell is {COVER_VALUE_COLUMN}{labelled} (holding "
                   f"{text(labelled, 2)!r})" if labelled else f"the Cover has no {wanted!r} label")
         return (f"points to '{sheet}!{cell}' (holding {text(row, column_index_from_string(column))!r}, beside "
@@ -454,6 +458,10 @@ def _label_problem(wb, key: str, sheet: str, cell: str, model: Model) -> str | N
     if part not in ANSWER_HEADINGS or dimension not in model.dimension_ids:
         return None  # Calculator cells are not read
     name = model.dimension_name(dimension)
+    named = [r for r in range(FIRST_ROW, ws.max_row + 1) if text(r, 1).removesuffix(" (provisional)") == name]
+    if len(named) > 1:
+        return (f"points to '{sheet}!{cell}', but the sheet has {len(named)} rows named {name!r} (rows "
+                f"{', '.join(map(str, named))}); a pack has one, so it is refused")
     on_row = text(row, 1).removesuffix(" (provisional)")
     heading = text(FIRST_ROW - 1, column_index_from_string(column))
     if on_row != name or heading != ANSWER_HEADINGS[part]:

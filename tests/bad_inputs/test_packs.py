@@ -78,6 +78,15 @@ def _repoint_council(wb, meta):
     _set("cell.council", "Cover!B6")(wb, meta)
 
 
+def _second_council_row(wb, meta):
+    """Damage (red-team): a hidden Cover row 60 labelled "Council" naming another council, and _dqm pointed there;
+    the Cover as the council sees it still names Bristol in B4."""
+    cover = wb["Cover"]
+    cover["A60"], cover["B60"] = "Council", "Manchester City Council"
+    cover.row_dimensions[60].hidden = True
+    _set("cell.council", "Cover!B60")(wb, meta)
+
+
 def _swap_answers(wb, meta):
     """Damage: Leadership's level read from Strategy's row."""
     _set("cell.leadership.level", meta["cell.strategy.level"])(wb, meta)
@@ -107,6 +116,8 @@ CASES = [
     pytest.param(_drop("cell.council"), ["no cell.council"], id="missing-council-key"),
     pytest.param(_repoint_council, ["cell.council", "'Cover!B6'", "Leeds City Council", "B4", "Bristol"],
                  id="council-repointed-to-another-council"),
+    pytest.param(_second_council_row, ["cell.council", "'Cover!B60'", "labels 2 rows 'Council'", "rows 4, 60"],
+                 id="a-second-council-label"),
     pytest.param(_set("cell.council", "Cover!C4"), ["cell.council", "'Cover!C4'", "'Council' cell is B4"],
                  id="council-repointed-to-the-note"),
     pytest.param(_set("cell.council", "Assessment!B5"), ["cell.council", "belongs on the Cover sheet"],

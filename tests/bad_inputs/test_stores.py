@@ -392,6 +392,22 @@ def _rehash(data: bytes, change) -> bytes:
     head, payload = data.rstrip(b"\n").split(b"\n")
     payload = change(payload.decode()).encode()
     header = json.loads(head)
+    from dqm.serial import _mac
+
+    header["hmac_sha256"] = _mac(payload)  # as the user's own dqm would: only the content check can refuse it
+    return json.dumps(header).encode() + b"\n" + payload + b"\n"
+
+
+def _forged(data: bytes, change) -> bytes:
+    """What someone who can write the folder but not read the user's key can make: a plain hash, or another key."""
+    import hashlib
+    import hmac
+    import json
+
+    head, payload = data.rstrip(b"\n").split(b"\n")
+    payload = change(payload.decode()).encode()
+    header = json.loads(head)
+    header["hmac_sha256"] = hmac.new(b"not the user's key" * 2, payload, hashlib.sha256).hexdigest()
     header["sha256"] = hashlib.sha256(payload).hexdigest()
     return json.dumps(header).encode() + b"\n" + payload + b"\n"
 
@@ -407,7 +423,8 @@ DAMAGED = [
     ("truncated", lambda: _frame_file()[:-20]),
     ("one-byte-changed", lambda: _frame_file().replace(b'"x"', b'"y"')),
     ("wrong-format", lambda: _frame_file().replace(b"dqm-value", b"other-fmt", 1)),
-    ("newer-version", lambda: _frame_file().replace(b'"version": 1', b'"version": 2', 1)),
+    ("newer-version", lambda: _frame_file().replace(b'"version": 2', b'"version": 3', 1)),
+    ("forged-without-the-key", lambda: _forged(_frame_file(), lambda p: p.replace('"x"', '"y"'))),
     ("not-json", lambda: _rehash(_frame_file(), lambda p: p[:-3])),
     ("unknown-tag", lambda: _rehash(_frame_file(), lambda p: p.replace('"$t":"frame"', '"$t":"exec"'))),
     ("object-dtype-as-numpy", lambda: _rehash(_frame_file(), lambda p: p.replace('"dtype":"<i8"', '"dtype":"|O"'))),
