@@ -8,13 +8,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from .datadir import PROJECT_ROOT, data_dir  # noqa: F401  (re-exported: `from dqm.paths import data_dir`)
 from .errors import ParameterError
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("DQM_DATA_DIR", PROJECT_ROOT / "data"))
 
 
 def model_path() -> Path:
