@@ -155,6 +155,11 @@ def _hostile_data(root: Path, tags: Tags) -> None:
             c["settle_with"] = tags("claims")
     claims[0]["statement"] = tags("claims", LONG_WORD)
     (root / "claims.yaml").write_text(yaml.safe_dump(claims, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # how the reports word claims: the associations tested (the annual report and the review show these)
+    wording = yaml.safe_load((src / "claim_wording.yaml").read_text(encoding="utf-8"))
+    wording["association"] = {cid: tags("claims") for cid in wording.get("association", {}) if cid in keep}
+    (root / "claim_wording.yaml").write_text(yaml.safe_dump(wording, allow_unicode=True, sort_keys=False),
+                                             encoding="utf-8")
     # the action library: every action and rationale starts with a formula; guidance titles carry markup
     lib = yaml.safe_load((src / "actions.yaml").read_text(encoding="utf-8"))
     for g in lib["guidance"].values():
