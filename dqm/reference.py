@@ -41,6 +41,10 @@ _WORDS_DROPPED = [
 # more than the next-best different council, the note names it as the probable council.
 _FUZZY_ACCEPT = 92.0
 _FUZZY_MARGIN = 4.0
+# Below this WRatio score a council is not even suggested: "Gotham City Council" scores 75 against North
+# Northamptonshire and Southampton, which would only be noise; real near misses ("Saint Helens", "Bristol City
+# Councl", "Shrosphire") score 85 or more.
+_SUGGEST_MIN = 80.0
 # Name variants of this project's own, added to mySociety's lookup (data/reference, see SOURCES.md): CSV files
 # with columns la-name and local-authority-code; lines starting with # are comments.
 VARIANT_FILES = ("extra_name_variants.csv", "welsh_council_names.csv")
@@ -246,6 +250,33 @@ class Match:
     @property
     def matched(self) -> bool:
         return self.code is not None
+
+    @property
+    def explanation(self) -> str:
+        """Why there is no match, as whole sentences, with the one "Did you mean ...?" of the package.
+
+        >>> match_council("Shrosphire").explanation
+        'No confident match. Did you mean Shropshire (SHR)?'
+        """
+        parts = [sentence(self.note)] if self.note else []
+        if self.suggestions and self.method != "former":  # a former council's note already names its successors
+            names = [f"{n} ({c})" for c, n in self.suggestions]
+            parts.append("Did you mean " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or "
+                                            + names[-1]) + "?")
+        return " ".join(parts)
+
+
+def sentence(text: str) -> str:
+    """A note as a sentence: its first letter upper case and a full stop at the end (unless it has one).
+
+    >>> sentence("no confident match"), sentence("'X' is a police body."), sentence("")
+    ('No confident match.', "'X' is a police body.", '')
+    """
+    t = str(text).strip()
+    if not t:
+        return ""
+    t = t[0].upper() + t[1:]
+    return t if t[-1] in ".?!" else t + "."
 
 
 @_per_data_dir()
@@ -474,6 +505,8 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
     if key in idx["former"]:
         return _former(idx, idx["former"][key], s)
     sugg = _suggest(idx, key)
+    best_score = sugg[0][2] if sugg else 0.0
+    sugg = [x for x in sugg if x[2] >= _SUGGEST_MIN]  # noise is never suggested
     if sugg:
         best = sugg[0]
         second = sugg[1][2] if len(sugg) > 1 else 0.0
@@ -481,8 +514,8 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
             return Match(s, None, method="fuzzy", score=best[2], suggestions=tuple((c, n) for c, n, _ in sugg),
                          note=f"probably {best[1]} ({best[0]}), but the name is not an exact name of that council; "
                          "confirm it in a council map (--council-map) to use it")
-    return Match(s, None, method="none", score=sugg[0][2] if sugg else 0.0,
-                 suggestions=tuple((c, n) for c, n, _ in sugg), note="no confident match")
+    return Match(s, None, method="none", score=best_score, suggestions=tuple((c, n) for c, n, _ in sugg),
+                 note="no confident match")
 
 
 def match_councils(values: pd.Series) -> pd.DataFrame:
