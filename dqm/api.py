@@ -233,7 +233,7 @@ def scores(data: Data | None = None, wave: int | None = None, draws: int = 1000,
     out = council_scores(data.councils, data.answers, _model(data), wave, n_draws=draws, seed=seed)
     names = data.councils.drop_duplicates("council_code").set_index("council_code")["council_name"]
     out.insert(1, "council_name", out["council_code"].map(names))
-    return out
+    return _tag(out, "scores", wave=wave, source=_source(data, wave))
 
 
 def profile(council: str, data: Data | None = None, wave: int | None = None) -> pd.DataFrame:
@@ -563,7 +563,10 @@ def _promote_command(claim, outcome) -> str:
 
 # ---------------------------------------------------------------- charts
 def chart(table: pd.DataFrame, title: str | None = None):
-    """The table from :func:`compare`, :func:`trend`, :func:`profile` or :func:`associate` as a chart in the reports' style.
+    """Any table from :func:`scores`, :func:`compare`, :func:`trend`, :func:`profile` or :func:`associate` as a chart.
+
+    ``scores`` is drawn as a caterpillar of rank intervals; the others as dot charts with intervals, a
+    council's profile against its peers, or a forest plot. Anything else is refused with a DQMError.
 
     Charts follow the Analysis Function style (afcharts) with a title, source line, alt text and the
     data behind them, exactly as in the published reports; suppressed groups are left out.
@@ -574,10 +577,21 @@ def chart(table: pd.DataFrame, title: str | None = None):
     """
     from . import plots
 
+    drawn = "dqm.scores, dqm.compare, dqm.trend, dqm.profile or dqm.associate"
+    if not isinstance(table, pd.DataFrame):
+        raise DQMError(f"chart() draws a table returned by {drawn}, not a {type(table).__name__}.")
     info = table.attrs.get("dqm")
-    if not info:
-        raise DQMError("chart() draws tables returned by dqm.compare, dqm.trend, dqm.profile or dqm.associate.")
-    kind, source = info["kind"], info["source"]
+    if not isinstance(info, dict) or "kind" not in info:
+        raise DQMError(f"chart() draws the tables returned by {drawn}; this table did not come from one of them "
+                       "(or lost its label on the way: draw the table as the function returned it).")
+    kind, source = info["kind"], info.get("source", "")
+    if table.empty:
+        raise DQMError(f"the {kind} table is empty: there is nothing to draw.")
+    if kind == "scores":
+        ranked = table.dropna(subset=["rank_median"])
+        if ranked.empty:
+            raise DQMError("no council in this scores table has a rank to draw.")
+        return plots.caterpillar(ranked, title or f"Council ranks with their uncertainty, {info['wave']}", source)
     if kind in ("compare", "trend"):
         d = table[~table["suppressed"]].dropna(subset=["mean"]).copy()
         label_cols = info["by"] if kind == "compare" else ["wave", *info["by"]]
