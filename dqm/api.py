@@ -186,12 +186,9 @@ def _source(data: Data, wave) -> str:
 
 def _code(council: str) -> str:
     """A council code from a code or any common name; an unclear name is an error with suggestions."""
-    from .reference import match_council
+    from .reference import require_council
 
-    m = match_council(council)
-    if not m.code:
-        raise DQMError(f"{council!r} is not a council I can identify. {m.explanation}".strip())
-    return m.code
+    return require_council(council)
 
 
 def _tag(df: pd.DataFrame, kind: str, **info) -> pd.DataFrame:
@@ -233,7 +230,29 @@ def scores(data: Data | None = None, wave: int | None = None, draws: int = 1000,
     out = council_scores(data.councils, data.answers, _model(data), wave, n_draws=draws, seed=seed)
     names = data.councils.drop_duplicates("council_code").set_index("council_code")["council_name"]
     out.insert(1, "council_name", out["council_code"].map(names))
+    ranked = pd.to_numeric(out["councils_ranked"]).dropna()
+    # how many councils the wave ranked: one whole number for every row (unranked councils too), in every wave
+    out["councils_ranked"] = pd.array([int(round(ranked.max())) if len(ranked) else 0] * len(out), dtype="Int64")
     return _tag(out, "scores", wave=wave, source=_source(data, wave))
+
+
+def for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy rounded for a person to read (a CSV opened in a spreadsheet): levels, scores and means to 2
+    decimals, ranks and counts to whole numbers. The API's own tables stay exact.
+
+    >>> for_people(pd.DataFrame({"score_p5": [2.271442], "rank_p5": [179.95], "councils_ranked": [221.0]}))
+       score_p5  rank_p5  councils_ranked
+    0      2.27      180              221
+    """
+    out = table.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if col.startswith("rank_") or col in ("councils_ranked", "n", "n_respondents", "coverage"):
+            out[col] = out[col].round().astype("Int64")
+        else:
+            out[col] = out[col].round(2)
+    return out
 
 
 def profile(council: str, data: Data | None = None, wave: int | None = None) -> pd.DataFrame:

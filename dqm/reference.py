@@ -518,6 +518,24 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
                  note="no confident match")
 
 
+def require_council(text) -> str:
+    """The local-authority-code of a council given by code, GSS code or name, as the API and the CLI take it.
+
+    Anything the matcher does not match (a near spelling, a former council, a police force ...) is a
+    DQMError saying why, with the nearest councils.
+
+    >>> require_council("City of Bristol")
+    'BST'
+    """
+    from .errors import DQMError
+
+    m = match_council(text)
+    if not m.code:
+        raise DQMError(f"{str(text)[:100]!r} is not a council I can identify. {m.explanation}".strip(),
+                       hint="`dqm match NAME` shows how a name matches.")
+    return m.code
+
+
 def match_councils(values: pd.Series) -> pd.DataFrame:
     """Match a column of names or codes: one row per distinct value.
 
@@ -552,7 +570,9 @@ def load_council_map(path) -> dict[str, str]:
     """Read a council map: a CSV with columns ``name`` and ``local_authority_code``, one row per name.
 
     It confirms names the matcher will not take on its own (near spellings, joint names, names it does
-    not know): each ``name`` (compared ignoring case and spacing) is stored as the council given. The
+    not know): each ``name`` (compared ignoring case and spacing) is stored as the council given. In a draft
+    map written by ``dqm ingest --write-map`` (it has a ``suggestion`` column) a row whose code was left
+    blank is skipped: that name stays quarantined. The
     map is checked first: every code must be a current council's local-authority-code (or GSS code),
     no name may be given two different councils, and a name of another kind of body (a police force,
     a parish council, ...) cannot be made a council. Returns {map_key(name): local-authority-code}.
@@ -595,12 +615,15 @@ def load_council_map(path) -> dict[str, str]:
     if name_col is None or code_col is None:
         raise DQMError(f"the council map's header is {', '.join(repr(h) for h in rows[0])}; it needs the columns "
                        "name and local_authority_code.", file=path, row=1, hint=hint)
+    draft = "suggestion" in header  # a draft map from `dqm ingest --write-map`: a row left without a code is skipped
     out, where = {}, {}
     for i, r in enumerate(rows[1:], start=2):
         name = r[name_col].strip() if name_col < len(r) else ""
         code_text = r[code_col].strip() if code_col < len(r) else ""
         if not name:
             raise DQMError("the name is blank.", file=path, row=i, column="name", hint=hint)
+        if not code_text and draft:
+            continue  # not confirmed: the name stays quarantined
         if not code_text:
             raise DQMError(f"no council code is given for {name!r}.", file=path, row=i, column="local_authority_code",
                            hint=hint)
