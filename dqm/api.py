@@ -598,10 +598,10 @@ def chart(table: pd.DataFrame, title: str | None = None):
 
     drawn = "dqm.scores, dqm.compare, dqm.trend, dqm.profile or dqm.associate"
     if not isinstance(table, pd.DataFrame):
-        raise DQMError(f"chart() draws a table returned by {drawn}, not a {type(table).__name__}.")
+        raise DQMError(f"chart() draws tables returned by {drawn}, not a {type(table).__name__}.")
     info = table.attrs.get("dqm")
     if not isinstance(info, dict) or "kind" not in info:
-        raise DQMError(f"chart() draws the tables returned by {drawn}; this table did not come from one of them "
+        raise DQMError(f"chart() draws tables returned by {drawn}; this table did not come from one of them "
                        "(or lost its label on the way: draw the table as the function returned it).")
     kind, source = info["kind"], info.get("source", "")
     if table.empty:

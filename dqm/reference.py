@@ -304,6 +304,27 @@ def _refusal_words() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(set(out), key=lambda p: -len(p[0])))
 
 
+@_per_data_dir()
+def _never_suggested() -> tuple[str, ...]:
+    """Phrases of test and placeholder entries (data/reference/not_councils.yaml, never_suggested), as tokens."""
+    from .errors import DQMError
+
+    words = _not_councils_file().get("never_suggested", []) if isinstance(_not_councils_file(), dict) else []
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise DQMError("never_suggested must be a list of words or phrases.", file=reference_dir() / "not_councils.yaml")
+    return tuple(_tokens(w) for w in words)
+
+
+def placeholder(text: str) -> str | None:
+    """The phrase that marks a name as a test or placeholder entry ("please ignore"), or None.
+
+    >>> placeholder("TEST - please ignore"), placeholder("Test Valley")
+    ('please ignore', None)
+    """
+    t = _tokens(text)
+    return next((w.strip() for w in _never_suggested() if w in t), None)
+
+
 def _tokens(text: str) -> str:
     """Lower case ASCII words separated by single spaces, with a space at each end (for phrase search)."""
     t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
@@ -504,6 +525,10 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
         return Match(s, code, idx["nice"][code], "exact", 100.0)
     if key in idx["former"]:
         return _former(idx, idx["former"][key], s)
+    marker = placeholder(s)
+    if marker:  # "TEST - please ignore": an unknown council, with no noise suggestion (Test Valley)
+        return Match(s, None, method="none", note=f"it looks like a test or placeholder entry ({marker!r}), so no "
+                     "council is suggested")
     sugg = _suggest(idx, key)
     best_score = sugg[0][2] if sugg else 0.0
     sugg = [x for x in sugg if x[2] >= _SUGGEST_MIN]  # noise is never suggested
