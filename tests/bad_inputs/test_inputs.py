@@ -225,7 +225,7 @@ for body in ("North Yorkshire Police", "NHS Greater Manchester ICB", "Greater Ma
              "Beech Parish Council", "1101 Air Cadets", "Kent Fire and Rescue Service", "Adur & Worthing Councils"):
     add(f"council-{body.split()[-1].lower()}-{len(body)}", "export", lambda c, body=body: c.ingest(c.export(council=body)),
         "not a council", NOTHING, quarantined("not a council"))
-add("council-typo", "export", lambda c: c.ingest(c.export(council="Birmingam")), "probably Birmingham", NOTHING,
+add("council-typo", "export", lambda c: c.ingest(c.export(council="Birmingam")), "Probably Birmingham (BIR)", NOTHING,
     quarantined("unknown council"))
 add("council-former", "export", lambda c: c.ingest(c.export(council="Somerset County Council")), "former council", NOTHING,
     quarantined("unknown council"))
