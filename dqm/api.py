@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DQMError
+from .errors import DQMError, did_you_mean
 from .model import Model, load_model
 from .paths import resolve_store
 from .scoring.sector import SUPPRESS_BELOW
@@ -124,7 +124,7 @@ def load(store=None, wave: int | None = None, model: Model | None = None) -> Dat
 
     path, note = resolve_store(store)
     model = model or load_model()
-    raw = store_load(path, wave=wave, model=model)
+    raw = store_load(path, wave=as_wave(wave), model=model)
     return Data(raw.ingests, raw.submissions, raw.answers, raw.rejects, tidy(raw.councils.drop(
         columns=["local-authority-code"], errors="ignore")), store=path, note=note, model=model)
 
@@ -145,16 +145,39 @@ def _model(data: Data) -> Model:
     return data.model if getattr(data, "model", None) is not None else load_model()
 
 
-def _wave(data: Data, wave: int | None) -> int:
-    waves = sorted(data.councils.loc[data.councils["assessment_type"] == "self", "wave"].unique())
+def as_wave(wave) -> int | None:
+    """A wave as the year it is, from a number or a string ("2026", 2026, 2026.0, numpy integers); None stays None.
+
+    >>> as_wave("2026"), as_wave(2025.0), as_wave(" 2024 ")
+    (2026, 2025, 2024)
+    """
+    if wave is None:
+        return None
+    if isinstance(wave, bool):
+        raise DQMError(f"a wave is a year such as 2026, not {wave!r}.")
+    try:
+        number = float(str(wave).strip())
+    except ValueError:
+        raise DQMError(f"a wave is a year such as 2026, not {wave!r}.") from None
+    if not number.is_integer():
+        raise DQMError(f"a wave is a whole year such as 2026, not {wave!r}.")
+    return int(number)
+
+
+def _wave(data: Data, wave) -> int:
+    """The wave a function works on: the one asked for (as a number or a string), else the latest held."""
+    waves = [int(w) for w in sorted(data.councils.loc[data.councils["assessment_type"] == "self", "wave"].unique())]
+    wave = as_wave(wave)
     if wave is None:
         if not waves:
             raise DQMError("the store has no self-assessments.", file=data.store)
-        return int(waves[-1])
+        return waves[-1]
     if wave not in waves:
+        near = min(waves, key=lambda w: abs(w - wave)) if waves else None
         raise DQMError(f"the store has no self-assessments for wave {wave} (waves held: "
-                       f"{', '.join(map(str, waves)) or 'none'}).", file=data.store)
-    return int(wave)
+                       f"{', '.join(map(str, waves)) or 'none'})." + (f" Did you mean {near}?" if near else ""),
+                       file=data.store)
+    return wave
 
 
 def _source(data: Data, wave) -> str:
@@ -163,13 +186,9 @@ def _source(data: Data, wave) -> str:
 
 def _code(council: str) -> str:
     """A council code from a code or any common name; an unclear name is an error with suggestions."""
-    from .reference import match_council
+    from .reference import require_council
 
-    m = match_council(council)
-    if not m.code:
-        sugg = "; ".join(f"{n} ({c})" for c, n in m.suggestions)
-        raise DQMError(f"{council!r} is not a council I can identify. {m.note}" + (f" Nearest: {sugg}." if sugg else ""))
-    return m.code
+    return require_council(council)
 
 
 def _tag(df: pd.DataFrame, kind: str, **info) -> pd.DataFrame:
@@ -211,6 +230,28 @@ def scores(data: Data | None = None, wave: int | None = None, draws: int = 1000,
     out = council_scores(data.councils, data.answers, _model(data), wave, n_draws=draws, seed=seed)
     names = data.councils.drop_duplicates("council_code").set_index("council_code")["council_name"]
     out.insert(1, "council_name", out["council_code"].map(names))
+    ranked = pd.to_numeric(out["councils_ranked"]).dropna()
+    # how many councils the wave ranked: one whole number for every row (unranked councils too), in every wave
+    out["councils_ranked"] = pd.array([int(round(ranked.max())) if len(ranked) else 0] * len(out), dtype="Int64")
+    return _tag(out, "scores", wave=wave, source=_source(data, wave))
+
+
+def for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy rounded for a person to read (a CSV opened in a spreadsheet): levels, scores and means to 2
+    decimals, ranks and counts to whole numbers. The API's own tables stay exact.
+
+    >>> for_people(pd.DataFrame({"score_p5": [2.271442], "rank_p5": [179.95], "councils_ranked": [221.0]}))
+       score_p5  rank_p5  councils_ranked
+    0      2.27      180              221
+    """
+    out = table.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if col.startswith("rank_") or col in ("councils_ranked", "n", "n_respondents", "coverage"):
+            out[col] = out[col].round().astype("Int64")
+        else:
+            out[col] = out[col].round(2)
     return out
 
 
@@ -281,18 +322,72 @@ def _grouping(by, data: Data) -> list[str]:
     for c in cols:
         col = GROUPINGS.get(c, c)
         if col not in data.councils:
-            known = ", ".join(sorted(set(GROUPINGS) | {"type_group", "deprivation_quintile"}))
-            raise DQMError(f"cannot compare by {c!r}: it is not a column of the councils table. Try one of {known}.")
+            known = sorted(set(GROUPINGS) | {"type_group", "deprivation_quintile"})
+            raise DQMError(f"cannot compare by {c!r}: it is not a column of the councils table."
+                           + (did_you_mean(c, [*known, *data.councils.columns]) or f" Try one of {', '.join(known)}."))
         out.append(col)
     return out
+
+
+def dimension_id(dimension, model: Model, what: str = "dimension") -> str:
+    """A dimension's id from its id or its display name in any case ("Leadership", "LEADERSHIP"); "overall" stays.
+
+    Unknown names are refused with the nearest ids and names ("Did you mean ...?").
+    """
+    text = " ".join(str(dimension).replace("_", " ").split()).casefold()
+    names = {"overall": "overall", "overall mean": "overall", "overall level": "overall"}
+    for dim_id, name in model.dimension_names.items():
+        names[dim_id.replace("_", " ").casefold()] = dim_id
+        names[" ".join(str(name).split()).casefold()] = dim_id
+    if text in names:
+        return names[text]
+    choices = ["overall", *model.dimension_ids, *model.dimension_names.values()]
+    raise DQMError(f"no {what} {dimension!r}." + (did_you_mean(dimension, choices) or
+                   f" Choose 'overall' or one of {', '.join(model.dimension_ids)} (ids or the names the tables show)."))
+
+
+BANDS = 5  # a numeric `by=` column is cut into this many bands of (near) equal numbers of councils
+BAND_NAMES = {5: "quintile"}
+
+
+def _number(x: float) -> str:
+    """A band edge as a person reads it: 12,345, 0.42 or 3.5."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _banded(lv: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, list[str], dict]:
+    """Numeric grouping columns with many values (population, density) cut into labelled quintile bands.
+
+    Grouping by a measurement such as population would make one group per council, every one of them
+    suppressed. Each such column ``x`` becomes ``x_band``: "1 (lowest): 1,234 to 56,789" ... "5 (highest): ...",
+    bands of (near) equal numbers of the councils in ``lv``. Returns (table, grouping columns, rules).
+    """
+    out, rules, new_cols = lv.copy(), {}, []
+    for col in cols:
+        values = pd.to_numeric(out[col], errors="coerce") if not pd.api.types.is_bool_dtype(out[col]) else None
+        per_council = None if values is None else values.groupby(out["council_code"]).first().dropna()
+        if values is None or not pd.api.types.is_numeric_dtype(out[col]) or per_council.nunique() <= 10:
+            new_cols.append(col)
+            continue
+        bands = pd.qcut(per_council, BANDS, duplicates="drop")
+        k = len(bands.cat.categories)
+        edges = per_council.groupby(bands.cat.codes).agg(["min", "max"])
+        labels = {i: f"{i + 1}" + (" (lowest)" if i == 0 else " (highest)" if i == k - 1 else "")
+                  + f": {_number(lo)} to {_number(hi)}" for i, (lo, hi) in edges.iterrows()}
+        band = f"{col}_band"
+        out[band] = out["council_code"].map(bands.cat.codes.map(labels))
+        rules[band] = (f"{col.replace('_', ' ')} cut into {k} bands of equal numbers of councils "
+                       f"({BAND_NAMES.get(k, 'band')}s of the {len(per_council):,} councils in the table; "
+                       "1 is the lowest, each label gives the band's range)")
+        new_cols.append(band)
+    return out, new_cols, rules
 
 
 def _dimension_filter(table: pd.DataFrame, dimension: str | None, model: Model) -> pd.DataFrame:
     if dimension is None:
         return table
-    dim = "overall_mean" if dimension in ("overall", "overall_mean") else dimension
-    if dim not in set(table["dimension_id"]):
-        raise DQMError(f"no dimension {dimension!r}; choose 'overall' or one of {', '.join(model.dimension_ids)}.")
+    dim = dimension_id(dimension, model)
+    dim = "overall_mean" if dim == "overall" else dim
     return table[table["dimension_id"] == dim].reset_index(drop=True)
 
 
@@ -319,11 +414,15 @@ def compare(by="type", data: Data | None = None, wave: int | None = None, dimens
     model = _model(data)
     cols = _grouping(by, data)
     lv = data.councils[data.councils["wave"] == wave]
+    lv, cols, rules = _banded(lv if assessment_type is None else lv[lv["assessment_type"] == assessment_type], cols)
     out = dimension_means(lv, model, by=cols, assessment_type=assessment_type).rename(columns={"councils": "n"})
     out = _dimension_filter(out, dimension, model)
     out["suppressed"] = out["n"] < min_councils
     out.loc[out["suppressed"], ["mean", "ci_low", "ci_high"]] = np.nan
-    return _tag(out, "compare", by=cols, wave=wave, source=_source(data, wave))
+    for band, rule in rules.items():
+        out[f"{band}_rule"] = rule
+    return _tag(out.sort_values(cols, kind="stable").reset_index(drop=True) if rules else out, "compare", by=cols,
+                wave=wave, source=_source(data, wave), bands=rules)
 
 
 def trend(dimension: str = "overall", by=None, data: Data | None = None, assessment_type: str | None = "self",
@@ -428,6 +527,7 @@ def associate(exposure: str, outcome, controls=("council_type",), data: Data | N
     True
     """
     from .claims import Claim, EngineConfig, evaluate_claims, results_table
+    from .claims.engine import REASONS
     from .claims.registry import CONTROLS, DIRECTIONS
     from .reference import councils as ref_councils
 
@@ -437,9 +537,9 @@ def associate(exposure: str, outcome, controls=("council_type",), data: Data | N
     controls = (controls,) if isinstance(controls, str) else tuple(controls or ())
     bad = [c for c in controls if c not in CONTROLS]
     if bad:
-        raise DQMError(f"unknown control(s) {', '.join(map(repr, bad))}; choose from {', '.join(CONTROLS)}.")
-    if exposure != "overall" and exposure not in model.dimension_ids:
-        raise DQMError(f"no exposure {exposure!r}; choose 'overall' or one of {', '.join(model.dimension_ids)}.")
+        raise DQMError(f"unknown control(s) {', '.join(map(repr, bad))}." + "".join(did_you_mean(c, CONTROLS) for c in bad)
+                       + f" Choose from {', '.join(CONTROLS)}.")
+    exposure = dimension_id(exposure, model, what="exposure")
     if direction not in DIRECTIONS:
         raise DQMError(f"direction must be one of {', '.join(DIRECTIONS)}.")
     outcomes, measure, name = _outcome_table(outcome, data, controls)
@@ -450,6 +550,8 @@ def associate(exposure: str, outcome, controls=("council_type",), data: Data | N
     cfg = EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap, spec_curve=spec_curve)
     result = evaluate_claims([claim], data.councils, outcomes, model, wave, cfg, reference=ref_councils())[0]
     row = results_table([result])
+    if not str(row["reason"].iloc[0] or "").strip():  # every verdict says why, an inconclusive one too
+        row["reason"] = REASONS.get(str(row["reason_code"].iloc[0]), f"the verdict rule gave {result.verdict}")
     keep = ["exposure", "outcome", "verdict", "estimate", "ci_low", "ci_high", "p_value", "n", "mde", "equivalent",
             "spearman", "spearman_low", "spearman_high", "spec_curve_share", "specifications", "sesoi", "period",
             "exploratory", "reason"]
@@ -480,7 +582,10 @@ def _promote_command(claim, outcome) -> str:
 
 # ---------------------------------------------------------------- charts
 def chart(table: pd.DataFrame, title: str | None = None):
-    """The table from :func:`compare`, :func:`trend`, :func:`profile` or :func:`associate` as a chart in the reports' style.
+    """Any table from :func:`scores`, :func:`compare`, :func:`trend`, :func:`profile` or :func:`associate` as a chart.
+
+    ``scores`` is drawn as a caterpillar of rank intervals; the others as dot charts with intervals, a
+    council's profile against its peers, or a forest plot. Anything else is refused with a DQMError.
 
     Charts follow the Analysis Function style (afcharts) with a title, source line, alt text and the
     data behind them, exactly as in the published reports; suppressed groups are left out.
@@ -491,10 +596,21 @@ def chart(table: pd.DataFrame, title: str | None = None):
     """
     from . import plots
 
+    drawn = "dqm.scores, dqm.compare, dqm.trend, dqm.profile or dqm.associate"
+    if not isinstance(table, pd.DataFrame):
+        raise DQMError(f"chart() draws tables returned by {drawn}, not a {type(table).__name__}.")
     info = table.attrs.get("dqm")
-    if not info:
-        raise DQMError("chart() draws tables returned by dqm.compare, dqm.trend, dqm.profile or dqm.associate.")
-    kind, source = info["kind"], info["source"]
+    if not isinstance(info, dict) or "kind" not in info:
+        raise DQMError(f"chart() draws tables returned by {drawn}; this table did not come from one of them "
+                       "(or lost its label on the way: draw the table as the function returned it).")
+    kind, source = info["kind"], info.get("source", "")
+    if table.empty:
+        raise DQMError(f"the {kind} table is empty: there is nothing to draw.")
+    if kind == "scores":
+        ranked = table.dropna(subset=["rank_median"])
+        if ranked.empty:
+            raise DQMError("no council in this scores table has a rank to draw.")
+        return plots.caterpillar(ranked, title or f"Council ranks with their uncertainty, {info['wave']}", source)
     if kind in ("compare", "trend"):
         d = table[~table["suppressed"]].dropna(subset=["mean"]).copy()
         label_cols = info["by"] if kind == "compare" else ["wave", *info["by"]]

@@ -17,6 +17,7 @@ from .mainjob import QUICK, example_council  # noqa: F401  (the main job's setti
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
 EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
+EXIT_NOTHING_STORED = 3  # `dqm ingest`: a file was read but stored nothing (every row quarantined, or none)
 
 
 def _read_store(store):
@@ -47,6 +48,8 @@ def _cmd_ingest(args) -> int:
 
     from .reference import load_council_map
 
+    if args.write_map:
+        _check_output_file(args.write_map, ".csv", "draft council map")
     model = load_model(args.model) if args.model else load_model()
     council_map = load_council_map(args.council_map) if args.council_map else None
     con = connect(args.store)
@@ -72,13 +75,55 @@ def _cmd_ingest(args) -> int:
             print(r.summary())
             for u in r.unmatched_councils:
                 label = "not a council" if u.get("method") == "refused" else "unmatched council"
-                print(f"  {label} {u['text']!r}" + (f": {u['suggestions']}" if u["suggestions"] else ""))
-            if any(u.get("method") == "fuzzy" for u in r.unmatched_councils):
+                print(f"  {label} {u['text']!r}" + (f": {u['note']}" if u.get("note") else ""))
+            if any(u.get("method") in ("fuzzy", "none") for u in r.unmatched_councils) and not args.write_map:
                 print("  To confirm a probable council, list the name and its code in a CSV file with columns "
-                      "name,local_authority_code and ingest again with --council-map FILE.")
+                      "name,local_authority_code (--write-map FILE writes a draft) and ingest again with "
+                      "--council-map FILE.")
         for f in failed:
             print(f"Could not ingest {f['error']}", file=sys.stderr)
-    return EXIT_USER_ERROR if failed else 0
+    if args.write_map:
+        _write_draft_map(args.write_map, results)
+    empty = [r.file for r in results if not r.already_ingested and r.stored == 0]
+    for name in empty:
+        print(f"Nothing was stored from {name}: every row was quarantined or blank (exit code "
+              f"{EXIT_NOTHING_STORED}).", file=sys.stderr)
+    return EXIT_USER_ERROR if failed else EXIT_NOTHING_STORED if empty else 0
+
+
+DRAFT_MAP_COLUMNS = ["name", "local_authority_code", "suggestion", "reason"]
+
+
+def draft_map(results) -> "pd.DataFrame":
+    """Every quarantined council name of these ingests, once, with its best suggestion (or none), as a draft
+    council map: ``local_authority_code`` holds the suggested code for the user to confirm, correct or clear
+    (rows left without a code must be removed before the map is passed back with --council-map)."""
+    import pandas as pd
+
+    rows, seen = [], set()
+    for r in results:
+        for u in r.unmatched_councils:
+            if u["text"] in seen or u.get("method") == "too_long":
+                continue
+            seen.add(u["text"])
+            best = u.get("best")
+            code, name = (best[0], best[1]) if best else ("", "")
+            rows.append({"name": u["text"], "local_authority_code": code,
+                         "suggestion": f"{name} ({code})" if best else "none",
+                         "reason": u.get("note") or "no confident match."})
+    return pd.DataFrame(rows, columns=DRAFT_MAP_COLUMNS)
+
+
+def _write_draft_map(path, results) -> None:
+    from .cells import csv_text
+    from .paths import write_atomic
+
+    table = draft_map(results)
+    write_atomic(path, csv_text(table), "draft council map")
+    suggested = int((table["local_authority_code"] != "").sum())
+    print(f"Wrote a draft council map of {len(table):,} quarantined names ({suggested:,} with a suggested council) to "
+          f"{path}. Check each row: keep a code only if the name means that council, delete the other rows, then "
+          f"ingest again with --council-map {path}.")
 
 
 def _cmd_report_councils(args) -> int:
@@ -117,6 +162,10 @@ def _cmd_report(args) -> int:
         raise DQMError("a council report needs a council code (dqm report council CODE --wave YEAR) or --all.")
     if args.kind != "council" and args.council:
         raise DQMError(f"only the council report takes a council code, not the {args.kind} report.")
+    if args.council:  # a code, a GSS code or a name, matched as the API matches it
+        from .reference import require_council
+
+        args.council = require_council(args.council)
     res = run_report(args.kind, args.wave, store=args.store, out_dir=args.out_dir, output=args.output,
                      council=args.council, pdf=args.pdf, extra=_user_parameters(args))
     print(f"Wrote {res.html}" + (f" and {res.pdf}" if res.pdf else "") + f" in {res.seconds:.1f} s.")
@@ -161,11 +210,10 @@ def _check_output_file(path, suffix: str, what: str = "output file") -> None:
 def _cmd_score(args) -> int:
     import pandas as pd
 
+    from .api import for_people, load, scores as api_scores
     from .cells import csv_text
     from .model import load_model
     from .paths import write_atomic
-    from .scoring import council_scores
-    from .store import load
 
     if args.out:
         _check_output_file(args.out, ".csv", "scores file")
@@ -174,15 +222,17 @@ def _cmd_score(args) -> int:
     data = load(args.store, wave=args.wave, model=model)
     if data.answers.empty:
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
-    scores = council_scores(data.councils, data.answers, model, args.wave, n_draws=args.draws, seed=args.seed)
+    # the API's table (council_name, integer councils_ranked), rounded for a person in the CSV and on screen
+    scores = api_scores(data, args.wave, draws=args.draws, seed=args.seed)
+    scores.attrs = {}
     if args.out:
-        write_atomic(args.out, csv_text(scores), "scores file")
+        write_atomic(args.out, csv_text(for_people(scores)), "scores file")
         print(f"Wrote scores for {len(scores)} councils to {args.out}.")
     elif args.json:
         print(scores.to_json(orient="records", indent=2))
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200):
-            print(scores.round(2).to_string(index=False))
+            print(for_people(scores).to_string(index=False))
     return 0
 
 
@@ -479,8 +529,9 @@ def _cmd_match(args) -> int:
             if r.local_authority_code:
                 print(f"{_shown(r.text)} -> {r.local_authority_code} ({r.name}; {r.method})")
             else:
-                more = r.successors or r.suggestions
-                print(f"{_shown(r.text)} -> {r.status}. {r.note}" + (f" Nearest: {more}." if more and more not in r.note else ""))
+                from .reference import match_council
+
+                print(f"{_shown(r.text)} -> {r.status}. {match_council(r.text).explanation}".rstrip())
     return 0
 
 
@@ -548,7 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("ingest", help="ingest survey exports (CSV or XLSX) into the store",
                        description="Read survey exports, map columns and answers to the quality model, and store "
-                       "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.")
+                       "them; rows that cannot be used are quarantined with a reason. Re-ingesting a file changes nothing.",
+                       epilog="Exit codes: 0 every file ingested (or already ingested); 2 a file or option was refused "
+                       "(the message says why); 3 a file was read but stored nothing (every row quarantined or blank).")
     s.add_argument("files", nargs="+", type=Path, help="CSV or XLSX exports, filled assessment packs, or folders of them")
     s.add_argument("--wave", type=year, required=True, help="assessment year, e.g. 2026 (2000 to 2100)")
     s.add_argument("--store", help="DuckDB store to write (default DQM_STORE, else data/dqm.duckdb)")
@@ -561,6 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--council-map", metavar="CSV",
                    help="CSV with columns name,local_authority_code confirming council names the matcher will not "
                    "take on its own (near spellings, names it does not know)")
+    s.add_argument("--write-map", metavar="CSV",
+                   help="write every quarantined council name with its best suggestion (or none) as a draft council "
+                   "map (columns name,local_authority_code,suggestion,reason) to check and pass back with --council-map")
     s.add_argument("--json", action="store_true", help="print one JSON object per file")
     s.add_argument("--max-file-mb", type=positive(float, 1_000_000), help="largest export to read, in MB (default in data/limits.yaml)")
     s.add_argument("--max-rows", type=positive(int, 100_000_000), help="most rows in one export (default in data/limits.yaml)")

@@ -44,3 +44,23 @@ class ParameterError(DQMError):
 
 class DQMWarning(UserWarning):
     """Something the user should know that does not stop the command (the CLI prints it as one "Warning:" line)."""
+
+
+def did_you_mean(given, choices, n: int = 3, cutoff: float = 0.6) -> str:
+    """The one "did you mean" sentence for an unknown name (a wave, a dimension, a column, a council ...).
+
+    Returns a sentence starting with a space, or "" when nothing is close. Case is ignored.
+
+    >>> did_you_mean("leadershp", ["leadership", "data", "skills"])
+    " Did you mean 'leadership'?"
+    >>> did_you_mean("zzz", ["leadership"])
+    ''
+    """
+    import difflib
+
+    options = {str(c).casefold(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(given).casefold(), list(options), n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    names = [repr(options[c]) for c in close]
+    return " Did you mean " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]) + "?"

@@ -792,6 +792,15 @@ def respondent_key(parts: list[str], salt: str) -> str | None:
     return hashlib.sha256((salt + "|" + text).encode()).hexdigest()[:24]
 
 
+def _unknown_detail(text: str, suggestions: dict, notes: dict) -> str:
+    """A quarantined unknown council's detail: "'Birmingam' is not a current council; nearest: Birmingham (BIR).
+    probably ..." (the data quality report reads what follows "nearest: "), or the note alone in brackets."""
+    sugg, note = suggestions[text], notes.get(text, "")
+    if sugg:
+        return f"{text!r} is not a current council; nearest: {sugg}" + (f". {note}" if note else "")
+    return f"{text!r} is not a current council" + (f" ({note})" if note else "")
+
+
 def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment_type: str = "self",
                  salt: str = "", council_map: dict | None = None) -> Parsed:
     """Validate every data row: each becomes a candidate submission or a quarantined reject with a reason."""
@@ -815,7 +824,7 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
 
     # council: the user's council map first, then codes and exact names; near spellings and other bodies never stored
     council_text = col(by_field[("meta", "council")])
-    codes, why, suggestions, mapped = {}, {}, {}, set()
+    codes, why, suggestions, notes, raw_notes, best, mapped = {}, {}, {}, {}, {}, {}, set()
     for text in pd.unique(council_text.fillna("")):
         if council_map and map_key(text) in council_map:
             codes[text] = council_map[map_key(text)]
@@ -824,22 +833,24 @@ def parse_export(raw: RawExport, shape: str, model: Model, wave: int, assessment
         m = match_council(text)
         codes[text] = m.code
         why[text] = m.method
-        suggestions[text] = ("; ".join(f"{nm} ({c})" for c, nm in m.suggestions) + (f". {m.note}" if m.note else "")).strip("; ")
+        suggestions[text] = "; ".join(f"{nm} ({c})" for c, nm in m.suggestions)
+        notes[text], raw_notes[text] = m.explanation, m.note
+        best[text] = m.suggestions[0] if m.suggestions and m.method in ("fuzzy", "none") else None  # (code, name)
     council = council_text.fillna("").map(codes)
     blank_council = council_text.fillna("").str.strip() == ""
     add((council.isna() & blank_council).to_numpy(), "no council given", lambda i: "the council column is blank")
     method = council_text.fillna("").map(lambda t: why.get(t, ""))
     refused = (council.isna() & ~blank_council & (method == "refused")).to_numpy()
-    add(refused, "not a council", lambda i: suggestions[council_text.iloc[i]])
+    add(refused, "not a council", lambda i: notes[council_text.iloc[i]])
     too_long = (council.isna() & (method == "too_long")).to_numpy()
-    add(too_long, "council name too long", lambda i: suggestions[council_text.iloc[i]])
+    add(too_long, "council name too long", lambda i: notes[council_text.iloc[i]])
     unknown = (council.isna() & ~blank_council & ~method.isin(["refused", "too_long"])).to_numpy()
-    add(unknown, "unknown council", lambda i: f"{council_text.iloc[i]!r} is not a current council"
-        + (f"; nearest: {suggestions[council_text.iloc[i]]}" if suggestions[council_text.iloc[i]] else ""))
-    unmatched = [{"text": t, "method": why.get(t, "none"), "suggestions": suggestions[t]}
-                 for t in pd.unique(council_text[unknown | refused].fillna(""))]
-    unmatched += [{"text": t[:60] + "...", "method": "too_long", "suggestions": suggestions[t]}
-                  for t in pd.unique(council_text[too_long].fillna(""))]
+    add(unknown, "unknown council", lambda i: _unknown_detail(council_text.iloc[i], suggestions, raw_notes))
+    # each unmatched name with the nearest councils, why it was not stored, and the best suggestion for a draft map
+    unmatched = [{"text": t, "method": why.get(t, "none"), "suggestions": suggestions[t], "note": notes[t],
+                  "best": best[t]} for t in pd.unique(council_text[unknown | refused].fillna(""))]
+    unmatched += [{"text": t[:60] + "...", "method": "too_long", "suggestions": suggestions[t], "note": notes[t],
+                   "best": None} for t in pd.unique(council_text[too_long].fillna(""))]
     map_used = {t: codes[t] for t in pd.unique(council_text.fillna("")) if t in mapped}
 
     # levels and targets

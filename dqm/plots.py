@@ -281,3 +281,36 @@ def council_profile(df: pd.DataFrame, council_label: str, title: str, source: st
            + "; ".join(f"{r.dimension}: level {r.level:g}, target {r.target:g}, peers' median {r.peer_median:g}"
                        for r in d.itertuples() if r.level == r.level) + ".")
     return _finish(fig, title, alt, source, d.round(2))
+
+
+def caterpillar(df: pd.DataFrame, title: str, source: str) -> Chart:
+    """Every council's rank with its 5th to 95th percentile interval, sorted by rank (a caterpillar plot).
+
+    ``df``: council_name, rank_median, rank_p5, rank_p95 and, if there, councils_ranked and position. The
+    councils are too many to name on the axis; the data table beside the chart names each one.
+    """
+    d = df.dropna(subset=["rank_median"]).sort_values(["rank_median", "rank_p5"]).reset_index(drop=True)
+    colour = get_af_colours("categorical", number_of_colours=2)[0]
+    x = np.arange(1, len(d) + 1)
+    with plt.style.context(STYLE):
+        fig, ax = plt.subplots(figsize=(9, 4.8))
+        ax.vlines(x, d["rank_p5"], d["rank_p95"], color="#B0B0B0", linewidth=1.2, label="5th to 95th percentile")
+        ax.scatter(x, d["rank_median"], s=8, color=colour, zorder=3, label="median rank")
+        ax.invert_yaxis()  # rank 1 at the top
+        ax.set_xlabel("Councils, ordered by median rank")
+        ax.set_ylabel("Rank (1 = highest score)")
+        ax.grid(axis="x", visible=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.15), ncol=2, frameon=False, fontsize=10)
+    width = (d["rank_p95"] - d["rank_p5"]).median() if len(d) else float("nan")
+    alt = (f"Caterpillar chart of {len(d):,} councils' ranks, each a dot at its median rank over the Monte Carlo "
+           f"draws with a line from the 5th to the 95th percentile; the typical line spans {width:.0f} ranks, so "
+           "most neighbouring councils cannot be told apart. The table names every council.")
+    if "position" in d:
+        counts = d["position"].value_counts()
+        alt += " Positions: " + "; ".join(f"{k} {v:,}" for k, v in counts.items()) + "."
+    cols = [c for c in ("council_name", "rank_median", "rank_p5", "rank_p95", "position") if c in d]
+    data = d[cols].round({"rank_median": 0, "rank_p5": 0, "rank_p95": 0})
+    return _finish(fig, title, alt, source, data.rename(columns={"council_name": "Council", "rank_median": "Median rank",
+                                                                  "rank_p5": "Rank, 5th percentile",
+                                                                  "rank_p95": "Rank, 95th percentile",
+                                                                  "position": "Position"}))

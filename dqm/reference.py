@@ -41,6 +41,10 @@ _WORDS_DROPPED = [
 # more than the next-best different council, the note names it as the probable council.
 _FUZZY_ACCEPT = 92.0
 _FUZZY_MARGIN = 4.0
+# Below this WRatio score a council is not even suggested: "Gotham City Council" scores 75 against North
+# Northamptonshire and Southampton, which would only be noise; real near misses ("Saint Helens", "Bristol City
+# Councl", "Shrosphire") score 85 or more.
+_SUGGEST_MIN = 80.0
 # Name variants of this project's own, added to mySociety's lookup (data/reference, see SOURCES.md): CSV files
 # with columns la-name and local-authority-code; lines starting with # are comments.
 VARIANT_FILES = ("extra_name_variants.csv", "welsh_council_names.csv")
@@ -247,6 +251,33 @@ class Match:
     def matched(self) -> bool:
         return self.code is not None
 
+    @property
+    def explanation(self) -> str:
+        """Why there is no match, as whole sentences, with the one "Did you mean ...?" of the package.
+
+        >>> match_council("Shrosphire").explanation
+        'No confident match. Did you mean Shropshire (SHR)?'
+        """
+        parts = [sentence(self.note)] if self.note else []
+        if self.suggestions and self.method != "former":  # a former council's note already names its successors
+            names = [f"{n} ({c})" for c, n in self.suggestions]
+            parts.append("Did you mean " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or "
+                                            + names[-1]) + "?")
+        return " ".join(parts)
+
+
+def sentence(text: str) -> str:
+    """A note as a sentence: its first letter upper case and a full stop at the end (unless it has one).
+
+    >>> sentence("no confident match"), sentence("'X' is a police body."), sentence("")
+    ('No confident match.', "'X' is a police body.", '')
+    """
+    t = str(text).strip()
+    if not t:
+        return ""
+    t = t[0].upper() + t[1:]
+    return t if t[-1] in ".?!" else t + "."
+
 
 @_per_data_dir()
 def _not_councils_file():
@@ -284,6 +315,27 @@ def _refusal_words() -> tuple[tuple[str, str], ...]:
             raise DQMError(f"group {label!r} must be a list of words or phrases.", file=path)
         out += [(_tokens(w), str(label)) for w in words]
     return tuple(sorted(set(out), key=lambda p: -len(p[0])))
+
+
+@_per_data_dir()
+def _never_suggested() -> tuple[str, ...]:
+    """Phrases of test and placeholder entries (data/reference/not_councils.yaml, never_suggested), as tokens."""
+    from .errors import DQMError
+
+    words = _not_councils_file().get("never_suggested", []) if isinstance(_not_councils_file(), dict) else []
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise DQMError("never_suggested must be a list of words or phrases.", file=reference_dir() / "not_councils.yaml")
+    return tuple(_tokens(w) for w in words)
+
+
+def placeholder(text: str) -> str | None:
+    """The phrase that marks a name as a test or placeholder entry ("please ignore"), or None.
+
+    >>> placeholder("TEST - please ignore"), placeholder("Test Valley")
+    ('please ignore', None)
+    """
+    t = _tokens(text)
+    return next((w.strip() for w in _never_suggested() if w in t), None)
 
 
 def _tokens(text: str) -> str:
@@ -489,7 +541,13 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
         return Match(s, code, idx["nice"][code], "exact", 100.0)
     if key in idx["former"]:
         return _former(idx, idx["former"][key], s)
+    marker = placeholder(s)
+    if marker:  # "TEST - please ignore": an unknown council, with no noise suggestion (Test Valley)
+        return Match(s, None, method="none", note=f"it looks like a test or placeholder entry ({marker!r}), so no "
+                     "council is suggested")
     sugg = _suggest(idx, key)
+    best_score = sugg[0][2] if sugg else 0.0
+    sugg = [x for x in sugg if x[2] >= _SUGGEST_MIN]  # noise is never suggested
     if sugg:
         best = sugg[0]
         second = sugg[1][2] if len(sugg) > 1 else 0.0
@@ -497,8 +555,26 @@ def _match_any_body(text: str, use_name_lookup: bool) -> Match:
             return Match(s, None, method="fuzzy", score=best[2], suggestions=tuple((c, n) for c, n, _ in sugg),
                          note=f"probably {best[1]} ({best[0]}), but the name is not an exact name of that council; "
                          "confirm it in a council map (--council-map) to use it")
-    return Match(s, None, method="none", score=sugg[0][2] if sugg else 0.0,
-                 suggestions=tuple((c, n) for c, n, _ in sugg), note="no confident match")
+    return Match(s, None, method="none", score=best_score, suggestions=tuple((c, n) for c, n, _ in sugg),
+                 note="no confident match")
+
+
+def require_council(text) -> str:
+    """The local-authority-code of a council given by code, GSS code or name, as the API and the CLI take it.
+
+    Anything the matcher does not match (a near spelling, a former council, a police force ...) is a
+    DQMError saying why, with the nearest councils.
+
+    >>> require_council("City of Bristol")
+    'BST'
+    """
+    from .errors import DQMError
+
+    m = match_council(text)
+    if not m.code:
+        raise DQMError(f"{str(text)[:100]!r} is not a council I can identify. {m.explanation}".strip(),
+                       hint="`dqm match NAME` shows how a name matches.")
+    return m.code
 
 
 def match_councils(values: pd.Series) -> pd.DataFrame:
@@ -535,7 +611,9 @@ def load_council_map(path) -> dict[str, str]:
     """Read a council map: a CSV with columns ``name`` and ``local_authority_code``, one row per name.
 
     It confirms names the matcher will not take on its own (near spellings, joint names, names it does
-    not know): each ``name`` (compared ignoring case and spacing) is stored as the council given. The
+    not know): each ``name`` (compared ignoring case and spacing) is stored as the council given. In a draft
+    map written by ``dqm ingest --write-map`` (it has a ``suggestion`` column) a row whose code was left
+    blank is skipped: that name stays quarantined. The
     map is checked first: every code must be a current council's local-authority-code (or GSS code),
     no name may be given two different councils, and a name of another kind of body (a police force,
     a parish council, ...) cannot be made a council. Returns {map_key(name): local-authority-code}.
@@ -578,12 +656,15 @@ def load_council_map(path) -> dict[str, str]:
     if name_col is None or code_col is None:
         raise DQMError(f"the council map's header is {', '.join(repr(h) for h in rows[0])}; it needs the columns "
                        "name and local_authority_code.", file=path, row=1, hint=hint)
+    draft = "suggestion" in header  # a draft map from `dqm ingest --write-map`: a row left without a code is skipped
     out, where = {}, {}
     for i, r in enumerate(rows[1:], start=2):
         name = r[name_col].strip() if name_col < len(r) else ""
         code_text = r[code_col].strip() if code_col < len(r) else ""
         if not name:
             raise DQMError("the name is blank.", file=path, row=i, column="name", hint=hint)
+        if not code_text and draft:
+            continue  # not confirmed: the name stays quarantined
         if not code_text:
             raise DQMError(f"no council code is given for {name!r}.", file=path, row=i, column="local_authority_code",
                            hint=hint)

@@ -417,7 +417,8 @@ def test_cli_json(tmp_path, survey):
     for key in ("rows_read", "stored", "superseded", "rejected", "unmatched_councils", "reasons", "ingest_id", "already_ingested"):
         assert key in out
     assert (out["rows_read"], out["stored"], out["superseded"], out["rejected"]) == (6, 3, 1, 2)
-    assert out["unmatched_councils"][0]["suggestions"]
+    # "Gotham City" is noise: no council is suggested for it (issue #22), and the note says why it was not stored
+    assert out["unmatched_councils"][0]["suggestions"] == "" and out["unmatched_councils"][0]["note"]
     again = json.loads(_cli("ingest", path, "--wave", WAVE, "--store", tmp_path / "s.duckdb", "--json").stdout)
     assert again["already_ingested"] is True
 

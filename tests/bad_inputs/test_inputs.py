@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dqm.cli import main
+from dqm.cli import EXIT_NOTHING_STORED, main
 from dqm.paths import data_dir
 
 WAVE = 2026
@@ -69,6 +69,9 @@ def case(cid, kind, fragment, code=2, check=None):
 
 def add(cid, kind, build, fragment, code=2, check=None):
     CASES.append(pytest.param(kind, build, fragment, code, check, id=f"{kind}-{cid}"))
+
+
+NOTHING = EXIT_NOTHING_STORED  # an export whose every row is quarantined stores nothing: exit 3 (issue #22)
 
 
 def quarantined(reason):
@@ -211,41 +214,41 @@ add("shape", "cli", lambda c: c.ingest(c.export(), "--shape", "surveymonkey"), "
 
 # ---------------------------------------------------------------- exports: row problems (exit 0, row quarantined)
 add("cell-over-limit", "export", lambda c: c.ingest(c.export(evidence="x" * 500), "--max-cell-chars", "100"), "",
-    0, quarantined("cell too large"))
+    NOTHING, quarantined("cell too large"))
 # a cell far over the cell limit (by more than dqm.limits.CELL_MARGIN) is not an answer: refused as it is read
 add("one-mb-council-cell", "export", lambda c: c.ingest(c.export(council="Bristol " * 131_072)), "cannot be an answer")
-add("council-cell-just-over-limit", "export", lambda c: c.ingest(c.export(council="Bristol " * 4_200)), "", 0,
+add("council-cell-just-over-limit", "export", lambda c: c.ingest(c.export(council="Bristol " * 4_200)), "", NOTHING,
     quarantined("cell too large"))
-add("long-council-name", "export", lambda c: c.ingest(c.export(council="Bristol " * 40)), "", 0,
+add("long-council-name", "export", lambda c: c.ingest(c.export(council="Bristol " * 40)), "", NOTHING,
     quarantined("council name too long"))
 for body in ("North Yorkshire Police", "NHS Greater Manchester ICB", "Greater Manchester Police", "Bracknell Town Council",
              "Beech Parish Council", "1101 Air Cadets", "Kent Fire and Rescue Service", "Adur & Worthing Councils"):
     add(f"council-{body.split()[-1].lower()}-{len(body)}", "export", lambda c, body=body: c.ingest(c.export(council=body)),
-        "not a council", 0, quarantined("not a council"))
-add("council-typo", "export", lambda c: c.ingest(c.export(council="Birmingam")), "probably Birmingham", 0,
+        "not a council", NOTHING, quarantined("not a council"))
+add("council-typo", "export", lambda c: c.ingest(c.export(council="Birmingam")), "Probably Birmingham (BIR)", NOTHING,
     quarantined("unknown council"))
-add("council-former", "export", lambda c: c.ingest(c.export(council="Somerset County Council")), "former council", 0,
+add("council-former", "export", lambda c: c.ingest(c.export(council="Somerset County Council")), "former council", NOTHING,
     quarantined("unknown council"))
-add("council-unknown", "export", lambda c: c.ingest(c.export(council="Gotham City Council")), "", 0,
+add("council-unknown", "export", lambda c: c.ingest(c.export(council="Gotham City Council")), "", NOTHING,
     quarantined("unknown council"))
-add("council-blank", "export", lambda c: c.ingest(c.export(council="")), "", 0, quarantined("no council given"))
-add("level-7", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "7"})), "", 0, quarantined("level out of range"))
-add("level-0", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "0 - None"})), "", 0,
+add("council-blank", "export", lambda c: c.ingest(c.export(council="")), "", NOTHING, quarantined("no council given"))
+add("level-7", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "7"})), "", NOTHING, quarantined("level out of range"))
+add("level-0", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "0 - None"})), "", NOTHING,
     quarantined("level out of range"))
-add("level-3.5", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "3.5"})), "", 0, quarantined("unrecognised answer"))
-add("level-formula", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "=2+1"})), "", 0,
+add("level-3.5", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "3.5"})), "", NOTHING, quarantined("unrecognised answer"))
+add("level-formula", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "=2+1"})), "", NOTHING,
     quarantined("unrecognised answer"))
-add("level-name-disagrees", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "3 - Passive"})), "", 0,
+add("level-name-disagrees", "export", lambda c: c.ingest(c.export(overrides={c.lq(): "3 - Passive"})), "", NOTHING,
     quarantined("unrecognised answer"))
-add("all-blank", "export", lambda c: c.ingest(c.export(level="")), "", 0, quarantined("no levels answered"))
-add("all-dont-know", "export", lambda c: c.ingest(c.export(level="Don't know")), "", 0, quarantined("no levels answered"))
-add("submitted-2019", "export", lambda c: c.ingest(c.export(when=dt.datetime(2019, 5, 1))), "", 0,
+add("all-blank", "export", lambda c: c.ingest(c.export(level="")), "", NOTHING, quarantined("no levels answered"))
+add("all-dont-know", "export", lambda c: c.ingest(c.export(level="Don't know")), "", NOTHING, quarantined("no levels answered"))
+add("submitted-2019", "export", lambda c: c.ingest(c.export(when=dt.datetime(2019, 5, 1))), "", NOTHING,
     quarantined("submitted outside the wave"))
-add("unreadable-date", "export", lambda c: c.ingest(_dates(c, ["31/02/2026 10:00", "yesterday"])), "", 0,
+add("unreadable-date", "export", lambda c: c.ingest(_dates(c, ["31/02/2026 10:00", "yesterday"])), "", NOTHING,
     quarantined("unreadable date"))
-add("wave-column-mismatch", "export", lambda c: c.ingest(_insert(c.export(), "Wave", "2025")), "", 0,
+add("wave-column-mismatch", "export", lambda c: c.ingest(_insert(c.export(), "Wave", "2025")), "", NOTHING,
     quarantined("wave mismatch"))
-add("assessment-type-column", "export", lambda c: c.ingest(_insert(c.export(), "Assessment type", "guesswork")), "", 0,
+add("assessment-type-column", "export", lambda c: c.ingest(_insert(c.export(), "Assessment type", "guesswork")), "", NOTHING,
     quarantined("unknown assessment type"))
 add("unclassifiable-row-under-header", "export", lambda c: c.ingest(_qualtrics_junk(c)), '"text": "???"',
     0, quarantined("unknown council"))
@@ -552,9 +555,9 @@ def test_bad_input(tmp_path, model, survey, monkeypatch, capsys, kind, build, fr
     if code != 0:
         assert err.strip(), "no message"  # the error is the last paragraph, one line (notices may come before it)
         assert "unexpected error" not in err, err
-    shown = err if code else out
+    shown = out + err if code == NOTHING else err if code else out
     assert fragment in shown, f"{fragment!r} not in: {shown[:800]}"
-    if argv and argv[0] == "ingest" and "--json" in argv and code == 0:
+    if argv and argv[0] == "ingest" and "--json" in argv and code in (0, NOTHING):
         res = json.loads(out)
         for r in res if isinstance(res, list) else [res]:
             assert r["rows_read"] == r["stored"] + r["superseded"] + r["rejected"], r  # no row is lost
