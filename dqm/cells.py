@@ -58,10 +58,20 @@ def starts_formula(text: str) -> bool:
 
 # ---------------------------------------------------------------- CSV
 def csv_cell(value):
-    """One value as a CSV cell: text cleaned and, if it would start a formula, prefixed with ``'``; else unchanged."""
+    """One value as a CSV cell: text cleaned and, if it would start a formula, prefixed with ``'``; else unchanged.
+
+    Where the list separator is ``;`` (many European settings of Excel), a comma CSV's cell is split at each
+    ``;``: every piece after one that would start a formula is prefixed with ``'`` too.
+
+    >>> csv_cell("=1+1"), csv_cell("Gotham;=cmd|' /C calc'!A0"), csv_cell("-1"), csv_cell("a; b")
+    ("'=1+1", "Gotham;'=cmd|' /C calc'!A0", '-1', 'a; b')
+    """
     if not isinstance(value, str):
         return value
     text = cell_text(value)
+    if ";" in text:
+        first, *rest = text.split(";")
+        text = ";".join([first, *("'" + piece if starts_formula(piece) else piece for piece in rest)])
     return "'" + text if starts_formula(text) else text
 
 

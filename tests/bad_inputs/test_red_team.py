@@ -210,3 +210,17 @@ def test_a_london_outcome_row_is_not_joined_to_the_city_of_london(tmp_path):
     assert joined.set_index("local-authority-code").loc["LND", "value"] == 7
     text = json.dumps(log.astype(str).to_dict("records"))
     assert "London" in text and "region" in text
+
+
+# ---------------------------------------------------------------- a CSV opened where ';' separates cells
+@pytest.mark.parametrize("text", ["Gotham;=cmd|' /C calc'!A0", "a;+1+1", "a; @SUM(A1)", "x;\t=1"])
+def test_no_piece_of_a_csv_cell_starts_a_formula_where_semicolons_separate_cells(text):
+    import csv
+    import io
+
+    from dqm.cells import csv_text, starts_formula
+
+    written = csv_text(pd.DataFrame({"name": [text]}))
+    for delimiter in (",", ";"):  # as Excel reads it in an English and in a European setting
+        cells = [c for row in csv.reader(io.StringIO(written), delimiter=delimiter) for c in row]
+        assert not [c for c in cells if starts_formula(c)], (delimiter, cells)
