@@ -108,7 +108,7 @@ def _not_for_output(folder: Path, whole_folder: bool = True) -> str | None:
 
     ``whole_folder``: dqm fills the folder (reports, a build folder, a user data folder), so the root of the
     file system, the project folder and the home folder themselves are refused too; a single file the user
-    named is refused only in a system folder or directly in ``/``.
+    named is refused only in a system folder, a hidden folder of the home folder (``~/.ssh``) or directly in ``/``.
     """
     candidates = {Path(os.path.abspath(folder))}
     try:
@@ -123,6 +123,9 @@ def _not_for_output(folder: Path, whole_folder: bool = True) -> str | None:
     for f in candidates:
         if f == Path(f.anchor):
             return "the root of the file system"
+        if home is not None and home in f.parents and f.relative_to(home).parts[0].startswith("."):
+            # ~/.ssh, ~/.config, ~/.local/bin ...: your programs' settings and keys, never a place for reports
+            return f"a hidden settings folder of your home ({home.name}/{f.relative_to(home).parts[0]})"
         if any(o in f.parents for o in own):  # inside your home or the project (even if that is below /usr)
             continue
         for system in system_folders():

@@ -224,3 +224,17 @@ def test_no_piece_of_a_csv_cell_starts_a_formula_where_semicolons_separate_cells
     for delimiter in (",", ";"):  # as Excel reads it in an English and in a European setting
         cells = [c for row in csv.reader(io.StringIO(written), delimiter=delimiter) for c in row]
         assert not [c for c in cells if starts_formula(c)], (delimiter, cells)
+
+
+# ---------------------------------------------------------------- hidden settings folders of the home folder
+@pytest.mark.parametrize("where", [".ssh", ".config/autostart", ".local/bin"])
+def test_no_output_goes_into_a_hidden_settings_folder_of_home(tmp_path, monkeypatch, capsys, where):
+    home = tmp_path / "home"
+    (home / where).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    code, err = _cli(capsys, "questions", "--out", home / where / "questions.csv")
+    assert code == 2 and "hidden settings folder" in err, err
+    assert not (home / where / "questions.csv").exists()
+    (home / "work").mkdir(exist_ok=True)
+    code, err = _cli(capsys, "questions", "--out", home / "work" / "questions.csv")  # elsewhere in home is fine
+    assert code == 0, err
