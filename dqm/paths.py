@@ -123,7 +123,8 @@ def _not_for_output(folder: Path, whole_folder: bool = True) -> str | None:
     for f in candidates:
         if f == Path(f.anchor):
             return "the root of the file system"
-        if home is not None and home in f.parents and f.relative_to(home).parts[0].startswith("."):
+        in_project = PROJECT_ROOT != Path(PROJECT_ROOT.anchor) and PROJECT_ROOT in f.parents
+        if not in_project and home is not None and home in f.parents and f.relative_to(home).parts[0].startswith("."):
             # ~/.ssh, ~/.config, ~/.local/bin ...: your programs' settings and keys, never a place for reports
             return f"a hidden settings folder of your home ({home.name}/{f.relative_to(home).parts[0]})"
         if any(o in f.parents for o in own):  # inside your home or the project (even if that is below /usr)
