@@ -9,11 +9,15 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .argtypes import MOST_BOOTSTRAP, MOST_DRAWS, MOST_JOBS, MOST_NULL_BOOTSTRAP, positive, seed, year
 from .errors import DQMError, DQMWarning
 from .limits import check_regular_file, csv_field_limit, read_file
 from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
+
+if TYPE_CHECKING:  # for the annotations only: pandas is imported inside the commands that need it
+    import pandas as pd
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
 EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
@@ -43,10 +47,9 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_ingest(args) -> int:
-    from .store import connect, ingest_file
     from .model import load_model
-
     from .reference import load_council_map
+    from .store import connect, ingest_file
 
     if args.write_map:
         _check_output_file(args.write_map, ".csv", "draft council map")
@@ -210,7 +213,8 @@ def _check_output_file(path, suffix: str, what: str = "output file") -> None:
 def _cmd_score(args) -> int:
     import pandas as pd
 
-    from .api import for_people, load, scores as api_scores
+    from .api import for_people, load
+    from .api import scores as api_scores
     from .cells import csv_text
     from .model import load_model
     from .paths import write_atomic
@@ -287,7 +291,6 @@ def _cmd_claims(args) -> int:
 
 def _user_folder(args, create: bool = True) -> Path:
     from .outcomes import USER_DATA_ENV, user_data_dir
-
     from .paths import output_folder
 
     folder = user_data_dir(args.user_data)
