@@ -384,6 +384,8 @@ def _cmd_outcomes(args) -> int:
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
                                    "source": args.source, "licence": args.licence, "combine": args.combine,
+                                   "council_column": args.council_column, "period_column": args.period_column,
+                                   "value_column": args.value_column,
                                    "council_map": f"outcomes/{cmap_src.name}" if cmap_src else None}.items() if v}
         from .yamlio import load_yaml
 
@@ -708,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "local-authority-code, GSS code or name (matched by the same rules as ingest).")
     os_ = s.add_subparsers(dest="outcomes_command", required=True, metavar="COMMAND")
     a = os_.add_parser("add", help="copy an outcome file into your data folder and declare its measure",
-                       description="Copy FILE (columns: council, period, value) into DIR/outcomes/, add its measure to "
+                       description="Copy FILE (columns: council, period, value, or name yours with --council-column, "
+                       "--period-column and --value-column) into DIR/outcomes/, add its measure to "
                        "DIR/measures.yaml, and report how every row joined to a council.")
     a.add_argument("file", help="CSV with a council column (code, GSS code or name), period and value")
     a.add_argument("--user-data", metavar="DIR", help="your data folder (created if missing; default $DQM_USER_DATA)")
@@ -723,6 +726,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--council-map", metavar="CSV",
                    help="CSV with columns name,local_authority_code confirming names the matcher will not take on its "
                    "own (near spellings, names it does not know), as in dqm ingest; copied beside the file")
+    a.add_argument("--council-column", metavar="HEADER",
+                   help="the column naming the council, as headed in your file (default: one headed council, "
+                   "local-authority-code, code, gss, name or similar)")
+    a.add_argument("--period-column", metavar="HEADER",
+                   help="the column giving the period, as headed in your file (default: period, year, financial_year "
+                   "or date)")
+    a.add_argument("--value-column", metavar="HEADER",
+                   help="the column holding the values, as headed in your file, such as 'Complaints per 1,000 "
+                   "residents' (default: value)")
     a.add_argument("--csv", metavar="FILE", help="also write how each row joined to this CSV")
     a.set_defaults(func=_cmd_outcomes)
     a = os_.add_parser("check", help="report how each row of your outcome files joins to councils",
