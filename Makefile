@@ -6,12 +6,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: report test test-slow bench lab lock clean help
+.PHONY: report test test-slow lint bench lab lock clean help
 
 help:
 	@echo "make report     run the main job on the bundled demo data (writes reports/)"
 	@echo "make test       run the test suite (fast settings)"
 	@echo "make test-slow  run the slow suites too (full simulation settings)"
+	@echo "make lint       check the code with ruff and that notebooks are committed without outputs"
 	@echo "make bench      run the performance benchmarks (writes benchmarks/results/)"
 	@echo "make lab        start JupyterLab on the project at notebooks/explore.ipynb (installs it and builds the demo store the first time)"
 	@echo "make clean      remove .venv, build files and generated reports"
@@ -30,6 +31,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q -s
+
+# the same checks as CI and the optional pre-commit hooks (.pre-commit-config.yaml); ruff is pinned in requirements.lock
+LINT_PATHS := dqm tests benchmarks studies .ci
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/python .ci/check_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

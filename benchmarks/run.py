@@ -74,7 +74,7 @@ def _answers_for(n_councils=400, waves=(2024, 2025, 2026), respondents=2, seed=1
     latent = rng.normal(3, 0.6, n_councils)
     frames, sid = [], 0
     for w_i, wave in enumerate(waves):
-        for r in range(respondents):
+        for _r in range(respondents):
             lv = np.clip(np.rint(latent[:, None] + 0.15 * w_i + rng.normal(0, 0.5, (n_councils, len(dims)))), 1, 5)
             ids = np.arange(sid, sid + n_councils)
             sid += n_councils
@@ -109,13 +109,14 @@ def bench_scoring(n_draws=1000, repeats=3):
 def bench_claims(repeats=2):
     """The full battery on the demo data: every claim, >= 48 specifications each, 2,000 BCa resamples,
     against the main estimates alone (no bootstrap, no specification curve) in the same run."""
+    import pandas as pd
+
     import dqm
     from dqm.claims import EngineConfig, evaluate_claims, load_claims
     from dqm.model import load_model
     from dqm.outcomes import load_outcomes
     from dqm.paths import demo_dir
     from dqm.store import ingest_files
-    import pandas as pd
 
     model = load_model()
     with tempfile.TemporaryDirectory() as tmp:

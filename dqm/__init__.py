@@ -11,7 +11,8 @@ For exploring in a notebook, start with the functions here (from :mod:`dqm.api`)
 * ``dqm.associate("overall", "population", controls=["council_type"])``: an exploratory controlled association
 * ``dqm.chart(table)``: any of those tables as a chart in the reports' style
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("dqm")

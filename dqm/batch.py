@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import csv_text
-from .errors import DQMError, ParameterError
+from .errors import ParameterError
 from .paths import TMP_PREFIX, make_folder, output_folder, remove_confined, write_atomic
 
 NOTEBOOK = "council_benchmark.ipynb"

@@ -9,11 +9,15 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .argtypes import MOST_BOOTSTRAP, MOST_DRAWS, MOST_JOBS, MOST_NULL_BOOTSTRAP, positive, seed, year
 from .errors import DQMError, DQMWarning
 from .limits import check_regular_file, csv_field_limit, read_file
 from .mainjob import QUICK, example_council  # noqa: F401  (the main job's settings, importable from here as before)
+
+if TYPE_CHECKING:  # for the annotations only: pandas is imported inside the commands that need it
+    import pandas as pd
 
 EXIT_USER_ERROR = 2  # the input or a parameter is wrong: the message says what to do
 EXIT_BUG = 1  # anything else: a short message; --debug shows the traceback
@@ -43,10 +47,9 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_ingest(args) -> int:
-    from .store import connect, ingest_file
     from .model import load_model
-
     from .reference import load_council_map
+    from .store import connect, ingest_file
 
     if args.write_map:
         _check_output_file(args.write_map, ".csv", "draft council map")
@@ -210,7 +213,8 @@ def _check_output_file(path, suffix: str, what: str = "output file") -> None:
 def _cmd_score(args) -> int:
     import pandas as pd
 
-    from .api import for_people, load, scores as api_scores
+    from .api import for_people, load
+    from .api import scores as api_scores
     from .cells import csv_text
     from .model import load_model
     from .paths import write_atomic
@@ -287,7 +291,6 @@ def _cmd_claims(args) -> int:
 
 def _user_folder(args, create: bool = True) -> Path:
     from .outcomes import USER_DATA_ENV, user_data_dir
-
     from .paths import output_folder
 
     folder = user_data_dir(args.user_data)
@@ -381,6 +384,8 @@ def _cmd_outcomes(args) -> int:
         entry = {k: v for k, v in {"id": args.measure, "name": args.name or args.measure.replace("_", " "),
                                    "unit": args.unit, "better": args.better, "file": f"outcomes/{src.name}",
                                    "source": args.source, "licence": args.licence, "combine": args.combine,
+                                   "council_column": args.council_column, "period_column": args.period_column,
+                                   "value_column": args.value_column,
                                    "council_map": f"outcomes/{cmap_src.name}" if cmap_src else None}.items() if v}
         from .yamlio import load_yaml
 
@@ -705,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "local-authority-code, GSS code or name (matched by the same rules as ingest).")
     os_ = s.add_subparsers(dest="outcomes_command", required=True, metavar="COMMAND")
     a = os_.add_parser("add", help="copy an outcome file into your data folder and declare its measure",
-                       description="Copy FILE (columns: council, period, value) into DIR/outcomes/, add its measure to "
+                       description="Copy FILE (columns: council, period, value, or name yours with --council-column, "
+                       "--period-column and --value-column) into DIR/outcomes/, add its measure to "
                        "DIR/measures.yaml, and report how every row joined to a council.")
     a.add_argument("file", help="CSV with a council column (code, GSS code or name), period and value")
     a.add_argument("--user-data", metavar="DIR", help="your data folder (created if missing; default $DQM_USER_DATA)")
@@ -720,6 +726,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--council-map", metavar="CSV",
                    help="CSV with columns name,local_authority_code confirming names the matcher will not take on its "
                    "own (near spellings, names it does not know), as in dqm ingest; copied beside the file")
+    a.add_argument("--council-column", metavar="HEADER",
+                   help="the column naming the council, as headed in your file (default: one headed council, "
+                   "local-authority-code, code, gss, name or similar)")
+    a.add_argument("--period-column", metavar="HEADER",
+                   help="the column giving the period, as headed in your file (default: period, year, financial_year "
+                   "or date)")
+    a.add_argument("--value-column", metavar="HEADER",
+                   help="the column holding the values, as headed in your file, such as 'Complaints per 1,000 "
+                   "residents' (default: value)")
     a.add_argument("--csv", metavar="FILE", help="also write how each row joined to this CSV")
     a.set_defaults(func=_cmd_outcomes)
     a = os_.add_parser("check", help="report how each row of your outcome files joins to councils",

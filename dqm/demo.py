@@ -18,10 +18,10 @@ import pandas as pd
 import yaml
 from openpyxl import Workbook
 
-from .model import Model, load_model
-from .reference import councils, match_council
 from .cells import xlsx_bytes
+from .model import Model, load_model
 from .paths import output_folder, reference_dir, write_atomic
+from .reference import councils, match_council
 
 WAVES = (2024, 2025, 2026)
 SYNTHETIC_CELL = "Yes: demonstration data, not a real assessment"
@@ -178,7 +178,7 @@ def _records(model: Model, rows: list[dict], with_invalid: bool) -> list:
         for text, _ in INVALID_ROWS:
             rec = {meta["council"]["question"]: text, meta["respondent_role"]["question"]: "Tester",
                    meta["synthetic"]["question"]: SYNTHETIC_CELL}
-            for dim, q, k in _question_columns(model):
+            for _dim, q, k in _question_columns(model):
                 rec[q] = "3 - Impactful" if k < 2 else ""
             out.append((when + dt.timedelta(hours=1), "tester@example.org", "Test User", rec))
         # a valid council with a level out of range in one column

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import DQMError
 from .datadir import data_dir
+from .errors import DQMError
 
 _OVERRIDES: dict[str, float] = {}
 _BUILT_IN = {"max_file_mb": 100, "max_rows": 200_000, "max_cell_chars": 32_767, "max_council_chars": 200,

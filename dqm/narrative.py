@@ -941,8 +941,8 @@ def checks_summary(checks: "pd.DataFrame") -> str:
               "protect against it.")
     partial = broken.groupby("engine").size() < len(h)
     if partial.any():
-        s += (f" In this setting the minimum-detectable-effect, whole-pipeline and panel checks run only for the correct "
-              f"engine and the engines whose fault lies there; "
+        s += (" In this setting the minimum-detectable-effect, whole-pipeline and panel checks run only for the correct "
+              "engine and the engines whose fault lies there; "
               + ("every broken engine runs" if partial.all() else f"{list_words(partial[partial].index)} run")
               + " the full table in the slow setting.")
     return s

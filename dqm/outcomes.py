@@ -525,7 +525,8 @@ def _find_column(df: pd.DataFrame, wanted, given, path, what: str) -> str:
             return by_norm[_norm_col(w)]
     raise DQMError(f"no {what}: looked for {', '.join(wanted)} (case, spaces, '-' and '_' ignored); the "
                    f"columns are {', '.join(map(str, df.columns))}.", file=path,
-                   hint=f"Rename the column, or name it in the measure with {what.replace(' ', '_')}: COLUMN.")
+                   hint=f"Rename the column, or name it: `dqm outcomes add FILE --{what.replace(' ', '-')} HEADER`, "
+                        f"or {what.replace(' ', '_')}: HEADER in the measure.")
 
 
 def _council_status(m) -> tuple[str, str]:

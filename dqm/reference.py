@@ -10,10 +10,10 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-import functools
 from functools import lru_cache
 
 import pandas as pd

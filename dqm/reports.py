@@ -21,11 +21,19 @@ from bs4 import BeautifulSoup
 
 from . import __version__
 from .errors import DQMError, ParameterError
-from .model import load_model
 from .markup import Markup, html
+from .model import load_model
 from .narrative import long_date
-from .paths import (confined, copy_atomic, make_folder, notebooks_dir, output_folder, remove_confined, reports_dir,
-                    write_atomic)
+from .paths import (
+    confined,
+    copy_atomic,
+    make_folder,
+    notebooks_dir,
+    output_folder,
+    remove_confined,
+    reports_dir,
+    write_atomic,
+)
 from .plots import html_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

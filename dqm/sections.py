@@ -17,9 +17,8 @@ from .model import Model
 def claim_section(result, row, model: Model, measures: pd.DataFrame, council_levels: pd.DataFrame,
                   outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str) -> list:
     """One claim in the evidence review: how it is tested, what was found, robustness, caveats."""
-    from .claims.panel import panel_view
-
     from .claims.engine import power_rows
+    from .claims.panel import panel_view
 
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]

@@ -130,7 +130,7 @@ def _encode_column(col: pd.Series) -> dict:
                                               and dtype.kind in _NUMERIC_KINDS):
         return {"kind": "pandas", "dtype": str(dtype),
                 "values": [None if m else v for v, m in zip(col.tolist(), col.isna().tolist())]}
-    if dtype == object:
+    if dtype == object:  # noqa: E721  (a numpy dtype equals object without being it: `is` would be wrong)
         return {"kind": "object", "values": [_encode(v) for v in col.tolist()]}
     raise TypeError(f"a column of dtype {dtype} cannot be kept")
 

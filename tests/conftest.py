@@ -6,7 +6,6 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from openpyxl import Workbook

@@ -63,12 +63,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
+from xlsx_formulas import Workbook as Evaluator  # noqa: E402
 
 from dqm.documents.pack import pack_metadata, write_pack  # noqa: E402
 from dqm.errors import IngestError  # noqa: E402
 from dqm.model import load_model  # noqa: E402
 from dqm.scoring import council_levels, overall_level  # noqa: E402
-from xlsx_formulas import Workbook as Evaluator  # noqa: E402
 
 MODEL_FILE = load_model().path
 
@@ -120,7 +120,7 @@ def test_calculator_formulas_agree_with_dqm(tmp_path, rule, min_coverage):
         assert (got == "" and np.isnan(want[i])) or got == want[i], (i, levels[i], got, want[i])
         got_t = ev.value(meta["cell.calc.overall_target"])
         assert (got_t == "" and np.isnan(want_target[i])) or got_t == want_target[i]
-        for j, d in enumerate(dims):  # each dimension's gap to target
+        for j, _d in enumerate(dims):  # each dimension's gap to target
             gap = ev.value(f"Calculator!D{5 + j}")
             expect = targets[i, j] - levels[i, j]
             assert (gap == "" and np.isnan(expect)) or gap == expect

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from dqm.claims.engine import EngineConfig, main_estimate
-from dqm.claims.simulation import (BASE_CLAIM, BIAS_MARGIN, BROKEN_ENGINES, Engine, engine_main, engine_table,
-                                   run_checks, synthetic_councils)
+from dqm.claims.simulation import (
+    BASE_CLAIM,
+    BIAS_MARGIN,
+    BROKEN_ENGINES,
+    Engine,
+    engine_main,
+    engine_table,
+    run_checks,
+    synthetic_councils,
+)
 
 
 def _show(df):

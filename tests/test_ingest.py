@@ -530,7 +530,7 @@ def test_an_unclassifiable_row_under_the_header_is_quarantined_not_dropped(tmp_p
 
 
 def _dated(survey, stamps, tmp_path, name="d.csv"):
-    for i, when in enumerate(stamps):
+    for i, _when in enumerate(stamps):
         survey.add(email=f"r{i}@x.gov.uk")
     path = survey.googleforms(tmp_path / name)
     df = pd.read_csv(path, dtype=str, keep_default_na=False)

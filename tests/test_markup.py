@@ -90,8 +90,9 @@ def test_charts_escape_alt_text_title_and_source_and_draw_any_label():
     soup = _only_text(chart._repr_html_())
     assert soup.find("img")["src"].startswith("data:image/png;base64,")
     assert PAYLOADS[0] in soup.find("img")["alt"] and PAYLOADS[2] in soup.get_text()
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     assert Image.open(io.BytesIO(chart.png)).size[0] < 2000  # a 5,000-character label does not widen the chart
 

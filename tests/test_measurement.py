@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 from dqm.scoring.latent import COMPONENTS, fit_latent, load_config
-from dqm.scoring.latent_ranks import (calibrated_effect, exposure_draws, exposure_table, latent_change, latent_levels,
-                                      latent_ranks)
+from dqm.scoring.latent_ranks import (
+    calibrated_effect,
+    exposure_draws,
+    exposure_table,
+    latent_change,
+    latent_levels,
+    latent_ranks,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies" / "measurement"))
 import study  # noqa: E402

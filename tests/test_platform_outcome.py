@@ -238,7 +238,8 @@ def test_bad_re_registration_names_claim_and_key(tmp_path, mutate, key):
 @pytest.fixture(scope="module")
 def platform_results(demo_store, model):
     import dqm
-    from dqm.claims import EngineConfig as Cfg, evaluate_claims, results_table
+    from dqm.claims import EngineConfig as Cfg
+    from dqm.claims import evaluate_claims, results_table
 
     store, _ = demo_store
     data = dqm.load(store, model=model)

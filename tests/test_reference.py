@@ -1,10 +1,10 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from dqm.paths import reference_dir
-from pathlib import Path
-
 from dqm.errors import DQMError
+from dqm.paths import reference_dir
 from dqm.reference import councils, load_council_map, match_council, match_councils, normalise_name, refusal
 
 FIXTURES = Path(__file__).parent / "fixtures"

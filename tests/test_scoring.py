@@ -8,9 +8,24 @@ from scipy import stats
 
 import dqm
 from dqm.reference import councils
-from dqm.scoring import (assessment_gap, coherence, council_change, council_levels, council_scores, cronbach_alpha,
-                         icc_oneway, mcdonald_omega, monte_carlo_ranks, nearest_neighbours, overall_level,
-                         panel_change, rank_statement, respondent_agreement, sector_trend, target_realism)
+from dqm.scoring import (
+    assessment_gap,
+    coherence,
+    council_change,
+    council_levels,
+    council_scores,
+    cronbach_alpha,
+    icc_oneway,
+    mcdonald_omega,
+    monte_carlo_ranks,
+    nearest_neighbours,
+    overall_level,
+    panel_change,
+    rank_statement,
+    respondent_agreement,
+    sector_trend,
+    target_realism,
+)
 from dqm.scoring.sector import mean_with_ci
 
 # Shrout and Fleiss (1979), table 2: 6 targets rated by 4 judges
@@ -171,7 +186,7 @@ def test_change_beyond_noise_rule(model):
     rows, sid = [], 0
     # 30 councils with 3 respondents each who disagree by +/-1; one council jumps 2 levels
     for w in (2025, 2026):
-        for i, c in enumerate(councils()["local-authority-code"].iloc[:30]):
+        for _i, c in enumerate(councils()["local-authority-code"].iloc[:30]):
             base = 3 + (2 if (c == "ABC" and w == 2026) else 0) - (1 if c == "ABC" else 0)
             for off in (-1, 0, 1):
                 sid += 1

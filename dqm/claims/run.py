@@ -8,9 +8,26 @@ import pandas as pd
 
 from ..model import Model
 from ..reference import councils
-from .engine import (ClaimResult, EngineConfig, _z, councils_needed, decisive_mde, design, equivalence_chance_at_zero,
-                     equivalence_reachable, holm_adjust, main_estimate, spearman_bca, spec_summary, specification_curve,
-                     t_interval, t_two_sided_p, tost, transform, verdict)
+from .engine import (
+    ClaimResult,
+    EngineConfig,
+    _z,
+    councils_needed,
+    decisive_mde,
+    design,
+    equivalence_chance_at_zero,
+    equivalence_reachable,
+    holm_adjust,
+    main_estimate,
+    spearman_bca,
+    spec_summary,
+    specification_curve,
+    t_interval,
+    t_two_sided_p,
+    tost,
+    transform,
+    verdict,
+)
 from .frame import CONTROL_COLUMNS, analysis_frame, exposures
 from .registry import Claim
 from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, e_value, sensitivity

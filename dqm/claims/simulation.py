@@ -64,8 +64,20 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .engine import (ClaimResult, EngineConfig, holm_adjust, main_estimate, mde, spec_summary, specification_curve,
-                     t_interval, t_two_sided_p, tost, verdict, verdict_chances)
+from .engine import (
+    ClaimResult,
+    EngineConfig,
+    holm_adjust,
+    main_estimate,
+    mde,
+    spec_summary,
+    specification_curve,
+    t_interval,
+    t_two_sided_p,
+    tost,
+    verdict,
+    verdict_chances,
+)
 from .panel import panel_view
 from .registry import Claim
 

@@ -11,9 +11,8 @@ def _model(args):
 
 
 def _cmd_questions(args) -> int:
-    from .questions import questions_csv, questions_markdown
-
     from ..paths import output_file, write_atomic
+    from .questions import questions_csv, questions_markdown
 
     if args.out:
         output_file(args.out, "questions file")  # checked before the work

@@ -1,8 +1,13 @@
 """Sensitivity: the rank study without the assumed self-assessment-bias spread (data/measurement.yaml, 0.15), for
 scenarios with no independent assessment. Run: PYTHONPATH=. python studies/measurement/sensitivity.py"""
-import sys, resource, pandas as pd
+import resource
+import sys
+
+import pandas as pd
+
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from study import *
+
 cfg0 = load_config()
 cfg = cfg0.replace(assumed={**cfg0.assumed, "self_bias": 0.0})
 rows = []
@@ -13,4 +18,5 @@ df = pd.DataFrame(rows)
 s = mc_summary(df, ["scenario"], ["coverage", "coverage_top", "coverage_bottom", "median_width"])
 s.to_csv("studies/measurement/results/sensitivity_no_self_bias_prior.csv", index=False, float_format="%.4f")
 u = resource.getrusage(resource.RUSAGE_SELF)
-print(s.round(3).to_string()); print("CPU s", round(u.ru_utime + u.ru_stime))
+print(s.round(3).to_string())
+print("CPU s", round(u.ru_utime + u.ru_stime))

@@ -14,10 +14,10 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from dqm.model import load_model
+from dqm.scoring.change import council_change
 from dqm.scoring.latent import fit_latent, load_config
 from dqm.scoring.latent_ranks import calibrated_effect, exposure_table, latent_change, latent_ranks
 from dqm.scoring.levels import council_levels
-from dqm.scoring.change import council_change
 from dqm.scoring.uncertainty import monte_carlo_ranks
 
 

@@ -386,7 +386,6 @@ def _frame_file() -> bytes:
 
 def _rehash(data: bytes, change) -> bytes:
     """Change the JSON payload and give it a matching hash: only the content check can refuse it."""
-    import hashlib
     import json
 
     head, payload = data.rstrip(b"\n").split(b"\n")

@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -182,7 +182,7 @@ def _full_disk(monkeypatch) -> None:
 
 def _read_only(monkeypatch) -> None:
     """A read-only file system: no file or folder can be created (existing ones can be opened to read)."""
-    real_open, real_mkdir = os.open, os.mkdir
+    real_open = os.open
 
     def no_create(path, flags, *a, **k):
         if flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
