@@ -657,21 +657,54 @@ def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) 
 # Progress
 
 class Progress:
-    """A tqdm bar (n of N, elapsed, ETA) on a terminal; plain lines otherwise."""
+    """What the batch is doing, on ``stream`` (stderr) from its first second.
 
-    def __init__(self, total: int, stream=None, enabled: bool = True):
-        self.total, self.done, self.start = total, 0, time.perf_counter()
+    Set-up steps are plain lines (:meth:`step`); once the workers start (:meth:`begin`), each finished report is a
+    line "[n/N] council: ok in S s; M:SS elapsed, about M:SS left" (a tqdm bar on a terminal). S is the report's
+    own wall time in its worker; elapsed and the time left are counted from when the workers started, so the
+    set-up never inflates the estimate: time left = the mean of the finished reports' own times x the reports
+    left / the workers. ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, total: int = 0, stream=None, enabled: bool = True, clock=None):
+        self.total, self.done, self.workers = total, 0, 1
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        self.clock = clock or _now
+        self.started = None  # when the workers started: the clock of "elapsed" and of the time left
+        self.own = []  # each finished report's own seconds in its worker
         self.bar = None
-        if enabled and total and getattr(self.stream, "isatty", lambda: False)():
+
+    def step(self, text: str) -> None:
+        """Say what the batch is doing now (a set-up step), as a plain line."""
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
+    def begin(self, total: int, workers: int) -> None:
+        """The workers start: from here on, count reports and time."""
+        self.total, self.workers, self.started = total, max(1, workers), self.clock()
+        if self.enabled and total and getattr(self.stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, file=self.stream, unit="report", desc="Council reports",
                             bar_format="{desc}: {n}/{total} |{bar}| {elapsed} elapsed, {remaining} left")
 
+    def left(self) -> float:
+        """Seconds left: the mean own time of the reports made so far x the reports left / the workers busy."""
+        remaining = self.total - self.done
+        if remaining <= 0:
+            return 0.0
+        if self.own:
+            return sum(self.own) / len(self.own) * remaining / min(self.workers, remaining)
+        elapsed = self.clock() - (self.started if self.started is not None else self.clock())
+        return elapsed / max(self.done, 1) * remaining  # no report has run yet (every one failed to start)
+
     def update(self, row: dict) -> None:
+        if self.started is None:
+            self.begin(self.total, self.workers)
         self.done += 1
+        if row.get("seconds"):
+            self.own.append(float(row["seconds"]))
         if not self.enabled:
             return
         if self.bar is not None:
@@ -679,15 +712,20 @@ class Progress:
             if row["status"] != "ok":
                 self.bar.write(f"{row['council']}: failed ({row['error']})", file=self.stream)
             return
-        elapsed = time.perf_counter() - self.start
-        left = elapsed / self.done * (self.total - self.done)
+        elapsed = self.clock() - self.started
         what = "ok" if row["status"] == "ok" else f"failed ({row['error']})"
-        print(f"[{self.done}/{self.total}] {row['council']}: {what}; {_clock(elapsed)} elapsed, about {_clock(left)} left",
-              file=self.stream, flush=True)
+        took = f" in {float(row['seconds']):.1f} s" if row.get("seconds") else ""
+        print(f"[{self.done}/{self.total}] {row['council']}: {what}{took}; {_clock(elapsed)} elapsed, "
+              f"about {_clock(self.left())} left", file=self.stream, flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def _now() -> float:
+    """The progress lines' clock (a test replaces it)."""
+    return time.perf_counter()
 
 
 def _clock(seconds: float) -> str:
@@ -734,13 +772,18 @@ def default_jobs() -> int:
 def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs: int | None = None,
               pdf: bool = False, force: bool = False, draws: int = 1000, extra: dict | None = None,
               notebook=None, progress: bool = True, stream=None) -> BatchResult:
-    """Council reports for every council in ``wave`` (or those named) into ``out_dir``; see the module docstring."""
+    """Council reports for every council in ``wave`` (or those named) into ``out_dir``; see the module docstring.
+
+    With ``progress``, what it is doing is said on ``stream`` (stderr) from the first second; see :class:`Progress`.
+    """
     from .paths import notebooks_dir
     from .reports import councils_in_wave, store_snapshot, validate_store_wave
 
     start = time.perf_counter()
+    bar = Progress(stream=stream, enabled=progress)
     store = Path(store).resolve()  # resolved once; nothing after uses the cwd
     notebook = Path(notebook).resolve() if notebook else notebooks_dir() / NOTEBOOK
+    bar.step(f"Reading the store {store} (wave {wave})...")
     validate_store_wave(store, wave)
     taking_part = councils_in_wave(store, wave)
     unknown = []
@@ -757,22 +800,26 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
         remove_confined(stale, out_dir, "unfinished file")  # left by a killed batch; never mistaken for a report
     for stale in build.glob(".snapshot-*"):  # left by a killed batch
         remove_confined(stale, out_dir, "old snapshot")
+    bar.step("Taking a snapshot of the store, so that every report reads the same data...")
     with store_snapshot(store, build) as snap:  # every report of the batch reads the same state of the store
         return _run_batch(wave, snap, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook,
-                          progress, stream, start, taking_part)
+                          bar, stream, start, taking_part)
 
 
-def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, progress, stream,
+def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, bar, stream,
                start, taking_part) -> BatchResult:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from .paths import notebooks_dir
 
+    bar.step(f"Computing the wave's shared inputs (scores and rank intervals of {len(taking_part)} councils, "
+             f"{draws} draws)...")
     inputs = compute_wave_inputs(store, wave, draws)
     shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.jsonl")
     extra = dict(extra or {})
     parameters = {"wave": int(wave), "draws": int(draws), "pdf": bool(pdf), **extra}
+    bar.step("Hashing the inputs of each report, to find those already up to date...")
     common = common_hashes(notebook, parameters)
     per_council = council_hashes(inputs, codes)
     manifest = read_manifest(out_dir)
@@ -798,8 +845,6 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
                      f"{code!r} has no self-assessment in wave {wave} (or is not a council code)", "seconds": 0.0,
                      "html": "", "pdf": ""})
 
-    bar = Progress(len(todo), stream=stream, enabled=progress)
-
     def record(row, h, parts):
         rows.append(row)
         entries[row["council"]] = {
@@ -810,8 +855,12 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
         write_manifest(out_dir, manifest)
         bar.update(row)
 
+    same = sum(r["status"] == "unchanged" for r in rows)
     if todo:
         jobs = max(1, min(jobs or default_jobs(), len(todo)))
+        bar.step(f"{len(todo)} reports to write ({same} unchanged); starting {jobs} worker"
+                 f"{'s' if jobs > 1 else ''}, each with its own Python kernel...")
+        bar.begin(len(todo), jobs)
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                  initargs=(os.getpid(), str(notebooks_dir()))) as pool:
@@ -824,7 +873,10 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
                     row = {"council": task.council, "status": "failed", "cell": "", "error":
                            f"the worker stopped ({type(exc).__name__}: {exc})", "seconds": 0.0, "html": "", "pdf": ""}
                 record(row, h, parts)
+    else:
+        bar.step(f"Nothing to write: {same} reports are up to date.")
     bar.close()
+    bar.step("Writing the index...")
 
     results = pd.DataFrame(rows, columns=["council", "status", "cell", "error", "seconds", "html", "pdf"])
     failures = results[results["status"] == "failed"]
