@@ -20,6 +20,7 @@ Layout of the output folder::
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,14 @@ class Made:
     html: str
     pdf: str
     seconds: float
+
+
+def _step(label: str, fn, *args):
+    """Run ``fn(*args)`` in a worker, saying on stderr when it starts; returns (its result, its own seconds)."""
+    print(f"Started {label}...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
 
 
 def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bool, cache: str) -> Made:
@@ -101,7 +110,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     :func:`dqm.paths.clear_run_store` for which stores a run may replace.
     """
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from .batch import default_jobs
     from .ingest import read_run_manifest
@@ -122,6 +131,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     clear_run_store(store, default=default_store)  # the main job rebuilds its store every time, but only its own
     connect(store).close()
     mark_run_store(store)  # marked before any ingest, so that a killed run's store can be rebuilt next time
+    echo(f"Ingesting {len(manifest)} exports listed in {manifest_path} into {store}...")
     for r in manifest.itertuples():
         for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
             echo(res.summary())
@@ -136,23 +146,40 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     councils = make_folder(out_dir, f"councils/{wave}", "council reports folder")
     claims_path = str(build / f"claims-{wave}.jsonl")
     a, ev = settings["annual"], settings["evidence"]
-    made = []
     jobs = max(1, jobs or default_jobs())
+    labels = {"checks": f"the engine's checks ({ev.get('check_replications', 400)} replications; kept between runs)",
+              "claims": f"the claims battery ({a['bootstrap']} bootstrap draws)", "quality": "the data-quality report",
+              "annual": "the annual report", "evidence": "the evidence review",
+              "council": f"the council report for {council}"}
+    echo(f"Building the reports of wave {wave} in {jobs} worker{'s' if jobs > 1 else ''}, longest first: "
+         + ", ".join(labels.values()) + ".")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         # longest first: the engine's checks (unless kept from an earlier run) and the claims battery, which the
         # annual report and the evidence review share; the evidence review starts once both are ready
-        checks = pool.submit(_engine_checks, ev.get("check_replications", 400), cache)
-        claims = pool.submit(_claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)
-        futures = [pool.submit(_report, "quality", wave, str(store), str(analysts), {}, False, cache)]
-        claims.result()
+        def submit(key, fn, *args):
+            pending[pool.submit(_step, labels[key], fn, *args)] = key
+
+        pending, finished, made = {}, set(), []
+        submit("checks", _engine_checks, ev.get("check_replications", 400), cache)
+        submit("claims", _claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)
+        submit("quality", _report, "quality", wave, str(store), str(analysts), {}, False, cache)
         shared = {"shared_claims": claims_path}
-        futures.append(pool.submit(_report, "annual", wave, str(store), str(out_dir), {**a, **shared}, True, cache))
-        checks.result()
-        futures.append(pool.submit(_report, "evidence", wave, str(store), str(out_dir), {**ev, **shared}, True, cache))
-        futures.append(pool.submit(_council, wave, str(store), str(councils), council,
-                                   settings.get("council", {})))
-        for fut in futures:
-            m = fut.result()
-            made.append(m)
-            echo(f"Wrote {m.html}" + (f" and {m.pdf}" if m.pdf else "") + f" in {m.seconds:.1f} s.")
-    return made
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                key = pending.pop(fut)
+                out, seconds = fut.result()
+                finished.add(key)
+                if isinstance(out, Made):
+                    made.append(out)
+                    echo(f"Wrote {out.html}" + (f" and {out.pdf}" if out.pdf else "") + f" in {out.seconds:.1f} s.")
+                else:
+                    echo(f"Finished {labels[key]} in {seconds:.1f} s.")
+                if key == "claims":
+                    submit("annual", _report, "annual", wave, str(store), str(out_dir), {**a, **shared}, True, cache)
+                if key in ("claims", "checks") and {"claims", "checks"} <= finished:
+                    submit("evidence", _report, "evidence", wave, str(store), str(out_dir), {**ev, **shared}, True,
+                           cache)
+                    submit("council", _council, wave, str(store), str(councils), council, settings.get("council", {}))
+    order = ["quality", "annual", "evidence", "council"]
+    return sorted(made, key=lambda m: order.index(m.kind))

@@ -112,3 +112,50 @@ def test_batch_says_what_it_does_before_any_report_and_the_set_up_stays_out_of_t
     assert abs(left - 2 * own) <= 1  # two reports left, one worker, each about as long as the first
     assert own <= elapsed + 1  # a report's own time, not the time since the previous line
     assert lines[-1] == "Writing the index..."
+
+
+def test_dqm_run_says_what_it_does_before_each_long_step(model, tmp_path, monkeypatch, capsys):
+    """`dqm run`: the ingest is announced before it starts, then the plan, each step's start (said by the worker
+    that runs it) and its end with its own time; the steps here are fast stand-ins run in threads."""
+    import concurrent.futures
+
+    import dqm.mainjob
+    from conftest import Survey
+
+    class Threads(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, max_workers=None, mp_context=None):
+            super().__init__(max_workers=max_workers)
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    s = Survey(model)
+    s.add(council="Bristol, City of", email="a@bristol.gov.uk")
+    s.googleforms(exports / "e.csv")
+    (exports / "manifest.csv").write_text("file,wave,assessment_type\ne.csv,2026,self\n", encoding="utf-8")
+
+    def made(kind, *args):
+        return dqm.mainjob.Made(kind, f"{kind}.html", "", 0.5)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Threads)
+    monkeypatch.setattr(dqm.mainjob, "_engine_checks", lambda *args: time.sleep(0.2))
+    monkeypatch.setattr(dqm.mainjob, "_claims", lambda *args: "claims.jsonl")
+    monkeypatch.setattr(dqm.mainjob, "_report", made)
+    monkeypatch.setattr(dqm.mainjob, "_council", lambda wave, store, out, council, extra: made("council"))
+    said = []
+    out = dqm.mainjob.run_main_job(exports, tmp_path / "out", tmp_path / "out" / "_build" / "s.duckdb", council="BST",
+                                   quick=True, jobs=2, echo=said.append)
+    assert [m.kind for m in out] == ["quality", "annual", "evidence", "council"]
+    assert said[0].startswith("Ingesting 1 exports listed in ") and said[0].endswith("s.duckdb...")
+    plan = next(line for line in said if line.startswith("Building the reports of wave 2026 in 2 workers"))
+    assert said.index(plan) > 1  # after the ingest's own summary
+    for what in ("the engine's checks (50 replications", "the claims battery (200 bootstrap draws)",
+                 "the data-quality report", "the annual report", "the evidence review", "the council report for BST"):
+        assert what in plan
+    assert any(re.fullmatch(r"Finished the engine's checks .* in 0\.\d s\.", line) for line in said)
+    assert "Finished the claims battery (200 bootstrap draws) in 0.0 s." in said
+    assert sorted(line for line in said if line.startswith("Wrote ")) == [
+        f"Wrote {k}.html in 0.5 s." for k in ("annual", "council", "evidence", "quality")]
+    started = capsys.readouterr().err.splitlines()
+    assert sorted(started) == sorted(f"Started {w}..." for w in (
+        "the engine's checks (50 replications; kept between runs)", "the claims battery (200 bootstrap draws)",
+        "the data-quality report", "the annual report", "the evidence review", "the council report for BST"))
