@@ -45,7 +45,9 @@ bench: $(STAMP)
 
 # JupyterLab is installed once (its pins are in requirements-lab.lock); the demo store is built if missing
 # (ingest only, a few seconds); Lab opens on the project at the guided tour, with the project's .venv as
-# its Python kernel. As root (containers, CI machines) Jupyter needs --allow-root.
+# its Python kernel. As root (containers, CI machines) Jupyter needs --allow-root. The server is rooted at the
+# project (--ServerApp.root_dir=.), so that reports/, data/ and docs/ are in Lab's file browser; the tour's path is
+# relative to that root (jupyter_server opens a file below root_dir at its path from there).
 LAB_STAMP := $(VENV)/.lab-stamp
 DEMO_STORE := $(or $(DQM_REPORTS_DIR),reports)/_build/demo.duckdb
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -58,7 +60,7 @@ $(DEMO_STORE): | $(STAMP)
 	$(BIN)/dqm run --no-reports
 
 lab: $(LAB_STAMP) $(DEMO_STORE)
-	$(BIN)/jupyter lab $(LAB_ROOT_FLAG) $(LAB_ARGS) notebooks/explore.ipynb
+	$(BIN)/jupyter lab $(LAB_ROOT_FLAG) --ServerApp.root_dir=. $(LAB_ARGS) notebooks/explore.ipynb
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock.new && mv requirements.lock.new requirements.lock
