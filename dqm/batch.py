@@ -783,8 +783,12 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
     bar = Progress(stream=stream, enabled=progress)
     store = Path(store).resolve()  # resolved once; nothing after uses the cwd
     notebook = Path(notebook).resolve() if notebook else notebooks_dir() / NOTEBOOK
-    bar.step(f"Reading the store {store} (wave {wave})...")
     validate_store_wave(store, wave)
+    # the output folder, resolved once and meant for output; below it, no link is followed (see dqm.paths).
+    # Checked before anything is said or made: a refusal is the command's one line of output.
+    out_dir = output_folder(out_dir)
+    build = make_folder(out_dir, "_build", "build folder")
+    bar.step(f"Reading the store {store} (wave {wave})...")
     taking_part = councils_in_wave(store, wave)
     unknown = []
     if councils:
@@ -793,9 +797,6 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
         codes = [c for c in dict.fromkeys(councils) if c in known]
     else:
         codes = taking_part
-    # the output folder, resolved once and meant for output; below it, no link is followed (see dqm.paths)
-    out_dir = output_folder(out_dir)
-    build = make_folder(out_dir, "_build", "build folder")
     for stale in list(out_dir.glob(TMP_PREFIX + "*")) + list(build.glob(TMP_PREFIX + "*")):
         remove_confined(stale, out_dir, "unfinished file")  # left by a killed batch; never mistaken for a report
     for stale in build.glob(".snapshot-*"):  # left by a killed batch

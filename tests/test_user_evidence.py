@@ -296,7 +296,7 @@ def test_readme_bring_your_own_steps(demo_store, tmp_path, monkeypatch, capsys):
         for key, want in (("estimate", estimate), ("ci_low", ci_low), ("ci_high", ci_high)):
             assert want is None and got[key] is None or abs(got[key] - want) < 1e-5, (cid, key)
     # the join report: the example's former council and the value that is not a number are not used
-    ev = load_evidence(tmp_path / "my-evidence")
+    ev = load_evidence(tmp_path / "work" / "my-evidence")
     bad = ev.join[ev.join["status"] != "matched"]
     assert set(bad["status"]) == {"former council with successor", "not a number"}
 
@@ -318,7 +318,7 @@ def test_evidence_review_shows_the_users_claim_verdict_and_files(demo_store, tmp
     for step in steps[:2]:
         assert main(step[1:]) == 0, step
     res = run_report("evidence", 2026, store=demo_store[0], out_dir=tmp_path / "out",
-                     extra={**QUICK["evidence"], "check_replications": 20, "user_data": str(tmp_path / "my-evidence")})
+                     extra={**QUICK["evidence"], "check_replications": 20, "user_data": str(tmp_path / "work" / "my-evidence")})
     html = res.html.read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
     text = soup.get_text(" ")

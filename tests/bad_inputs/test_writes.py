@@ -224,9 +224,12 @@ def _run(argv, capsys, fault: str | None = None) -> tuple[int, str, str]:
 
 
 def _refused(code: int, err: str, message: str) -> None:
+    """Exit 2 and one line saying what is wrong, after any progress lines (each ending "...") of the work done so far."""
     assert code == 2, err
-    assert message in err, err
-    assert "Traceback" not in err and "unexpected error" not in err and err.count("\n") == 1, err
+    *progress, last = err.rstrip("\n").split("\n")
+    assert message in last, err
+    assert all(line.endswith("...") for line in progress), err
+    assert "Traceback" not in err and "unexpected error" not in err, err
 
 
 def _folder_case(cmd: Cmd, fault: str, ctx: Ctx, monkeypatch):
