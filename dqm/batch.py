@@ -807,6 +807,23 @@ def run_batch(wave: int, store, out_dir, councils: list[str] | None = None, jobs
                           bar, stream, start, taking_part)
 
 
+def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,
+                        jobs: int | None = None, extra: dict | None = None, progress: bool = True,
+                        force: bool = False) -> "pd.DataFrame":
+    """Council reports for every council in the wave (or the given codes), with defaults: see :func:`run_batch`.
+
+    Returns one row per council: council, status (ok, unchanged or failed), cell, error, seconds, html, pdf.
+    """
+    from .paths import default_store, reports_dir
+
+    store = Path(store) if store else default_store()
+    out_dir = Path(out_dir) if out_dir else reports_dir() / "councils" / str(wave)
+    extra = dict(extra or {})
+    draws = int(extra.pop("draws", 1000))
+    return run_batch(wave, store, out_dir, councils=councils, jobs=jobs, pdf=pdf, force=force, draws=draws,
+                     extra=extra, progress=progress).results
+
+
 def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, bar, stream,
                start, taking_part) -> BatchResult:
     import multiprocessing as mp

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from .errors import DQMError, IngestError
 from .limits import cell_cap, check_zip, csv_field_limit, limit, read_file
 from .model import Model
 from .paths import data_dir
+from .rawexport import RawExport, cell_text
 from .reference import map_key, match_council
 from .yamlio import load_yaml
 
@@ -59,30 +59,6 @@ def normalise_header(text) -> str:
 
 
 # ---------------------------------------------------------------- reading files
-@dataclass
-class RawExport:
-    path: Path
-    sha256: str
-    kind: str  # csv | xlsx
-    encoding: str | None
-    delimiter: str | None
-    sheet: str | None
-    header_rows: list[list[str]]  # one or more header rows
-    rows: list[list[str]]  # data rows as text
-    row_numbers: list[int]  # the spreadsheet row number of each data row (header is row 1)
-    blank_rows: int = 0
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ")
-    return str(v)
-
-
 def _decode(data: bytes, path: Path) -> str:
     """The file's encoding, checked strictly: UTF-8 (with or without BOM); else Windows-1252, but only for a
     whole file with no UTF-8 in it. The text is checked in pieces and not kept: lines are decoded one at a
@@ -311,7 +287,7 @@ def _read_xlsx(path: Path, data: bytes, sheet: str | None, looks_like_header=Non
                     seen += len(rec)
                     if seen > max_cells:
                         raise _too_many_cells(path, max_cells, i, name)
-                    cells = [_cell_text(v) for v in rec]
+                    cells = [cell_text(v) for v in rec]
                     too_long = next((j for j, c in enumerate(cells) if len(c) > cap), None)
                     if too_long is not None:
                         raise IngestError(f"cell {_column_letter(too_long)}{i} of sheet {name!r} holds "

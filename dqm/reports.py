@@ -402,21 +402,3 @@ def councils_in_wave(store, wave: int) -> list[str]:
 
     known = set(principal_councils()["local-authority-code"])  # (a code the reference does not know gets no report)
     return [r[0] for r in rows if r[0] in known]
-
-
-def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str] | None = None, pdf: bool = False,
-                        jobs: int | None = None, extra: dict | None = None, progress: bool = True,
-                        force: bool = False) -> "pd.DataFrame":
-    """Council reports for every council in the wave (or the given codes): see :func:`dqm.batch.run_batch`.
-
-    Returns one row per council: council, status (ok, unchanged or failed), cell, error, seconds, html, pdf.
-    """
-    from .batch import run_batch
-    from .paths import default_store
-
-    store = Path(store) if store else default_store()
-    out_dir = Path(out_dir) if out_dir else reports_dir() / "councils" / str(wave)
-    extra = dict(extra or {})
-    draws = int(extra.pop("draws", 1000))
-    return run_batch(wave, store, out_dir, councils=councils, jobs=jobs, pdf=pdf, force=force, draws=draws,
-                     extra=extra, progress=progress).results

@@ -543,7 +543,7 @@ def pack_layout(path, wb, model: Model) -> PackLayout:
 
 def _header_and_row(layout: PackLayout, wb, model: Model) -> tuple[list[str], list[str]]:
     """The pack's one response as a header and a row of text, read from the cells ``layout`` has checked."""
-    from ..ingest import _cell_text
+    from ..rawexport import cell_text as _cell_text
 
     def value(key):
         sheet, cell = layout.cells[key]
@@ -567,7 +567,7 @@ def read_pack(path, sha256: str, model: Model, meta: dict | None = None):
     The hidden ``_dqm`` sheet is checked first (:func:`pack_layout`): a pack made for another model id or version
     (its questions and levels may differ), of an unknown format version or with a damaged ``_dqm`` is refused.
     """
-    from ..ingest import RawExport
+    from ..rawexport import RawExport
 
     path = Path(path)
     _checked_bytes(path)  # a regular file within the limits, and no zip bomb, before openpyxl opens it below
