@@ -128,3 +128,19 @@ def survey(model):
 
 # the tests never read a user data folder from the environment of whoever runs them
 os.environ.pop("DQM_USER_DATA", None)
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory, model):
+    """Three councils in wave 2026 (York answers only 7 dimensions, so has no overall score), for the batch's
+    tests; read only (a test that changes a store changes a copy)."""
+    from dqm.store import ingest_files
+
+    tmp = tmp_path_factory.mktemp("batch")
+    s = Survey(model)
+    s.add(council="Bristol, City of", email="a@bristol.gov.uk")
+    s.add(council="Kingston upon Thames", email="b@kingston.gov.uk", level="2 - Developing")
+    s.add(council="York", email="c@york.gov.uk", overrides={q: "" for q in model.dimensions["question"].iloc[:3]})
+    store = tmp / "s.duckdb"
+    ingest_files([s.googleforms(tmp / "e.csv")], wave=2026, store=store)
+    return store

@@ -26,22 +26,6 @@ def _strip_runtime(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def small_store(tmp_path_factory, model):
-    """Three councils in wave 2026 (York answers only 7 dimensions, so has no overall score)."""
-    from conftest import Survey
-    from dqm.store import ingest_files
-
-    tmp = tmp_path_factory.mktemp("batch")
-    s = Survey(model)
-    s.add(council="Bristol, City of", email="a@bristol.gov.uk")
-    s.add(council="Kingston upon Thames", email="b@kingston.gov.uk", level="2 - Developing")
-    s.add(council="York", email="c@york.gov.uk", overrides={q: "" for q in model.dimensions["question"].iloc[:3]})
-    store = tmp / "s.duckdb"
-    ingest_files([s.googleforms(tmp / "e.csv")], wave=2026, store=store)
-    return store
-
-
-@pytest.fixture(scope="module")
 def cli_batch(small_store, tmp_path_factory):
     """`dqm report councils` from the shell, with a RELATIVE store path and two worker processes."""
     work = tmp_path_factory.mktemp("cwd")

@@ -8,8 +8,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
-
 import dqm.batch
 from dqm.batch import Progress, run_batch
 
@@ -25,22 +23,6 @@ class FakeClock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory, model):
-    """Three councils in wave 2026."""
-    from conftest import Survey
-    from dqm.store import ingest_files
-
-    tmp = tmp_path_factory.mktemp("progress")
-    s = Survey(model)
-    s.add(council="Bristol, City of", email="a@bristol.gov.uk")
-    s.add(council="Kingston upon Thames", email="b@kingston.gov.uk", level="2 - Developing")
-    s.add(council="York", email="c@york.gov.uk")
-    store = tmp / "s.duckdb"
-    ingest_files([s.googleforms(tmp / "e.csv")], wave=2026, store=store)
-    return store
 
 
 def test_time_left_counts_from_the_workers_start_and_uses_each_reports_own_time():

@@ -68,21 +68,6 @@ def test_a_linked_manifest_is_not_read(tmp_path):
     assert read_manifest(tmp_path) == {"councils": {}}
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory, model):
-    from conftest import Survey
-    from dqm.store import ingest_files
-
-    tmp = tmp_path_factory.mktemp("batch-index")
-    s = Survey(model)
-    s.add(council="Bristol, City of", email="a@bristol.gov.uk")
-    s.add(council="Kingston upon Thames", email="b@kingston.gov.uk", level="2 - Developing")
-    s.add(council="York", email="c@york.gov.uk")
-    store = tmp / "s.duckdb"
-    ingest_files([s.googleforms(tmp / "e.csv")], wave=WAVE, store=store)
-    return store
-
-
 def test_a_batch_publishes_only_what_it_made_whatever_the_manifest_says(small_store, tmp_path):
     """End to end: a tampered manifest in the output folder; the batch makes Kingston's report only."""
     out = tmp_path / "out"
