@@ -83,7 +83,7 @@ def build_store(tmp: Path) -> Path:
 
 
 def councils(store: Path, n: int) -> list[str]:
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
 
     return councils_in_wave(store, 2026)[:n]
 

@@ -1,7 +1,7 @@
 """DQM evidence workbook: ingest Digital Quality Model assessments, score them, test claims, publish reports.
 
 Read the package in the order the data flow:
-model -> reference -> outcomes -> demo -> ingest -> store -> scoring -> plots/narrative -> reports -> cli.
+model -> reference -> outcomes -> demo -> ingest -> store -> scoring -> claims -> reports/ (publishing) -> cli.
 
 For exploring in a notebook, start with the functions here (from :mod:`dqm.api`), each one call:
 
@@ -11,13 +11,7 @@ For exploring in a notebook, start with the functions here (from :mod:`dqm.api`)
 * ``dqm.associate("overall", "population", controls=["council_type"])``: an exploratory controlled association
 * ``dqm.chart(table)``: any of those tables as a chart in the reports' style
 """
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-
-try:
-    __version__ = _version("dqm")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+from .version import __version__
 
 # The analyst's functions live in dqm.api; they are imported on first use, so that `import dqm` (and the
 # command line) stays quick.

@@ -266,8 +266,8 @@ def profile(council: str, data: Data | None = None, wave: int | None = None) -> 
     >>> p.columns.tolist()
     ['dimension_id', 'dimension', 'level', 'target', 'peer_median', 'peer_low', 'peer_high', 'type_median']
     """
-    from .benchmark import council_profile
     from .reference import councils as ref_councils
+    from .scoring.profile import council_profile
 
     data = _data(data)
     wave = _wave(data, wave)
@@ -594,7 +594,7 @@ def chart(table: pd.DataFrame, title: str | None = None):
     >>> c.title, c.png[:4]
     ('Average overall level by nation, 2026', b'\\x89PNG')
     """
-    from . import plots
+    from .reports import plots
 
     drawn = "dqm.scores, dqm.compare, dqm.trend, dqm.profile or dqm.associate"
     if not isinstance(table, pd.DataFrame):

@@ -131,8 +131,8 @@ def _write_draft_map(path, results) -> None:
 
 def _cmd_report_councils(args) -> int:
     """Every council's benchmark report (or those named), in worker processes; see dqm.batch."""
-    from .batch import run_batch
     from .paths import default_store, make_folder, output_folder, reports_dir
+    from .reports.batch import run_batch
 
     if args.council or args.output:
         raise DQMError("`report councils` makes one report per council; name councils with --councils CODE,CODE "
@@ -154,7 +154,7 @@ def _cmd_report_councils(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .reports import run_report
+    from .reports.notebook import run_report
 
     args.store = _read_store(args.store)
     if args.kind == "councils" or (args.kind == "council" and args.all):

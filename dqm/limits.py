@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .datadir import data_dir
 from .errors import DQMError
+from .yamltext import load_yaml_bytes
 
 _OVERRIDES: dict[str, float] = {}
 _BUILT_IN = {"max_file_mb": 100, "max_rows": 200_000, "max_cell_chars": 32_767, "max_council_chars": 200,
@@ -37,12 +38,11 @@ _BUILT_IN = {"max_file_mb": 100, "max_rows": 200_000, "max_cell_chars": 32_767, 
 
 @lru_cache(maxsize=4)
 def _defaults(folder: str) -> dict:
-    from .yamlio import load_yaml
-
     path = data_dir() / "limits.yaml"
     if not path.exists():
         return dict(_BUILT_IN)
-    raw = load_yaml(path, what="limits file", max_kb=64) or {}
+    # read with a fixed cap (the limits cannot bound the reading of their own file), parsed as every YAML file is
+    raw = load_yaml_bytes(read_file(path, "limits file", max_bytes=64 * 1024), path, what="limits file") or {}
     if not isinstance(raw, dict):
         raise DQMError("the limits file must map limit names to numbers.", file=path)
     out = dict(_BUILT_IN)

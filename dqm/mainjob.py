@@ -67,7 +67,7 @@ def _step(label: str, fn, *args):
 
 def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bool, cache: str) -> Made:
     """One report in a worker process (its own papermill kernel)."""
-    from .reports import run_report
+    from .reports.notebook import run_report
 
     os.environ["DQM_CACHE_DIR"] = cache  # the kernel inherits it: the engine's checks are kept here
     r = run_report(kind, wave, store=store, out_dir=out_dir, pdf=pdf, extra=extra)
@@ -75,20 +75,20 @@ def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bo
 
 
 def _claims(store: str, wave: int, bootstrap: int, null_bootstrap: int, path: str) -> str:
-    from .batch import write_claims_results
+    from .reports.wave import write_claims_results
 
     return str(write_claims_results(store, wave, bootstrap, null_bootstrap, path))
 
 
 def _engine_checks(replications: int, cache: str) -> None:
     os.environ["DQM_CACHE_DIR"] = cache
-    from .sections import engine_checks
+    from .reports.sections import engine_checks
 
     engine_checks(replications)
 
 
 def _council(wave: int, store: str, out_dir: str, council: str, extra: dict) -> Made:
-    from .batch import run_batch
+    from .reports.batch import run_batch
 
     start = time.perf_counter()
     res = run_batch(wave, store, out_dir, councils=[council], jobs=1, pdf=True, draws=int(extra.get("draws", 1000)),
@@ -112,9 +112,9 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from .batch import default_jobs
     from .ingest import read_run_manifest
     from .paths import clear_run_store, confined, make_folder, mark_run_store, output_folder
+    from .reports.batch import default_jobs
     from .store import connect, ingest_files
 
     exports, out_dir, store = Path(exports).resolve(), Path(out_dir).resolve(), Path(store).resolve()

@@ -206,7 +206,7 @@ def test_associate_refuses_what_it_cannot_test(data):
 
 # ---------------------------------------------------------------- charts and controls
 def test_charts_are_in_the_reports_style_and_leave_out_suppressed_groups(data):
-    from dqm.plots import Chart
+    from dqm.reports.plots import Chart
 
     t = dqm.compare(by=["region", "type"], dimension="overall", data=data)
     c = dqm.chart(t)

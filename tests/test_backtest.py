@@ -33,7 +33,7 @@ def key_figures(store, model, wave=2026) -> dict:
     claims = evaluate_claims(load_claims(), lv, load_outcomes(), model, wave,
                              EngineConfig(n_boot=200, n_null_boot=50, workers=1))
     from dqm.claims import results_table
-    from dqm.narrative import dimension_family
+    from dqm.reports.narrative import dimension_family
 
     limits = results_table(claims).set_index("id")
     family = dimension_family(panel.reset_index())

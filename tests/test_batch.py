@@ -1,4 +1,4 @@
-"""The council report batch (dqm/batch.py): correct paths, isolation, incremental re-runs, resume after
+"""The council report batch (dqm/reports/batch.py): correct paths, isolation, incremental re-runs, resume after
 SIGKILL, failure isolation, atomic outputs and the index page."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from dqm.batch import MANIFEST, read_manifest, run_batch
+from dqm.reports.batch import run_batch
+from dqm.reports.manifest import MANIFEST, read_manifest
 
 PROBE = Path(__file__).parent / "notebooks" / "batch_probe.ipynb"
 CODES = ["BST", "KTT", "YOR"]
@@ -112,7 +113,7 @@ def test_index_page_has_no_serious_or_critical_axe_violations(cli_batch, tmp_pat
 
 def test_batch_report_equals_the_same_report_made_alone(cli_batch, small_store, tmp_path):
     """Apart from the run-time line, a batch report is the report a fresh kernel makes on its own."""
-    from dqm.reports import run_report
+    from dqm.reports.notebook import run_report
 
     out, _ = cli_batch
     alone = run_report("council", 2026, store=small_store.resolve(), out_dir=tmp_path, council="KTT",

@@ -1,7 +1,7 @@
-"""The on-disk cache for seeded computations that do not depend on the store (dqm/cache.py)."""
+"""The on-disk cache for seeded computations that do not depend on the store (dqm/reports/cache.py)."""
 from __future__ import annotations
 
-from dqm.cache import disk_cached
+from dqm.reports.cache import disk_cached
 
 
 def test_a_cached_value_is_reused_and_a_changed_key_computes_again(tmp_path, monkeypatch):

@@ -70,7 +70,7 @@ def test_contributing_names_only_real_make_targets():
 def test_contributing_covers_what_a_contributor_adds():
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for needed in ("data/survey_tools.yaml", "data/claims.yaml", "supersedes", "supersedes_why",
-                   "data/outcomes/measures.yaml", "dqm outcomes add", "dqm/sections.py", "dqm/narrative.py",
+                   "data/outcomes/measures.yaml", "dqm outcomes add", "dqm/reports/sections.py", "dqm/reports/narrative/",
                    "make test-slow", "tests/test_hostile_reports.py", "dqm.paths.write_atomic", "dqm.markup",
                    "dqm.cells", "dqm.safe_duckdb", "pickle", "import cycles", ".pre-commit-config.yaml"):
         assert needed in text, needed

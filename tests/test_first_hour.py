@@ -186,7 +186,7 @@ def test_write_map_refuses_a_folder_before_ingesting(tmp_path, survey):
 
 
 def test_report_council_takes_a_name(demo_store, monkeypatch, capsys):
-    import dqm.reports
+    import dqm.reports.notebook
 
     seen = {}
 
@@ -194,15 +194,15 @@ def test_report_council_takes_a_name(demo_store, monkeypatch, capsys):
         seen.update(kw, kind=kind)
         raise DQMError("stopped by the test")
 
-    monkeypatch.setattr(dqm.reports, "run_report", fake_run_report)
+    monkeypatch.setattr(dqm.reports.notebook, "run_report", fake_run_report)
     assert main(["report", "council", "City of Bristol", "--wave", "2026", "--store", str(demo_store[0])]) == 2
     assert seen["council"] == "BST"
 
 
 def test_report_council_refuses_a_non_council_with_its_note(demo_store, monkeypatch, capsys):
-    import dqm.reports
+    import dqm.reports.notebook
 
-    monkeypatch.setattr(dqm.reports, "run_report", lambda *a, **k: pytest.fail("a report was started"))
+    monkeypatch.setattr(dqm.reports.notebook, "run_report", lambda *a, **k: pytest.fail("a report was started"))
     assert main(["report", "council", "Avon and Somerset Police", "--wave", "2026", "--store", str(demo_store[0])]) == 2
     assert "names a police body ('police'), not a council" in capsys.readouterr().err
 

@@ -201,7 +201,7 @@ def _hostile_export(folder: Path, tags: Tags, model) -> Path:
 def hostile_inputs(tmp_path_factory):
     """Hostile data files, a hostile export and the store it was ingested into (built once); a recording server."""
     from dqm.model import load_model
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
     from dqm.store import ingest_files
 
     server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
@@ -239,7 +239,7 @@ class _data_dir:
 @pytest.fixture(scope="module")
 def hostile(hostile_inputs):
     """The four reports built from hostile data files and a hostile export (built once)."""
-    from dqm.reports import run_report
+    from dqm.reports.notebook import run_report
 
     h = hostile_inputs
     with _data_dir(h["data"]):
@@ -257,7 +257,7 @@ def hostile_documents(hostile_inputs):
     from dqm.documents.handbook import write_handbook
     from dqm.documents.pack import write_pack
     from dqm.model import load_model
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
     from dqm.store import load
 
     h = hostile_inputs
@@ -446,8 +446,9 @@ def test_hostile_names_are_inert_in_the_batch_index_and_index_csv(hostile_inputs
     batch's index.html (opened in Chromium) and index.csv only as inert text."""
     import csv
 
-    from dqm.batch import MANIFEST, run_batch
-    from dqm.reports import councils_in_wave
+    from dqm.reports.batch import run_batch
+    from dqm.reports.manifest import MANIFEST
+    from dqm.reports.notebook import councils_in_wave
 
     h, tags = hostile_inputs, hostile_inputs["tags"]
     data = tmp_path / "data"

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from dqm import markup, narrative, plots, sections
-from dqm.benchmark import focus_sentences
+from dqm import markup
+from dqm.reports import narrative, plots, sections
+from dqm.reports.narrative import focus_sentences
 
 PAYLOADS = [
     "<script>document.title='XSS'</script>",
@@ -125,7 +126,7 @@ def test_narrative_escapes_data_file_text(payload):
 
 
 def test_markdown_outputs_are_never_interpreted(tmp_path):
-    from dqm.reports import _export_html
+    from dqm.reports.html import _export_html
 
     nb = nbformat.v4.new_notebook()
     out = nbformat.v4.new_output("display_data", data={"text/markdown": "[x](javascript:alert(1)) <script>x</script>",
@@ -158,7 +159,7 @@ def test_pdf_fetches_nothing_and_attaches_nothing(tmp_path):
 
     import pypdf
 
-    from dqm.reports import pdf_from_html, report_url_fetcher
+    from dqm.reports.pdf import pdf_from_html, report_url_fetcher
 
     server = http.server.HTTPServer(("127.0.0.1", 0), _Hits)
     threading.Thread(target=server.serve_forever, daemon=True).start()

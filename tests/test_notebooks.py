@@ -22,7 +22,7 @@ SLOW = {"state_of_digital.ipynb", "evidence_review.ipynb"}
 def run_as_committed(name, tmp_path, store, monkeypatch):
     import papermill as pm
 
-    from dqm.reports import _kernel_manager_class
+    from dqm.reports.notebook import _kernel_manager_class
 
     monkeypatch.setenv("DQM_STORE", str(store))
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)  # as under papermill anywhere: no widgets

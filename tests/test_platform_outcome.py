@@ -252,8 +252,8 @@ def platform_results(demo_store, model):
 
 
 def test_demo_platform_claims_and_their_review_text(platform_results, model):
-    from dqm import narrative
     from dqm.outcomes import load_measures
+    from dqm.reports import narrative
 
     measures = load_measures().set_index("id", drop=False)
     res, tab = platform_results[2026]

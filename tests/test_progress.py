@@ -8,8 +8,8 @@ import re
 import time
 from pathlib import Path
 
-import dqm.batch
-from dqm.batch import Progress, run_batch
+import dqm.reports.batch
+from dqm.reports.batch import Progress, run_batch
 
 PROBE = Path(__file__).parent / "notebooks" / "batch_probe.ipynb"
 SETUP = 600.0  # seconds the (simulated) set-up takes: ten minutes that must not reach the time left
@@ -66,14 +66,14 @@ def test_batch_says_what_it_does_before_any_report_and_the_set_up_stays_out_of_t
     """A real batch whose shared inputs take ten (simulated) minutes: the set-up steps come first, in order,
     and the first "[n/N]" line counts neither the ten minutes in its elapsed time nor in its time left."""
     clock = FakeClock()
-    monkeypatch.setattr(dqm.batch, "_now", lambda: time.perf_counter() + clock.now)
-    real = dqm.batch.compute_wave_inputs
+    monkeypatch.setattr(dqm.reports.batch, "_now", lambda: time.perf_counter() + clock.now)
+    real = dqm.reports.batch.compute_wave_inputs
 
     def slow_inputs(*args, **kwargs):
         clock.now += SETUP
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dqm.batch, "compute_wave_inputs", slow_inputs)
+    monkeypatch.setattr(dqm.reports.batch, "compute_wave_inputs", slow_inputs)
     out = io.StringIO()
     res = run_batch(2026, small_store, tmp_path / "out", jobs=1, notebook=PROBE, draws=50, stream=out)
     assert list(res.results["status"]) == ["ok", "ok", "ok"]

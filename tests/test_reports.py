@@ -10,8 +10,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dqm.errors import ParameterError
-from dqm.narrative import SYNTHETIC_BANNER
-from dqm.reports import ReportError, run_report
+from dqm.reports.narrative import SYNTHETIC_BANNER
+from dqm.reports.notebook import ReportError, run_report
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_a_failing_cell_names_notebook_and_cell_and_keeps_the_notebook(demo_run,
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
     nbformat.write(nb, nbdir / "broken.ipynb")
-    import dqm.reports as reports
+    import dqm.reports.notebook as reports
 
     monkeypatch.setattr(reports, "notebooks_dir", lambda: nbdir)
     monkeypatch.setitem(reports.REPORTS, "broken", {"notebook": "broken.ipynb", "output": "broken-{wave}.html", "title": "x"})

@@ -2,9 +2,9 @@
 from IPython.display import HTML
 
 import dqm
-from dqm import sections
 from dqm.claims import EngineConfig, evaluate_claims, load_claims, results_table
 from dqm.outcomes import load_measures, load_outcomes
+from dqm.reports import sections
 
 
 def test_claim_sections_for_testable_and_untestable_claims(demo_store, model):

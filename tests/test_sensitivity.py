@@ -161,8 +161,8 @@ def test_outcome_timing_reads_financial_years_months_and_years():
 
 # ---------------------------------------------------------------- wording: associations, never causes
 def test_every_causal_statement_is_shown_as_an_association():
-    from dqm import narrative
     from dqm.claims import load_claims
+    from dqm.reports import narrative
 
     claims = load_claims()
     causal = [c for c in claims if narrative.causal_words_in(c.statement)]
@@ -231,7 +231,7 @@ def demo_table(demo_store, model):
 
 
 def test_every_verdict_cell_says_association_period_and_reach(demo_table):
-    from dqm import narrative
+    from dqm.reports import narrative
 
     t = demo_table.set_index("id")
     cells = {i: narrative.verdict_cell(r) for i, r in t.iterrows()}
@@ -260,8 +260,8 @@ def test_every_verdict_cell_says_association_period_and_reach(demo_table):
 
 
 def test_the_verdict_table_shows_associations_and_limits(demo_table, model):
-    from dqm import narrative
     from dqm.outcomes import load_measures
+    from dqm.reports import narrative
 
     vt = narrative.verdict_table(demo_table, "", model, load_measures().set_index("id"))
     assert list(vt.columns)[:3] == ["Association tested", "Who makes it", "Verdict"]
@@ -273,7 +273,8 @@ def test_the_verdict_table_shows_associations_and_limits(demo_table, model):
 # ---------------------------------------------------------------- the annual report's headlines
 def test_headlines_say_among_responding_councils_and_use_holm(demo_store, model):
     import dqm
-    from dqm import narrative, scoring
+    from dqm import scoring
+    from dqm.reports import narrative
 
     store, _ = demo_store
     data = dqm.load(store, model=model)

@@ -308,7 +308,7 @@ def test_evidence_review_shows_the_users_claim_verdict_and_files(demo_store, tmp
     from bs4 import BeautifulSoup
 
     from dqm.cli import QUICK
-    from dqm.reports import run_report
+    from dqm.reports.notebook import run_report
 
     monkeypatch.chdir(tmp_path)
     steps = _readme_steps()
@@ -357,7 +357,7 @@ def test_outcomes_add_again_with_a_council_map_replaces_the_measure(tmp_path, ca
 
 def test_user_layer_section_of_the_evidence_review(tmp_path):
     """What the evidence review shows about the user's own claims and files (the full review is a slow test)."""
-    from dqm.sections import user_layer_section, user_parameters
+    from dqm.reports.sections import user_layer_section, user_parameters
 
     d = _folder(tmp_path, [_claim(outcome="my_cost", statement="<b>cheap</b>")], [MEASURE],
                 {"cost.csv": _names_csv(30) + "North Yorkshire Police,2025-26,1\n"})

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from ..markup import Markup, bullets, html, paragraph
 from ..model import Model
-from ..plots import html_table
+from ..reports.plots import html_table
+from ..version import __version__
 
-CSS = Path(__file__).resolve().parent.parent / "templates" / "report.css"
+CSS = Path(__file__).resolve().parent.parent / "reports" / "templates" / "report.css"
 
 STEPS = [
     ("Understand your context.", "Read this handbook, agree who takes part and gather the evidence you have."),
@@ -63,7 +63,7 @@ def _dimension_section(model: Model, d) -> Markup:
 
 def handbook_html(model: Model) -> str:
     """The whole handbook page as HTML (one h1, a contents list, the reports' stylesheet)."""
-    from ..reports import add_contents
+    from ..reports.html import add_contents
 
     title = f"The Digital Quality Model handbook ({model.id}, version {model.version})"
     dims = model.dimensions
@@ -117,7 +117,7 @@ def handbook_html(model: Model) -> str:
 def write_handbook(out_dir, model: Model, pdf: bool = False, name: str = "dqm-handbook") -> tuple[Path, Path | None]:
     """Write ``dqm-handbook-VERSION.html`` (and .pdf) to ``out_dir``; returns their paths."""
     from ..paths import output_folder, write_atomic
-    from ..reports import pdf_from_html
+    from ..reports.pdf import pdf_from_html
 
     folder = output_folder(out_dir)
     safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in model.version)[:100]

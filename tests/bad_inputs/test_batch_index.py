@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from dqm.batch import MANIFEST, index_table, read_manifest, run_batch, trusted_entries, write_index
 from dqm.reference import councils as ref_councils
+from dqm.reports.batch import run_batch
+from dqm.reports.index import index_table, trusted_entries, write_index
+from dqm.reports.manifest import MANIFEST, read_manifest
 
 WAVE = 2026
 TAKING_PART = ["BST", "KTT", "YOR"]
@@ -133,7 +135,7 @@ def test_a_combined_authority_in_an_old_store_gets_no_report(small_store, tmp_pa
     """A store made before combined authorities were refused may hold one: it is no council of the wave."""
     import duckdb
 
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
 
     store = tmp_path / "old.duckdb"
     store.write_bytes(small_store.read_bytes())

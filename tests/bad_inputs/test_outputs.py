@@ -172,7 +172,7 @@ def _tiny_report(tmp_path, monkeypatch, source: str):
     """Point the runner at a one-cell notebook, so that a fault can be injected after the kernel ran."""
     import nbformat
 
-    import dqm.reports as reports
+    import dqm.reports.notebook as reports
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("wave = 0\nstore = ''", metadata={"tags": ["parameters"]}),
@@ -220,7 +220,7 @@ def test_a_report_reads_one_snapshot_of_the_store(demo_store, tmp_path, monkeypa
     shutil.copyfile(demo_store[0], store)
     # the notebook counts ingests, then (as if an ingest happened meanwhile) the live store changes,
     # then the provenance is computed: both must come from the same snapshot
-    code = (f"import duckdb\nfrom dqm.store import connect\nfrom dqm.markup import block\nfrom dqm.reports import provenance\n"
+    code = (f"import duckdb\nfrom dqm.store import connect\nfrom dqm.markup import block\nfrom dqm.reports.provenance import provenance\n"
             f"c = connect(store, read_only=True); n = c.execute('SELECT count(*) FROM ingests').fetchall()[0][0]; c.close()\n"
             f"live = duckdb.connect({str(store)!r}); live.execute(\"INSERT INTO ingests (ingest_id, file_name, sha256, shape, wave, assessment_type, ingested_at, model_id, model_version, rows_read, stored, superseded, rejected, superseded_earlier, blank_rows, ignored_columns) VALUES (999, 'late-arrival.csv', 'x', 'googleforms', 2026, 'self', now(), 'm', 'v', 0, 0, 0, 0, 0, 0, '')\"); live.close()\n"
             f"display(block(f'ingests counted: {{n}}', provenance(store, {{'wave': wave, 'store': store}})))")

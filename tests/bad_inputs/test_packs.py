@@ -206,8 +206,9 @@ def test_a_long_evidence_cell_leaves_dimension_and_role_words_whole_in_the_pdf(m
     """Issue 17 item 9: the evidence table's Dimension and Role columns keep whole words beside long evidence."""
     from pypdf import PdfReader
 
-    from dqm import plots
-    from dqm.reports import TEMPLATE_DIR, pdf_from_html
+    from dqm.reports import plots
+    from dqm.reports.html import TEMPLATE_DIR
+    from dqm.reports.pdf import pdf_from_html
 
     names = list(model.dimensions["name"])
     long_text = "Board minutes and the digital strategy " * 25 + "x" * 800  # 1,800 characters with a long 'word'
@@ -228,7 +229,7 @@ def test_the_council_report_pdf_keeps_the_dimension_whole_beside_long_evidence(t
     """End to end: the council report notebook gives its evidence table the fixed layout (a kernel run; slow)."""
     from pypdf import PdfReader
 
-    from dqm.reports import run_report
+    from dqm.reports.notebook import run_report
 
     survey.add(council="Bristol, City of", evidence="Board minutes and the digital strategy " * 25 + "x" * 700)
     store = tmp_path / "s.duckdb"

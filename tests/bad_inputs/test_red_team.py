@@ -149,7 +149,7 @@ def test_a_code_the_reference_does_not_know_is_never_ranked(base_store, tmp_path
     code, err = _cli(capsys, "score", "--wave", WAVE, "--store", store, "--draws", 20, "--json")
     capsys.readouterr()
     assert code == 0
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
 
     assert "ZZZ" not in councils_in_wave(store, WAVE)
     import dqm

@@ -323,7 +323,7 @@ def _plant(path: Path, marker: Path) -> None:
 
 
 def test_a_planted_pickle_in_the_cache_folder_is_never_loaded(tmp_path, monkeypatch):
-    from dqm.cache import disk_cached
+    from dqm.reports.cache import disk_cached
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("DQM_CACHE_DIR", str(cache))
@@ -348,7 +348,7 @@ def test_a_planted_pickle_in_the_cache_folder_is_never_loaded(tmp_path, monkeypa
 
 
 def test_planted_shared_wave_inputs_are_never_loaded(tmp_path, monkeypatch):
-    import dqm.batch
+    import dqm.reports.wave
 
     marker = tmp_path / "pwned"
     shared = tmp_path / "_build" / "wave-inputs-2026.jsonl"
@@ -356,15 +356,15 @@ def test_planted_shared_wave_inputs_are_never_loaded(tmp_path, monkeypatch):
     _plant(shared, marker)
     _plant(shared.with_suffix(".pkl"), marker)
     made = object()
-    monkeypatch.setattr(dqm.batch, "compute_wave_inputs", lambda store, wave, draws: made)
+    monkeypatch.setattr(dqm.reports.wave, "compute_wave_inputs", lambda store, wave, draws: made)
     for path in (shared, shared.with_suffix(".pkl")):
-        assert dqm.batch.wave_inputs(tmp_path / "s.duckdb", WAVE, 50, shared=str(path)) is made
+        assert dqm.reports.wave.wave_inputs(tmp_path / "s.duckdb", WAVE, 50, shared=str(path)) is made
     assert not marker.exists(), "a planted pickle was loaded"
 
 
 def test_planted_shared_claims_results_are_never_loaded(tmp_path, monkeypatch):
     import dqm.claims
-    from dqm.batch import claims_results
+    from dqm.reports.wave import claims_results
 
     marker = tmp_path / "pwned"
     shared = tmp_path / "claims-2026.jsonl"
@@ -453,7 +453,7 @@ def test_a_damaged_or_changed_kept_value_is_refused(tmp_path, make):
 
 
 def test_a_damaged_cache_file_is_computed_again(tmp_path, monkeypatch):
-    from dqm.cache import disk_cached
+    from dqm.reports.cache import disk_cached
 
     monkeypatch.setenv("DQM_CACHE_DIR", str(tmp_path))
     calls = []
@@ -522,7 +522,7 @@ def test_every_kind_of_column_and_value_comes_back_equal():
 
 
 def test_a_value_that_is_not_plain_data_is_not_kept(tmp_path, monkeypatch):
-    from dqm.cache import disk_cached
+    from dqm.reports.cache import disk_cached
 
     monkeypatch.setenv("DQM_CACHE_DIR", str(tmp_path))
     fn = disk_cached("f", {}, lambda: len)  # a function is code, not data: returned, not kept
@@ -530,7 +530,7 @@ def test_a_value_that_is_not_plain_data_is_not_kept(tmp_path, monkeypatch):
 
 
 def test_shared_wave_inputs_come_back_equal(base_store, tmp_path):
-    from dqm.batch import compute_wave_inputs, wave_inputs, write_wave_inputs
+    from dqm.reports.wave import compute_wave_inputs, wave_inputs, write_wave_inputs
 
     store = tmp_path / "s.duckdb"
     shutil.copyfile(base_store, store)
@@ -545,9 +545,9 @@ def test_shared_wave_inputs_come_back_equal(base_store, tmp_path):
 
 def test_shared_claims_results_come_back_equal(demo_store, tmp_path):
     """The battery on the demo store (specification curves, null resamples as arrays, the claims themselves)."""
-    from dqm.batch import claims_results, write_claims_results
     from dqm.claims.registry import load_evidence
     from dqm.model import load_model
+    from dqm.reports.wave import claims_results, write_claims_results
     from dqm.store import load
 
     store, _ = demo_store

@@ -144,7 +144,7 @@ def _machine_left_as_found():
 
 @pytest.fixture(scope="module")
 def ctx_base(demo_store):
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
 
     store, _ = demo_store
     return store, councils_in_wave(store, int(WAVE))[0]
@@ -336,7 +336,8 @@ def test_the_batch_files_get_the_usual_permissions(umask, mode, tmp_path):
     """The batch's manifest, failures list and index were 0600 (its own writer used mkstemp's mode)."""
     import pandas as pd
 
-    from dqm.batch import write_failures, write_index, write_manifest
+    from dqm.reports.index import write_index
+    from dqm.reports.manifest import write_failures, write_manifest
 
     old_umask = os.umask(umask)
     try:
@@ -573,7 +574,8 @@ def test_outcomes_csv_neutralises_council_names_that_start_a_formula(sub, tmp_pa
 def test_batch_index_and_failures_csv_neutralise_names(tmp_path):
     import pandas as pd
 
-    from dqm.batch import write_failures, write_index
+    from dqm.reports.index import write_index
+    from dqm.reports.manifest import write_failures
 
     table = pd.DataFrame({"council_code": ["AAA", "BBB"], "council": [HOSTILE[0], HOSTILE[7]], "type": [HOSTILE[3], "x"],
                           "region": ["-", HOSTILE[8]], "html": ["", ""], "pdf": ["", ""], "status": ["ready", "failed"],
@@ -650,7 +652,7 @@ def test_the_pack_writes_model_text_as_text_and_keeps_its_own_formulas_live(tmp_
 def test_the_action_plan_writes_library_text_as_text(tmp_path, demo_store, capsys):
     from openpyxl import load_workbook
 
-    from dqm.reports import councils_in_wave
+    from dqm.reports.notebook import councils_in_wave
 
     store, _ = demo_store
     lib = yaml.safe_load((data_dir() / "actions.yaml").read_text(encoding="utf-8"))

@@ -1,18 +1,13 @@
-"""One council against its peers: the tables behind the council benchmark report.
-
-Peers are the council's nearest neighbours (``dqm.scoring.peers``) that took part in the wave.
-Peers are never named: only their median and range are shown, and only when at least
-``MIN_PEERS`` of them responded (otherwise a peer's answers could be inferred).
+"""A council against its peers: its profile on each dimension beside its nearest neighbours, and its focus areas.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .model import Model
-from .scoring.levels import round_half_up
-from .scoring.peers import nearest_neighbours
-from .scoring.sector import SUPPRESS_BELOW
+from ..model import Model
+from .peers import nearest_neighbours
+from .sector import SUPPRESS_BELOW
 
 MIN_PEERS = SUPPRESS_BELOW
 
@@ -62,31 +57,3 @@ def focus_areas(profile: pd.DataFrame, realism: pd.DataFrame | None = None, top:
         p["stretch"] = False
     p["priority"] = p["below_peers"].fillna(0).clip(lower=0) + 0.5 * p["to_target"].fillna(0)
     return p.sort_values(["priority", "to_target"], ascending=False).head(top).reset_index(drop=True)
-
-
-def focus_sentences(focus: pd.DataFrame) -> list:
-    """One item per focus area (HTML with the dimension name in bold and escaped), for ``markup.bullets``."""
-    from .markup import html
-    from .narrative import number
-
-    out = []
-    for r in focus.itertuples():
-        parts = [f"now at level {number(r.level, 1)}"]
-        if pd.notna(r.peer_median):
-            rel = "below" if r.below_peers > 0 else "at or above"
-            parts.append(f"{rel} the peers' median of {number(r.peer_median, 1)}")
-        if pd.notna(r.target):
-            parts.append(f"aiming for {number(r.target, 1)}")
-        s = ", ".join(parts) + "."
-        if r.stretch:
-            s += (" Reaching the target would need more change in two years than 9 in 10 councils achieved; "
-                  "plan for it accordingly.")
-        out.append(html("<strong>{}</strong>: {}", r.dimension, s))
-    return out
-
-
-def level_label(value, model: Model) -> str:
-    if value != value:
-        return "not answered"
-    v = int(round_half_up(value))
-    return f"{value:g} ({model.level_name(v)})" if float(value).is_integer() else f"{value:g}"

@@ -1,4 +1,4 @@
-"""Run parameterised notebooks with papermill and export them with nbconvert as publication HTML.
+"""Step 1: run one parameterised notebook with papermill and publish it.
 
 Parameters are validated before a kernel starts. A failing cell stops the report with a message
 naming the notebook, the cell and the error, and the partly executed notebook is kept in
@@ -8,23 +8,15 @@ one run-time line only, so two runs on the same inputs differ only there.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import pandas as pd
-from bs4 import BeautifulSoup
 
-from . import __version__
-from .errors import DQMError, ParameterError
-from .markup import Markup, html
-from .model import load_model
-from .narrative import long_date
-from .paths import (
+from ..errors import DQMError, ParameterError
+from ..paths import (
     confined,
     copy_atomic,
     make_folder,
@@ -34,9 +26,8 @@ from .paths import (
     reports_dir,
     write_atomic,
 )
-from .plots import html_table
-
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+from .html import export_html
+from .pdf import pdf_from_html
 
 REPORTS = {
     "annual": {"notebook": "state_of_digital.ipynb", "output": "state-of-digital-{wave}.html",
@@ -83,10 +74,6 @@ class ReportResult:
     pdf: Path | None = None
 
 
-def file_sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, council=None) -> None:
     """Check parameters before a kernel starts; raise ParameterError with a one-line message."""
     if kind not in REPORTS:
@@ -100,7 +87,7 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
              output, "output")
     validate_store_wave(store, wave)
     if kind == "council":
-        from .reference import councils, match_council
+        from ..reference import councils, match_council
 
         if not isinstance(council, str) or not council:
             raise ParameterError("a council report needs a council code, for example BST.")
@@ -114,7 +101,7 @@ def validate_parameters(kind: str, wave, store, out_dir: Path, output: Path, cou
 
 def validate_store_wave(store, wave) -> None:
     """The store exists and holds the wave; raise ParameterError with a one-line message otherwise."""
-    from .store import connect
+    from ..store import connect
 
     if not isinstance(wave, int) or isinstance(wave, bool):
         raise ParameterError(f"wave must be a year such as 2026, not {wave!r}.")
@@ -131,70 +118,13 @@ def validate_store_wave(store, wave) -> None:
         raise ParameterError(f"the store {store} has no submissions for wave {wave} (waves held: {have}).")
 
 
-def _html_exporter():
-    """The project's nbconvert exporter (a batch worker makes one and reuses it)."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR / "nbconvert")], template_name="dqm")
-
-
-def export_html(nb, title: str, exporter=None) -> str:
-    """An executed notebook as the report's HTML page (with ``exporter``, reused, or a new one)."""
-    exporter = exporter or _html_exporter()
-    css = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
-    body, _ = exporter.from_notebook_node(nb, resources={"dqm_title": title, "dqm_css": css})
-    return add_contents(body)
-
-
-_export_html = export_html  # the name used before the batch reused the exporter
-
-
-def add_contents(html: str) -> str:
-    """Give headings ids, demote any extra h1 to h2, and insert a contents list after the h1."""
-    soup = BeautifulSoup(html, "html.parser")
-    h1s = soup.find_all("h1")
-    for extra in h1s[1:]:
-        extra.name = "h2"
-    for a in soup.select("a.anchor-link"):  # nbconvert's pilcrow links clutter screen readers
-        a.decompose()
-    items, used = [], set()
-    for h in soup.find_all(["h2"]):
-        text = h.get_text(" ", strip=True)
-        hid = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
-        while hid in used:
-            hid += "-x"
-        used.add(hid)
-        h["id"] = hid
-        items.append((hid, text))
-    if h1s and items:
-        nav = soup.new_tag("nav", attrs={"class": "dqm-contents", "aria-labelledby": "contents-heading"})
-        heading = soup.new_tag("h2", id="contents-heading")
-        heading.string = "Contents"
-        nav.append(heading)
-        ol = soup.new_tag("ol")
-        for hid, text in items:
-            li = soup.new_tag("li")
-            a = soup.new_tag("a", href=f"#{hid}")
-            a.string = text
-            li.append(a)
-            ol.append(li)
-        nav.append(ol)
-        anchor = h1s[0]
-        # put the contents after the h1 and after a synthetic-data banner that directly follows it
-        nxt = anchor.find_next_sibling()
-        if nxt is not None and "dqm-banner" in (nxt.get("class") or []):
-            anchor = nxt
-        anchor.insert_after(nav)
-    return str(soup)
-
-
 def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Path | None = None,
                extra: dict | None = None, council: str | None = None, pdf: bool = False) -> ReportResult:
     """Execute a report notebook with papermill and export it to HTML in the output folder."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .paths import default_store
+    from ..paths import default_store
 
     spec = REPORTS.get(kind)
     if spec is None:
@@ -233,7 +163,7 @@ def run_report(kind: str, wave: int, store=None, out_dir=None, output: str | Pat
     _keep(running, executed)
     name = council
     if kind == "council":
-        from .reference import councils
+        from ..reference import councils
 
         name = councils().set_index("local-authority-code").loc[council, "nice-name"]
     title = spec["title"].format(wave=wave, council=name)
@@ -267,7 +197,7 @@ class store_snapshot:
         self.folder = None
 
     def __enter__(self) -> Path:
-        from .store import connect
+        from ..store import connect
 
         self.folder = make_folder(self.build, f".snapshot-{uuid.uuid4().hex[:12]}", "snapshot folder")
         snap = self.folder / self.store.name
@@ -292,105 +222,12 @@ class store_snapshot:
         return False
 
 
-# the only resource a report's PDF may read: the report's own charts, embedded as base64 PNG
-EMBEDDED_IMAGE = "data:image/png;base64,"
-
-
-def report_url_fetcher():
-    """A WeasyPrint URL fetcher for reports: only the report's own ``data:image/png`` charts are read.
-
-    Everything else (http, https, file, ftp, other ``data:`` types) is refused and recorded in
-    ``.refused``, so a PDF build never touches the network or the local disk and nothing from outside
-    the report can be embedded or attached.
-    """
-    from weasyprint.urls import URLFetcher
-
-    class ReportFetcher(URLFetcher):
-        def __init__(self):
-            super().__init__(allowed_protocols=("data",), allow_redirects=False, timeout=1)
-            self.refused: list[str] = []
-
-        def fetch(self, url, headers=None):
-            if not str(url).startswith(EMBEDDED_IMAGE):
-                self.refused.append(str(url))
-                raise ValueError(f"dqm reports fetch nothing but their own charts; {str(url)[:60]!r} refused")
-            return super().fetch(url, headers)
-
-    return ReportFetcher()
-
-
-def pdf_from_html(page: str) -> bytes:
-    """The report as PDF bytes, via WeasyPrint (in-process, offline; tagged PDF/UA-1 for screen readers).
-
-    The HTML is read from the string with no base URL and :func:`report_url_fetcher`: no network, no
-    local files, and no attachments (any ``<link rel=attachment>`` is dropped before writing).
-    """
-    import logging
-
-    import weasyprint
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    options = {"pdf_variant": "pdf/ua-1"}
-    doc = weasyprint.HTML(string=page, url_fetcher=report_url_fetcher()).render(**options)
-    doc.metadata.attachments = []
-    return doc.write_pdf(attachments=[], **options)
-
-
-def export_pdf(html_path: Path, root=None) -> Path:
-    """Write ``report.pdf`` beside an existing ``report.html`` (atomically; inside the output folder ``root``)."""
-    html_path = Path(html_path)
-    return write_atomic(html_path.with_suffix(".pdf"), pdf_from_html(html_path.read_text(encoding="utf-8")), "PDF",
-                        root=root)
-
-
-def _published_value(key: str, value) -> str:
-    """A parameter as published: a file or folder by its name only, never a path on the machine that made it."""
-    s = str(value)
-    if key in ("store",) or isinstance(value, Path) or "/" in s or "\\" in s:
-        return Path(s.replace("\\", "/")).name
-    return s
-
-
-def provenance(store, parameters: dict, extra_files: dict | None = None) -> Markup:
-    """The provenance block that ends every report: inputs by file name and hash, versions, parameters, run time.
-
-    No local path is published: files are named by their name (and SHA-256), never by where they were.
-    """
-    from .store import connect
-
-    model = load_model()
-    con = connect(store, read_only=True)
-    try:
-        ingests = con.execute("SELECT file_name, sha256, wave, shape, ingested_at FROM ingests ORDER BY ingest_id").df()
-    finally:
-        con.close()
-    files = [{"Input": f"Survey export {r.file_name} (wave {r.wave}, {r.shape})", "SHA-256": r.sha256}
-             for r in ingests.itertuples()]
-    files.append({"Input": f"Quality model {Path(model.path).name} ({model.id} version {model.version})",
-                  "SHA-256": file_sha256(model.path)})
-    for label, path in (extra_files or {}).items():
-        files.append({"Input": f"{label} {Path(path).name}" if Path(path).name not in label else label,
-                      "SHA-256": file_sha256(path)})
-    params = pd.DataFrame({"Parameter": list(parameters),
-                           "Value": [_published_value(k, v) for k, v in parameters.items()]})
-    return (
-        Markup('<section class="dqm-provenance">')
-        + html_table(pd.DataFrame(files), "Inputs to this report and their SHA-256 hashes")
-        + html_table(params, "Parameters of this run")
-        + html("<p>Produced by dqm version {} with the quality model {} version {}.</p>", __version__, model.id,
-               model.version)
-        + html('<p class="dqm-runtime">Run on {} at {}.</p></section>', long_date(dt.date.today()),
-               f"{dt.datetime.now():%H:%M}")
-    )
-
-
 def councils_in_wave(store, wave: int) -> list[str]:
     """Councils with a current self-assessment in the wave (the ones a council report can be made for).
 
     A store made by an older dqm may hold combined authorities or the GLA: they are not councils and get no report.
     """
-    from .store import connect
+    from ..store import connect
 
     con = connect(store, read_only=True)
     try:
@@ -398,7 +235,7 @@ def councils_in_wave(store, wave: int) -> list[str]:
                            "AND superseded_by IS NULL ORDER BY council_code", [wave]).fetchall()
     finally:
         con.close()
-    from .reference import principal_councils
+    from ..reference import principal_councils
 
     known = set(principal_councils()["local-authority-code"])  # (a code the reference does not know gets no report)
     return [r[0] for r in rows if r[0] in known]

@@ -14,7 +14,7 @@ Set DQM_CACHE_DIR to choose the folder (default ``reports/_build/cache``); delet
 
 Example::
 
-    from dqm.cache import disk_cached
+    from .cache import disk_cached
     value = disk_cached("engine-checks", {"replications": 400}, lambda: expensive(400), code=["claims"])
 """
 from __future__ import annotations
@@ -25,12 +25,12 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # dqm/: code names are relative to the package
 LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels")
 
 
 def cache_dir() -> Path:
-    from .paths import reports_dir
+    from ..paths import reports_dir
 
     return Path(os.environ.get("DQM_CACHE_DIR") or reports_dir() / "_build" / "cache")
 
@@ -62,8 +62,8 @@ def disk_cached(name: str, params: dict, compute, code=(), types=()):
     ``types`` names the dataclasses the value may hold (see :func:`dqm.serial.loads`). A value that cannot be
     kept as data (a type :mod:`dqm.serial` does not know) is returned without being kept.
     """
-    from .errors import DQMError
-    from .serial import SUFFIX, UnreadableValue, read_value, write_value
+    from ..errors import DQMError
+    from ..serial import SUFFIX, UnreadableValue, read_value, write_value
 
     key = hashlib.sha256(json.dumps({"params": params, "code": _code_sha256(code), "versions": _versions()},
                                     sort_keys=True, default=str).encode()).hexdigest()[:24]

@@ -1,14 +1,4 @@
-"""Numbers into words, in GOV.UK style, so notebooks hold no hand-formatted prose with numbers in it.
-
->>> import datetime
->>> number(12345)
-'12,345'
->>> percent(0.6234)
-'62%'
->>> change_sentence("The mean level", 2.41, 2.68)
-'The mean level increased from 2.4 to 2.7.'
->>> long_date(datetime.date(2026, 11, 22))
-'22 November 2026'
+"""Words of the evidence review: verdicts, their reasons and the checks behind them.
 """
 from __future__ import annotations
 
@@ -16,210 +6,10 @@ import math
 import re
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 
-from .markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
-
-SYNTHETIC_BANNER = ("Synthetic data: this report is built from computer-generated demonstration assessments, "
-                    "not from real councils' answers. Its figures say nothing about any real council.")
-
-
-def number(x, dp: int = 0) -> str:
-    """12,345 or 2.4; 'not available' for missing values."""
-    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
-        return "not available"
-    return f"{x:,.{dp}f}"
-
-
-def percent(share, dp: int = 0) -> str:
-    """A share (0 to 1) as a percentage: '62%'."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "not available"
-    return f"{100 * share:.{dp}f}%"
-
-
-def long_date(d) -> str:
-    """GOV.UK date style: 22 November 2026 (no leading zero, no ordinal)."""
-    d = pd.Timestamp(d)
-    return f"{d.day} {d:%B %Y}"
-
-
-def change_sentence(subject: str, before, after, dp: int = 1, unit: str = "") -> str:
-    """'X increased from 2.4 to 2.7.', 'X decreased ...', or 'X stayed at 2.4.' (compared at the shown precision)."""
-    b, a = round(float(before), dp), round(float(after), dp)
-    if a > b:
-        verb = "increased"
-    elif a < b:
-        verb = "decreased"
-    else:
-        return f"{subject} stayed at {number(a, dp)}{unit}."
-    return f"{subject} {verb} from {number(b, dp)}{unit} to {number(a, dp)}{unit}."
-
-
-def p_text(p, resamples: int | None = None) -> str:
-    """'p = 0.032', or 'p < 0.001' for very small values; a resampling p-value is never shown finer than 1/resamples.
-
-    >>> p_text(0.0, resamples=500)
-    'p < 0.002 (none of 500 resamples reached the observed value)'
-    >>> p_text(0.0312, resamples=500)
-    'p = 0.031'
-    """
-    if p is None or p != p:
-        return "p not available"
-    if resamples:
-        floor = 1 / resamples
-        if p < floor:
-            return f"p < {floor:.3g} (none of {resamples:,} resamples reached the observed value)"
-        return f"p = {p:.3f}"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-TYPE_PLURALS = {"County council": "county councils", "District council": "district councils",
-                "English unitary": "English unitary councils", "London borough": "London boroughs",
-                "Metropolitan borough": "metropolitan boroughs", "Scottish council": "Scottish councils",
-                "Welsh council": "Welsh councils", "Northern Ireland council": "Northern Ireland councils",
-                "Combined authority": "combined authorities"}
-
-
-def interval(est, lo, hi, dp: int = 1) -> str:
-    """'2.6 (95% confidence interval 2.5 to 2.7)'."""
-    return f"{number(est, dp)} (95% confidence interval {number(lo, dp)} to {number(hi, dp)})"
-
-
-def list_words(items) -> str:
-    """'a, b and c'."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def synthetic_banner(is_synthetic: bool) -> Markup:
-    """HTML banner shown at the top of every page built from synthetic data (empty otherwise)."""
-    return html('<div class="dqm-banner" role="note"><p>{}</p></div>', SYNTHETIC_BANNER) if is_synthetic else Markup("")
-
-
-def title_block(title: str, synthetic: bool) -> Markup:
-    """The report's one h1 (title escaped), followed by the synthetic-data banner when it applies."""
-    return html("<h1>{}</h1>", title) + synthetic_banner(synthetic)
-
-
-def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", previous: "pd.DataFrame | None",
-                   gaps: "pd.DataFrame") -> Markup:
-    """Main findings of the State of Digital report as a bulleted list, every number from the data.
-
-    ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high).
-    Every level is said to be *among the councils that responded*, with the response rate: response is voluntary
-    and may depend on maturity, so the figures describe respondents, not the sector.
-    """
-    overall = means[means["dimension_id"] == "overall_mean"].iloc[0]
-    dims = means[means["dimension_id"] != "overall_mean"].sort_values("mean")
-    rate = percent(responded / principal) if principal else "not available"
-    lines = [
-        f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in {wave}. "
-        "Every figure below describes the councils that responded, not all councils: councils that consider "
-        "themselves less mature may be less likely to respond, which would make the sector look more mature than it is.",
-        f"Among the councils that responded ({rate} of principal councils), the average overall level was "
-        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high'])} on the 5-level scale.",
-        f"The councils that responded rated themselves highest on {dims.iloc[-1]['dimension']} (average "
-        f"{number(dims.iloc[-1]['mean'], 1)}) and lowest on {dims.iloc[0]['dimension']} (average "
-        f"{number(dims.iloc[0]['mean'], 1)}).",
-    ]
-    if previous is not None and not previous.empty:
-        prev = previous[previous["dimension_id"] == "overall_mean"].iloc[0]
-        lines.append(change_sentence(f"Since {wave - 1}, the average overall level among the councils that responded",
-                                     prev["mean"], overall["mean"])
-                     + " The councils taking part differ between years, so part of any change may reflect who responded.")
-    if not gaps.empty:
-        widest = gaps.sort_values("gap").iloc[-1]
-        lines.append(f"Among the councils that responded, the largest gap between current level and the level aimed "
-                     f"for within two years is in {widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
-    return bullets(lines)
-
-
-# ---------------------------------------------------------------- report tables (formatted for reading)
-def response_table(rates: "pd.DataFrame", label: str) -> "pd.DataFrame":
-    """Response rates with GOV.UK number formats; suppressed cells read '[c]' (the GSS symbol)."""
-    fmt = lambda v, f: "[c]" if v is None or (isinstance(v, float) and math.isnan(v)) else f(v)
-    return pd.DataFrame({
-        label[:1].upper() + label[1:]: rates["group"].astype(str),
-        "All principal councils": rates["councils"].map(lambda v: number(v)),
-        "Took part": [fmt(v, number) for v in rates["responded"]],
-        "Response rate": [fmt(v, percent) for v in rates["rate"]],
-    })
-
-
-def suppression_note(rates: "pd.DataFrame", label: str) -> str:
-    k = int(rates["suppressed"].sum())
-    if not k:
-        return f"No {label} group was suppressed."
-    return (f"Figures for {k} {label} group{'s' if k != 1 else ''} with fewer than 5 responding councils "
-            f"are suppressed and shown as [c].")
-
-
-def change_list(both: "pd.DataFrame", wave: int) -> Markup:
-    """One sentence per dimension on change between two waves, with a caution when intervals overlap."""
-    lines = []
-    for dim, g in both.groupby("dimension", sort=False):
-        g = g.set_index("wave")
-        if wave - 1 not in g.index or wave not in g.index:
-            continue
-        a, b = g.loc[wave - 1], g.loc[wave]
-        s = change_sentence(f"{dim}:", a["mean"], b["mean"])
-        overlap = not (b["ci_low"] > a["ci_high"] or b["ci_high"] < a["ci_low"])
-        s = s[:-1] + (" (the intervals overlap, so this may be noise)." if overlap else " (the intervals do not overlap).")
-        lines.append(s)
-    return bullets(lines)
-
-
-def gap_table(gaps: "pd.DataFrame") -> "pd.DataFrame":
-    return pd.DataFrame({
-        "Dimension": gaps["dimension"],
-        "Average current level": gaps["current"].map(lambda v: number(v, 1)),
-        "Average target level": gaps["target"].map(lambda v: number(v, 1)),
-        "Average gap (levels)": gaps["gap"].map(lambda v: number(v, 1)),
-        "Answers": gaps["answers"].map(number),
-    })
-
-
-def model_note(model) -> Markup:
-    prov = model.dimensions[model.dimensions["provisional"]]["name"].tolist()
-    return paragraph(f"{model.id} version {model.version}. The overall level is "
-                     f"{model.describe_overall_rule()}, given only when at least {model.min_coverage} of "
-                     f"{len(model.dimensions)} dimensions are answered. "
-                     + (f"The dimensions {list_words(prov)} are provisional placeholders for dimensions not yet "
-                        "published. " if prov else "") + str(model.source), lead="The model.")
-
-
-def ingest_table(ingests: "pd.DataFrame") -> "pd.DataFrame":
-    return pd.DataFrame({
-        "File": ingests["file_name"], "Tool": ingests["shape"], "Assessment": ingests["assessment_type"],
-        "Rows read": ingests["rows_read"].map(number), "Stored": ingests["stored"].map(number),
-        "Superseded": ingests["superseded"].map(number), "Quarantined": ingests["rejected"].map(number),
-        "Blank rows": ingests["blank_rows"].map(number),
-        "Columns not used": ingests["ignored_columns"].fillna("").replace("", "none"),
-    })
-
-
-def accounting_sentence(ingests: "pd.DataFrame") -> str:
-    r, s, sup, q = (int(ingests[c].sum()) for c in ("rows_read", "stored", "superseded", "rejected"))
-    ok = "All rows are accounted for." if r == s + sup + q else "ROWS ARE MISSING: investigate before using the data."
-    return (f"{number(r)} rows were read from {number(len(ingests))} files: {number(s)} stored, {number(sup)} superseded "
-            f"by a later submission from the same respondent and {number(q)} quarantined. {ok}")
-
-
-def reason_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
-    if rejects.empty:
-        return pd.DataFrame({"Reason": ["none"], "Rows": ["0"]})
-    g = rejects.groupby("reason").size().sort_values(ascending=False)
-    return pd.DataFrame({"Reason": g.index, "Rows": g.map(number).to_numpy()})
-
-
-def reject_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
-    return pd.DataFrame({"File": rejects["file_name"], "Row": rejects["source_row"].map(number),
-                         "Reason": rejects["reason"], "Detail": rejects["detail"].str.slice(0, 300)})
-
+from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
+from .words import list_words, long_date, number, p_text, percent
 
 # ---------------------------------------------------------------- claims (evidence review)
 VERDICT_WORDS = {
@@ -229,6 +19,8 @@ VERDICT_WORDS = {
     "inconclusive": "The evidence cannot settle the claim",
     "untestable": "The claim cannot be tested with open data yet",
 }
+
+
 EXPOSURE_WORDS = {"overall": "overall digital level"}
 
 
@@ -237,14 +29,14 @@ def exposure_words(claim, model) -> str:
 
 
 def controls_words(controls) -> str:
-    from .claims.frame import CONTROL_WORDS
+    from ...claims.frame import CONTROL_WORDS
 
     return list_words([CONTROL_WORDS[c] for c in controls]) if controls else "nothing"
 
 
 def _reason_sentence(row, claim) -> str:
     """Why the verdict was reached, from the rule's reason code, with the numbers that decided it."""
-    from .claims.engine import REASONS
+    from ...claims.engine import REASONS
 
     code = row.get("reason_code") or ""
     why = REASONS.get(code, "")
@@ -350,152 +142,10 @@ def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list
     return out
 
 
-# ---------------------------------------------------------------- council benchmark
-POSITION_WORDS = {
-    "in the top quarter": "in the top quarter of responding councils",
-    "in the bottom quarter": "in the bottom quarter of responding councils",
-    "in the top half": "in the top half of responding councils",
-    "in the bottom half": "in the bottom half of responding councils",
-    "not clearly different from the middle": "not clearly different from the middle of responding councils",
-}
-
-
-def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
-    """What the rank interval supports, never a bare rank."""
-    if not isinstance(row.get("position"), str):
-        return (f"{name} has no overall score this wave, so it is not placed among other councils: its "
-                f"respondents answered {number(row['coverage'])} dimensions"
-                + (f", and an overall score needs at least {number(min_coverage)}." if min_coverage else "."))
-    k = row.get("n_respondents")
-    who = (f"its {number(k)} respondents" if k and k > 1 else "its single respondent") if k == k and k is not None else "its respondents"
-    return (f"Allowing for the disagreement between respondents (this score rests on {who}) and for the choices that "
-            f"could reasonably be made in building the overall score, {name} ranks between "
-            f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
-            f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
-
-
-def council_change_sentences(changes) -> list[str]:
-    """One line per dimension, read against respondent disagreement, and how many flags chance alone would give."""
-    from .scoring.change import ALPHA
-
-    out = []
-    for r in changes.itertuples():
-        s = change_sentence(r.dimension, r.before, r.after)
-        if not r.beyond_noise:
-            tail = " – within the range that disagreement between respondents could explain."
-        elif getattr(r, "clearly_beyond_noise", True):
-            tail = " – larger than the disagreement between respondents would explain."
-        else:
-            tail = (" – at the edge of what disagreement between respondents could explain: with so few whole-number "
-                    "answers the test cannot settle it, and its fixed tie-break flags it.")
-        out.append(s[:-1] + tail)
-    if len(changes):
-        out.append(f"With no real change at all, about 1 in {round(1 / ALPHA)} of these {number(len(changes))} comparisons "
-                   f"would be flagged by chance (about {number(ALPHA * len(changes), 1)} of them), so a single flag is "
-                   "weak evidence on its own.")
-    return out
-
-
-# ---------------------------------------------------------------- annual report helpers
-def nonresponse_note(profile: "pd.DataFrame") -> str:
-    p = profile.set_index("group")
-    if not {"Took part", "Did not take part"} <= set(p.index):
-        return "Every principal council took part, so non-response cannot bias these figures."
-    a, b = p.loc["Took part"], p.loc["Did not take part"]
-    return (
-        f"Councils that took part had a median population of {number(a['median_population'])} against "
-        f"{number(b['median_population'])} for those that did not, an average deprivation score of "
-        f"{number(a['mean_deprivation'], 1)} against {number(b['mean_deprivation'], 1)}, and "
-        f"{percent(a['share_districts'])} of them were district councils against {percent(b['share_districts'])}. "
-        "Where the groups differ, the results lean towards the kind of council that took part. Councils that "
-        "consider themselves less mature may also be less likely to respond, which would make the sector look "
-        "more mature than it is; this cannot be checked from the data.")
-
-
-def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
-    fmt = lambda v, dp=1: "[c]" if v is None or (isinstance(v, float) and math.isnan(v)) else number(v, dp)
-    return pd.DataFrame({
-        label[:1].upper() + label[1:]: trend[by].astype(str),
-        "Councils": [fmt(v, 0) for v in trend["councils"]],
-        "Average overall score": [fmt(v) for v in trend["mean"]],
-        "95% confidence interval": ["[c]" if lo is None or hi is None else f"{number(lo, 1)} to {number(hi, 1)}"
-                                    for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
-    })
-
-
-def dimension_family(panel: "pd.DataFrame", alpha: float = 0.05) -> "pd.DataFrame":
-    """The same multiplicity standard as the evidence review, for change on every dimension at once.
-
-    ``panel``: :func:`dqm.scoring.panel_change` rows (change with its paired 95% t-interval over ``councils``).
-    The dimensions (not the overall score) are one family of m tests: each gets its p-value (from the t
-    statistic the interval was built on), Holm's adjusted p-value (``p_holm``; a change is *clear* when it is
-    below alpha), and the Bonferroni simultaneous interval at 1 - alpha/m (``simul_low``/``simul_high``), which
-    covers all m changes at once at least 95% of the time. The overall score keeps its own 95% interval.
-    """
-    from scipy import stats
-
-    out = panel.copy()
-    n = out["councils"].astype(float)
-    dof = (n - 1).where(n > 1)
-    half = (out["ci_high"] - out["ci_low"]) / 2
-    se = half / stats.t.ppf(0.975, dof)
-    out["p_value"] = 2 * stats.t.sf(np.abs(out["change"] / se), dof)
-    dims = (out["dimension_id"] != "overall_mean") & out["p_value"].notna()
-    m = int(dims.sum())
-    out["family_size"] = np.where(dims, m, 1)
-    out["p_holm"] = out["p_value"]
-    out["simul_low"], out["simul_high"] = out["ci_low"], out["ci_high"]
-    if m:
-        p = out.loc[dims, "p_value"].to_numpy()
-        order = np.argsort(p, kind="stable")
-        adj = np.empty(m)
-        adj[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
-        out.loc[dims, "p_holm"] = adj
-        q = stats.t.ppf(1 - alpha / (2 * m), dof[dims])
-        out.loc[dims, "simul_low"] = out.loc[dims, "change"] - q * se[dims]
-        out.loc[dims, "simul_high"] = out.loc[dims, "change"] + q * se[dims]
-    return out
-
-
-def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
-    """Change among the same councils; a dimension's change is called clear only after Holm adjustment over the
-    dimensions (the evidence review's standard), with the simultaneous intervals that go with it."""
-    fam = dimension_family(panel, alpha)
-    r = fam[fam["dimension_id"] == "overall_mean"].iloc[0]
-    lines = [f"Among the {number(r['councils'])} councils that took part in both {r['wave_from']} and {r['wave_to']}, "
-             f"the average overall score changed by {number(r['change'], 2)} levels "
-             f"(95% confidence interval {number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})."]
-    dims = fam[fam["dimension_id"] != "overall_mean"]
-    m = len(dims)
-    clear = dims["p_holm"] < alpha
-    up = dims[clear & (dims["change"] > 0)]["dimension"].tolist()
-    down = dims[clear & (dims["change"] < 0)]["dimension"].tolist()
-    standard = (f"after Holm adjustment over the {number(m)} dimensions, the standard the evidence review uses; "
-                f"simultaneous {percent(1 - alpha)} intervals over all {number(m)} dimensions are shown in the chart")
-    if up:
-        lines.append(f"The increase is clear for {list_words(up)} ({standard}).")
-    if down:
-        lines.append(f"Levels fell clearly for {list_words(down)}" + ("." if up else f" ({standard})."))
-    unclear = dims[~clear]["dimension"].tolist()
-    if unclear:
-        lines.append(f"For {list_words(unclear)} the change could be noise once {number(m)} dimensions are compared at once"
-                     + ("." if up or down else f" ({standard})."))
-    lines.append("These are self-assessments by the councils that responded in both years: a rise may reflect real "
-                 "improvement or respondents rating more generously.")
-    return " ".join(lines)
-
-
-def target_table(gaps: "pd.DataFrame", realism: "pd.DataFrame") -> "pd.DataFrame":
-    m = gaps.merge(realism[["dimension_id", "share_targets_beyond_p90"]], on="dimension_id", how="left")
-    t = gap_table(m)
-    t["Targets beyond what 9 in 10 councils achieved"] = m["share_targets_beyond_p90"].map(percent)
-    return t
-
-
 # ---------------------------------------------------------------- claims as associations, verdicts with their limits
 @lru_cache(maxsize=4)
 def _wording(path: str) -> dict:
-    from .yamlio import load_yaml
+    from ...yamlio import load_yaml
 
     raw = load_yaml(path, what="claim wording file") or {}
     words = [str(w).lower() for w in raw.get("causal_words") or []]
@@ -505,7 +155,7 @@ def _wording(path: str) -> dict:
 
 def claim_wording() -> dict:
     """data/claim_wording.yaml: the causal words, and each bundled claim restated as the association tested."""
-    from .paths import data_dir
+    from ...paths import data_dir
 
     return _wording(str(data_dir() / "claim_wording.yaml"))
 
@@ -946,132 +596,3 @@ def checks_summary(checks: "pd.DataFrame") -> str:
               + ("every broken engine runs" if partial.all() else f"{list_words(partial[partial].index)} run")
               + " the full table in the slow setting.")
     return s
-
-
-# ---------------------------------------------------------------- council report helpers
-def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict) -> Markup:
-    o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
-    dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"]).sort_values("level")
-    if o["level"] == o["level"]:
-        lines = [f"{name}'s overall score in this wave is {number(o['level'], 1)} on the 5-level scale"
-                 + (f", against a median of {number(o['peer_median'], 1)} among its peers." if o["peer_median"] == o["peer_median"] else ".")]
-    else:
-        lines = [f"{name} has no overall score in this wave: too few dimensions were answered."]
-    if len(dims):
-        lines.append(f"Its highest self-assessed level is on {dims.iloc[-1]['dimension']} ({number(dims.iloc[-1]['level'], 1)}) "
-                     f"and its lowest on {dims.iloc[0]['dimension']} ({number(dims.iloc[0]['level'], 1)}).")
-    if isinstance(mine.get("position"), str):
-        lines.append(f"Allowing for disagreement between respondents and reasonable ways of building the score, it is "
-                     f"{POSITION_WORDS[mine['position']]}.")
-    else:
-        lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
-    return bullets(lines)
-
-
-def profile_table(profile: "pd.DataFrame", peers: dict) -> "pd.DataFrame":
-    f = lambda v: "–" if v != v else number(v, 1)
-    t = pd.DataFrame({"Dimension": profile["dimension"], "Your level": profile["level"].map(f),
-                      "Your target": profile["target"].map(f)})
-    if peers["peers_shown"]:
-        t["Peers' median"] = profile["peer_median"].map(f)
-        t["Peers' middle 80%"] = [f"{f(lo)} to {f(hi)}" for lo, hi in zip(profile["peer_low"], profile["peer_high"])]
-    t[f"Median of {TYPE_PLURALS.get(peers['type_group'], peers['type_group'])}"] = profile["type_median"].map(f)
-    return t
-
-
-def peer_note(peers: dict) -> str:
-    if not peers["peers_shown"]:
-        return (f"Only {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
-                f"neighbours took part, fewer than 5, so peer figures are withheld to protect their answers.")
-    return (f"Peers: {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
-            f"neighbours ({peers['pool']}) took part. The last column compares with all "
-            f"{number(peers['type_responding'])} other responding {TYPE_PLURALS.get(peers['type_group'], peers['type_group'])}.")
-
-
-def self_vs_independent(council: str, name: str, council_levels: "pd.DataFrame", model, wave: int) -> str:
-    lv = council_levels[(council_levels["council_code"] == council) & (council_levels["wave"] == wave)].set_index("assessment_type")
-    others = [t for t in ("independent", "peer") if t in lv.index]
-    if "self" not in lv.index or not others:
-        return (f"{name} has no peer or independent assessment in {wave}, so its self-assessment cannot be "
-                "compared with one.")
-    o = others[0]
-    diffs = [(model.dimension_name(d), lv.loc["self", d] - lv.loc[o, d]) for d in model.dimension_ids
-             if lv.loc["self", d] == lv.loc["self", d] and lv.loc[o, d] == lv.loc[o, d]]
-    higher = [d for d, x in diffs if x > 0]
-    mean_gap = lv.loc["self", "overall_mean"] - lv.loc[o, "overall_mean"]
-    return (f"{name} also had {'an' if o == 'independent' else 'a'} {o} assessment in {wave}. Its self-assessed overall score "
-            f"was {number(abs(mean_gap), 2)} levels {'higher' if mean_gap > 0 else 'lower'} than the {o} one. "
-            f"The self-assessment was higher on {number(len(higher))} of {number(len(diffs))} dimensions"
-            + (f" ({list_words(higher)})." if higher else "."))
-
-
-def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "pd.DataFrame":
-    a = answers[(answers["council_code"] == council) & (answers["wave"] == wave) & (answers["assessment_type"] == "self")]
-    a = a.dropna(subset=["evidence"])
-    order = {d: i for i, d in enumerate(model.dimension_ids)}
-    a = a.assign(_order=a["dimension_id"].map(order)).sort_values(["_order", "respondent_role"], kind="stable")
-    if a.empty:
-        return pd.DataFrame({"Dimension": ["–"], "Evidence": ["No evidence text was given."]})
-    text = a["evidence"].astype(str)
-    short = text.where(text.str.len() <= 1000, text.str.slice(0, 1000) + " … (shortened)")
-    # free text is escaped by html_table (dqm.markup); spreadsheet formulas are shown as text, never evaluated
-    return pd.DataFrame({"Dimension": a["dimension_id"].map(model.dimension_name), "Respondent's role":
-                         a["respondent_role"].fillna("–"), "Evidence": short}).reset_index(drop=True)
-
-
-# ---------------------------------------------------------------- measurement quality (annual report, methods)
-def coherence_sentence(summary: dict, per_dimension: "pd.DataFrame") -> Markup:
-    flagged = per_dimension.loc[per_dimension["flag"], "dimension"].tolist()
-    s = (f"Over {number(summary['councils'])} councils that answered every dimension, "
-         f"Cronbach's alpha is {number(summary['alpha'], 2)} and McDonald's omega {number(summary['omega'], 2)}; the first "
-         f"principal component carries {percent(summary['first_component_share'])} of the variance. ")
-    s += (f"{list_words(flagged)} {'fits' if len(flagged) == 1 else 'fit'} less well with the rest (low correlation with "
-          "the other dimensions, or alpha rises without it) and should be read on its own."
-          if flagged else "Every dimension correlates with the rest, so an overall score is a reasonable summary.")
-    return paragraph(s, lead="Do the dimensions hang together?")
-
-
-def agreement_sentence(agreement: "pd.DataFrame") -> Markup:
-    a = agreement[agreement["dimension_id"] != "overall_mean"].dropna(subset=["icc1"])
-    o = agreement[agreement["dimension_id"] == "overall_mean"]
-    if a.empty:
-        return paragraph("No council had more than one respondent, so agreement between respondents cannot be measured.")
-    s = (f"Among {number(a['groups'].max())} councils with two or more "
-         f"respondents, ICC(1) on single dimensions ranges from {number(a['icc1'].min(), 2)} to {number(a['icc1'].max(), 2)}: "
-         "one respondent's rating reflects their council only partly, which is why council levels combine all respondents")
-    if not o.empty and o["icc1k"].iloc[0] == o["icc1k"].iloc[0]:
-        r = o.iloc[0]
-        # a council's score is only as reliable as its number of respondents: one respondent gives ICC(1)
-        s += (f". The reliability of a council's overall score rests on how many answered: with one respondent "
-              f"it is ICC(1) = {number(r['icc1'], 2)} (95% confidence interval {number(r['icc1_low'], 2)} "
-              f"to {number(r['icc1_high'], 2)}); averaged over {number(r['k0'], 1)} respondents, the typical number among "
-              f"councils with more than one, it is ICC(1,k) = {number(r['icc1k'], 2)} "
-              f"({number(r['icc1k_low'], 2)} to {number(r['icc1k_high'], 2)})")
-    return paragraph(s + ".", lead="Do respondents from the same council agree?")
-
-
-def assessment_gap_sentence(gap: "pd.DataFrame", wave: int) -> Markup:
-    if gap.empty or "wave" not in gap:  # no council had an independent assessment at all
-        gap = pd.DataFrame(columns=["wave", "dimension_id", "councils"])
-    g = gap[(gap["wave"] == wave) & (gap["dimension_id"] == "overall_mean")]
-    if g.empty or not g["councils"].iloc[0] or g["councils"].iloc[0] < 5:
-        return paragraph(f"Fewer than 5 councils had both a self-assessment and an independent assessment in {wave}, so "
-                         "the two cannot be compared here.")
-    r = g.iloc[0]
-    return paragraph(f"In the {number(r['councils'])} councils assessed both "
-            f"ways in {wave}, self-assessed overall scores were on average {number(abs(r['gap']), 2)} levels "
-            f"{'higher' if r['gap'] > 0 else 'lower'} than independent ones (95% confidence interval "
-            f"{number(r['ci_low'], 2)} to {number(r['ci_high'], 2)}); {percent(r['share_self_higher'])} of those councils "
-            "rated themselves higher. Read self-assessed levels with this in mind.",
-            lead="Self-assessment against independent assessment.")
-
-
-def unmatched_table(rejects: "pd.DataFrame") -> "pd.DataFrame":
-    u = rejects[rejects["reason"] == "unknown council"]
-    if u.empty:
-        return pd.DataFrame({"Name as given": ["none"], "Rows": ["0"], "Nearest councils": ["–"]})
-    text = u["detail"].str.extract(r"^'(.*)' is not a current council")[0]
-    sugg = u["detail"].str.extract(r"nearest: (.*)$")[0].fillna("–")
-    g = pd.DataFrame({"name": text, "sugg": sugg, "file": u["file_name"]}).groupby(["name", "sugg"], dropna=False)
-    t = g.size().reset_index(name="rows")
-    return pd.DataFrame({"Name as given": t["name"], "Rows": t["rows"].map(number), "Nearest councils": t["sugg"]})

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import narrative, plots, scoring
-from .markup import block, bullets, heading, paragraph
-from .model import Model
+from .. import scoring
+from ..markup import block, bullets, heading, paragraph
+from ..model import Model
+from . import narrative, plots
 
 
 def claim_section(result, row, model: Model, measures: pd.DataFrame, council_levels: pd.DataFrame,
                   outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str) -> list:
     """One claim in the evidence review: how it is tested, what was found, robustness, caveats."""
-    from .claims.engine import power_rows
-    from .claims.panel import panel_view
+    from ..claims.engine import power_rows
+    from ..claims.panel import panel_view
 
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]
@@ -90,8 +91,8 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
 def engine_checks(replications: int) -> pd.DataFrame:
     """The honesty suite's checks: seeded simulations that depend only on the engine's code and settings, so
     they are kept on disk between runs (:mod:`dqm.cache`)."""
+    from ..claims import simulation
     from .cache import disk_cached
-    from .claims import simulation
 
     return disk_cached("engine-checks", {"replications": int(replications)},
                        lambda: simulation.run_checks(simulation.setting_for(replications)), code=["claims"])
@@ -99,7 +100,7 @@ def engine_checks(replications: int) -> pd.DataFrame:
 
 def engine_checks_section(replications: int) -> list:
     """The honesty suite's table: the engine and deliberately broken engines on synthetic data with known truth."""
-    from .claims import simulation
+    from ..claims import simulation
 
     checks = engine_checks(replications)
     honest = checks[checks["engine"] == "honest"]

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 
-from .markup import Markup, html  # noqa: E402
+from ..markup import Markup, html  # noqa: E402
 
 STYLE = "afcharts.afcharts"
 
@@ -82,7 +82,7 @@ def chart_label(text, limit: int = 60) -> str:
     >>> print(chart_label("Costs $5 or $x^2$"))
     Costs \\$5 or \\$x^2\\$
     """
-    from .markup import clean
+    from ..markup import clean
 
     s = " ".join(clean(text).split())
     if len(s) > limit:
