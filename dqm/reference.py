@@ -51,12 +51,23 @@ VARIANT_FILES = ("extra_name_variants.csv", "welsh_council_names.csv")
 
 
 def normalise_name(text: str) -> str:
-    """Lower-case, strip accents, punctuation and generic words ("council", "city of", ...)."""
+    """Lower-case, strip accents, punctuation and generic words ("council", "city of", ...).
+
+    Words written more than one way are read as one (data/reference/name_words.csv: "Saint" is "St",
+    "Hants" is "Hampshire"; "LB", "CC" and the Welsh "Cyngor" only say what kind of council it is).
+
+    >>> normalise_name("Saint Helens Metropolitan Borough Council"), normalise_name("East Hants DC")
+    ('st helens', 'east hampshire')
+    """
     t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     t = t.lower().replace("&", " and ").replace("’", "'")
     t = re.sub(r"\bst\.?\s", "st ", t)
     t = re.sub(r"[^a-z0-9 ]+", " ", t)
     t = f" {' '.join(t.split())} "
+    for written, read_as in _name_words():  # "saint" is "st", "hants" is "hampshire", "LB" and "CC" say only the tier
+        shorter = t.replace(f" {written} ", f" {read_as} " if read_as else " ")
+        if shorter.strip():
+            t = shorter
     t = t.replace(" ca ", " combined authority ").replace(" cca ", " combined authority ").replace(" ua ", " ")
     # "South Yorkshire Mayoral Combined Authority", "South Yorkshire Combined Authority" and "South Yorkshire MCA"
     # are one body
@@ -81,6 +92,37 @@ def _per_data_dir(maxsize: int = 4):
         inner.cache_clear, inner.cache_info = cached.cache_clear, cached.cache_info
         return inner
     return wrap
+
+
+@_per_data_dir()
+def _name_words() -> tuple[tuple[str, str], ...]:
+    """(written, read_as) pairs of data/reference/name_words.csv, as lower-case words, longest first.
+
+    A blank ``read_as`` drops the word. A malformed row is a DQMError naming the file and row.
+    """
+    import csv
+    import io
+
+    from .errors import DQMError
+
+    path = reference_dir() / "name_words.csv"
+    if not path.exists():
+        return ()
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
+    if not lines or not {"written", "read_as"} <= set(rows[0].keys() if rows else lines[0].split(",")):
+        raise DQMError("the file needs the columns written,read_as,why (one row per word or phrase).", file=path)
+    out = {}
+    for i, row in enumerate(rows, start=2):
+        written, read_as = _tokens(row.get("written") or "").strip(), _tokens(row.get("read_as") or "").strip()
+        if not written:
+            raise DQMError("the word in column 'written' is blank.", file=path, row=i, column="written",
+                           hint="Give the word as users write it (such as hants), or remove the row.")
+        if out.get(written, read_as) != read_as:
+            raise DQMError(f"{written!r} is read two ways: {out[written]!r} and {read_as!r}.", file=path, row=i,
+                           column="read_as", hint="Keep one of the two rows.")
+        out[written] = read_as
+    return tuple(sorted(out.items(), key=lambda p: (-len(p[0]), p[0])))
 
 
 @_per_data_dir()
@@ -351,10 +393,13 @@ def refusal(text: str) -> str | None:
 
     >>> refusal("North Yorkshire Police")
     "names a police body ('police')"
-    >>> refusal("North Yorkshire Council") is None
-    True
+    >>> refusal("North Yorkshire Council") is None, refusal("Medway Unitary Authority") is None
+    (True, True)
     """
     t = _tokens(text)
+    for written, read_as in _name_words():  # "Medway Unitary Authority": a word that only says the tier is no body
+        if not read_as:
+            t = t.replace(f" {written} ", " ")
     for phrase, label in _refusal_words():
         if phrase in t:
             return f"names {label} ({phrase.strip()!r})"
@@ -409,14 +454,40 @@ def _index(use_name_lookup: bool = True):
     names_of: dict[str, list] = {}
     for name, code in pairs:
         names_of.setdefault(code, []).append(name)
-    return {"names_of": names_of, "literal": literal,
-        "current": current, "nice": nice, "exact": exact, "former": former, "gss": gss_map,
-        "replaced_by": replaced_by, "raw_names": raw_names, "choice_keys": list(choices), "choice_codes": list(choices.values()),
-    }
+    idx = {"names_of": names_of, "literal": literal,
+           "current": current, "nice": nice, "exact": exact, "former": former, "gss": gss_map,
+           "replaced_by": replaced_by, "raw_names": raw_names,
+           "raw_nice": dict(zip(raw["local-authority-code"], raw["nice-name"]))}
+    idx.update(_choices(idx, choices, bodies))
+    return idx
+
+
+def _choices(idx, choices: dict, bodies) -> dict:
+    """What near spellings are compared with: every current council's names, and every former council's names
+    standing for its successors ("Richmond" is near Richmondshire, now part of North Yorkshire), so that a
+    suggestion is always a current council, named so that the user sees why it is suggested."""
+    keys, codes, names = list(choices), list(choices.values()), [idx["nice"][c] for c in choices.values()]
+    predecessors: dict[str, int] = {}
+    for text in idx["replaced_by"].values():
+        for heir in filter(None, (x.strip() for x in text.split(","))):
+            predecessors[heir] = predecessors.get(heir, 0) + 1
+    for key, old in idx["former"].items():
+        heirs = [h for h in _successors(idx, old) if h not in bodies]
+        if old in bodies or not heirs:
+            continue
+        for heir in heirs:
+            how = "partly now" if len(heirs) > 1 else "now part of" if predecessors.get(heir, 0) > 1 else "now"
+            keys.append(key)
+            codes.append(heir)
+            names.append(f"{idx['raw_nice'].get(old) or idx['raw_names'][old]}, {how} {idx['nice'][heir]}")
+    return {"choice_keys": keys, "choice_codes": codes, "choice_names": names}
 
 
 def _suggest(idx, key: str, limit: int = 3) -> list[tuple[str, str, float]]:
-    """Nearest distinct councils to a normalised name: (code, name, score)."""
+    """Nearest distinct councils to a normalised name: (code, name, score).
+
+    The name is the council's, or a former council's that the name is nearer to, saying what replaced it.
+    """
     if not key:
         return []
     hits = process.extract(key, idx["choice_keys"], scorer=fuzz.WRatio, limit=40)
@@ -425,7 +496,7 @@ def _suggest(idx, key: str, limit: int = 3) -> list[tuple[str, str, float]]:
         code = idx["choice_codes"][pos]
         if code not in seen:
             seen.add(code)
-            out.append((code, idx["nice"][code], float(score)))
+            out.append((code, idx["choice_names"][pos], float(score)))
         if len(out) == limit:
             break
     return out

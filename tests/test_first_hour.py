@@ -113,7 +113,7 @@ def test_noise_names_get_no_suggestion(name):
     assert m.code is None and not m.suggestions, m.suggestions
 
 
-@pytest.mark.parametrize("name, code", [("Birmingam", "BIR"), ("Saint Helens", "SHN"), ("Shrosphire", "SHR"),
+@pytest.mark.parametrize("name, code", [("Birmingam", "BIR"), ("Saint Helen", "SHN"), ("Shrosphire", "SHR"),
                                         ("Bristol City Councl", "BST")])
 def test_real_near_misses_are_still_suggested(name, code):
     m = match_council(name)

@@ -10,7 +10,8 @@
 """
 from .engine import VERDICT_RULE, ClaimResult, EngineConfig, verdict
 from .registry import Claim, load_claims
-from .run import evaluate_claims, results_json, results_table
+from .run import evaluate_claims, losses_sentence, losses_table, results_json, results_table
 
 __all__ = ["VERDICT_RULE", "ClaimResult", "EngineConfig", "verdict", "Claim", "load_claims", "evaluate_claims",
+           "losses_sentence", "losses_table",
            "results_json", "results_table"]

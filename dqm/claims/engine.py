@@ -125,6 +125,9 @@ class ClaimResult:
     specs: pd.DataFrame = field(default_factory=pd.DataFrame)
     info: dict = field(default_factory=dict)
     reason: str = ""
+    # how many councils the claim kept at each step of the join and how many it lost, and why
+    # (dqm.claims.frame.join_losses; {} for a claim with no open data measure)
+    losses: dict = field(default_factory=dict)
 
     def set_spec_summary(self, summary: dict, direction: str) -> None:
         """Copy a specification-curve summary onto the result; the claim's own share and joint test by direction."""

@@ -28,7 +28,7 @@ from .engine import (
     transform,
     verdict,
 )
-from .frame import CONTROL_COLUMNS, analysis_frame, exposures
+from .frame import CONTROL_COLUMNS, analysis_frame, exposures, in_population
 from .registry import Claim
 from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, e_value, sensitivity
 
@@ -60,10 +60,7 @@ def outcome_timing(period, wave: int) -> str:
 
 def _population_councils(claim: Claim, reference: pd.DataFrame) -> int:
     """Principal councils in the claim's population (the most councils any test of it could ever have)."""
-    ref = reference[reference["principal"]] if "principal" in reference else reference
-    for col, value in claim.population.items():
-        ref = ref[ref[col].isin(value if isinstance(value, list) else [value])]
-    return int(len(ref))
+    return int(len(in_population(reference, claim.population)))
 
 
 def _sensitivity(df: pd.DataFrame, claim: Claim, exposure: str, cfg: EngineConfig) -> dict:
@@ -79,6 +76,19 @@ def _sensitivity(df: pd.DataFrame, claim: Claim, exposure: str, cfg: EngineConfi
     return sensitivity(X, y, bench, alpha=cfg.alpha)
 
 
+def _agreement_losses(levels: pd.DataFrame, col: str, both: int) -> dict:
+    """The join losses of an assessment-agreement claim: councils self-assessed in the wave, and of those the
+    ones independently assessed too (the "outcome" of this kind of claim); there are no controls."""
+    self_assessed = int(levels.loc[(levels["assessment_type"] == "self") & levels[col].notna(), "council_code"].nunique())
+    independent = int(levels.loc[(levels["assessment_type"] == "independent") & levels[col].notna(),
+                                 "council_code"].nunique())
+    population = int(len(in_population(councils(), None)))
+    return {"kind": "assessment_agreement", "population": population, "assessed": self_assessed,
+            "outcome_councils": independent, "outcome_not_assessed": independent - both, "missing_by_control": {},
+            "with_outcome": both, "with_controls": both, "used": both, "no_assessment": population - self_assessed,
+            "no_outcome": self_assessed - both, "missing_control": 0, "no_exposure": 0}
+
+
 def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Model, wave: int,
                           cfg: EngineConfig) -> ClaimResult:
     """Self minus independent overall level in councils assessed both ways: mean gap, TOST against SESOI levels."""
@@ -86,7 +96,8 @@ def _assessment_agreement(claim: Claim, council_levels: pd.DataFrame, model: Mod
     col = "overall_mean" if claim.exposure == "overall" else claim.exposure
     both = lv[lv["assessment_type"] == "self"].merge(lv[lv["assessment_type"] == "independent"], on="council_code",
                                                      suffixes=("_self", "_ind")).dropna(subset=[f"{col}_self", f"{col}_ind"])
-    r = ClaimResult(claim, "untestable", n=len(both), eq_possible=cfg.equivalence_possible)
+    r = ClaimResult(claim, "untestable", n=len(both), eq_possible=cfg.equivalence_possible,
+                    losses=_agreement_losses(lv, col, len(both)))
     if len(both) < cfg.min_n:
         r.reason = f"only {len(both)} councils have both a self and an independent assessment in {wave}"
         return r
@@ -165,15 +176,16 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
         if claim.kind == "assessment_agreement":
             return _assessment_agreement(claim, council_levels, model, wave, cfg)
         period = claim.period_for(wave)  # a wave-relative period ("year after wave") resolved for this wave
-        df, info = analysis_frame(exp, outcomes, reference, claim.outcome, period, claim.population)
+        exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
+        df, info = analysis_frame(exp, outcomes, reference, claim.outcome, period, claim.population, exposure)
         if period != claim.period and info.get("period") is None:
             info["reason"] = f"no outcome data for {claim.outcome} in {period}, the {claim.period} {wave}"
-        exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
         if not df.empty:
             missing = df[exposure].isna()
             info["dropped_no_exposure"] = int(missing.sum())
             df = df[~missing].reset_index(drop=True)
-        r = ClaimResult(claim, "untestable", n=len(df), info=info, eq_possible=cfg.equivalence_possible)
+        r = ClaimResult(claim, "untestable", n=len(df), info=info, eq_possible=cfg.equivalence_possible,
+                        losses=info.pop("losses"))
         if len(df) < cfg.min_n:
             r.reason = info.get("reason") or f"only {len(df)} councils have both the exposure and the outcome"
             return r
@@ -212,6 +224,68 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
             r.info["equivalence_chance_at_zero"] = equivalence_chance_at_zero(r.se, r.dof, r.claim.sesoi, r.family_size,
                                                                               cfg.alpha)
     return results
+
+
+def _counted(n: int, what: str) -> str:
+    return f"{n:,} {what}"
+
+
+def losses_sentence(result: ClaimResult) -> str:
+    """How many councils the claim lost at each step of the join, and why, as sentences for the evidence review.
+
+    '' for a claim that has no open data measure (it was never joined). Only the steps that lost councils
+    are named; the numbers add up: population = used + every loss.
+    """
+    lo = result.losses
+    if not lo:
+        return ""
+    wave = result.info.get("wave")
+    in_wave = f" in {wave}" if wave else ""
+    if lo.get("kind") == "assessment_agreement":
+        why = [f"{lo['no_assessment']:,} had no usable self-assessment{in_wave}"] if lo["no_assessment"] else []
+        if lo["no_outcome"]:
+            why.append(f"{lo['no_outcome']:,} of those self-assessed had no independent assessment")
+    else:
+        period = result.info.get("period")
+        exposure = "the overall level" if result.claim.exposure == "overall" else \
+            f"the dimension {result.claim.exposure.replace('_', ' ')}"
+        missing = ", ".join(f"{word} {n:,}" for word, n in lo.get("missing_by_control", {}).items())
+        why = [text for n, text in (
+            (lo["no_assessment"], f"{lo['no_assessment']:,} had no usable self-assessment{in_wave}"),
+            (lo["no_outcome"], f"{lo['no_outcome']:,} had no value of the outcome"
+                               + (f" for {period}" if period else " (no outcome data)")),
+            (lo["missing_control"], f"{lo['missing_control']:,} lacked a control"
+                                    + (f" (councils lacking each: {missing})" if missing else "")),
+            (lo["no_exposure"], f"{lo['no_exposure']:,} had no level for {exposure}")) if n]
+    text = f"Of the {_counted(lo['population'], 'councils')} in the claim's population, {lo['used']:,} " \
+           + ("was" if lo["used"] == 1 else "were") + " used"
+    text += (": " + (", ".join(why[:-1]) + " and " + why[-1] if len(why) > 1 else why[0]) + ".") if why else "."
+    if lo.get("outcome_not_assessed"):
+        what = "an independent assessment" if lo.get("kind") == "assessment_agreement" else "the outcome"
+        text += (f" {lo['outcome_councils']:,} councils of the population have {what}; "
+                 f"{lo['outcome_not_assessed']:,} of them could not be used because "
+                 + ("they had no self-assessment." if lo.get("kind") != "assessment_agreement" else
+                    "they had no usable self-assessment."))
+    return text
+
+
+def losses_table(results: list[ClaimResult]) -> pd.DataFrame:
+    """One row per claim: the councils kept at each step of the join (population, assessed, with_outcome,
+    with_controls, used), the councils lost and why (no_assessment, no_outcome, missing_control, no_exposure,
+    missing_by_control as text), the councils with the outcome (outcome_councils, outcome_not_assessed) and
+    ``sentence``, the same as the evidence review's wording (:func:`losses_sentence`)."""
+    keys = ("population", "assessed", "with_outcome", "with_controls", "used", "no_assessment", "no_outcome",
+            "missing_control", "no_exposure", "outcome_councils", "outcome_not_assessed")
+    rows = []
+    for r in results:
+        lo = r.losses
+        rows.append({"id": r.claim.id, **{k: lo.get(k, pd.NA) for k in keys},
+                     "missing_by_control": "; ".join(f"{w}: {n}" for w, n in lo.get("missing_by_control", {}).items()),
+                     "sentence": losses_sentence(r)})
+    out = pd.DataFrame(rows)
+    for k in keys:
+        out[k] = out[k].astype("Int64") if len(out) else out.get(k)
+    return out
 
 
 def results_table(results: list[ClaimResult]) -> pd.DataFrame:
@@ -253,6 +327,10 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "supersedes": ", ".join(c.supersedes), "supersedes_because": c.supersedes_why,
             "superseded_because": c.superseded_why,
             "kind": c.kind,
+            # the councils lost on the way to n, and why (see losses_table)
+            "lost_no_assessment": r.losses.get("no_assessment", np.nan), "lost_no_outcome": r.losses.get("no_outcome", np.nan),
+            "lost_missing_control": r.losses.get("missing_control", np.nan),
+            "lost_no_exposure": r.losses.get("no_exposure", np.nan), "join_losses": losses_sentence(r),
             **{k: sens.get(k, "" if k in ("sens_benchmark", "sens_evalue_scale") else np.nan) for k in SENSITIVITY_COLUMNS},
         })
     return pd.DataFrame(rows)
