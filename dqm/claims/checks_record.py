@@ -51,7 +51,7 @@ RECORD = PROJECT_ROOT / "data" / "engine_checks.json"
 PACKAGE = Path(__file__).resolve().parent.parent  # dqm/
 LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels")
 REFRESH = "python -m dqm.claims.checks_record"
-# recorded when there is no record yet: `dqm run --quick` (and the tests' quick settings), the evidence
+# recorded when there is no record yet (and `--check` wants them): `dqm run --quick` (and the tests' quick settings), the evidence
 # notebook's default (`dqm report evidence`) and `dqm run`
 DEFAULT_REPLICATIONS = (50, 200, 400)
 _DTYPES = {"str": "str", "object": "str", "float64": "float64", "int64": "int64", "bool": "bool"}
@@ -144,7 +144,25 @@ def read_record(path: Path | None = None) -> dict:
         raise StaleRecord(f"the record {path.name} cannot be read ({exc})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("version") != VERSION:
         raise StaleRecord(f"the record {path.name} is not a version-{VERSION} {FORMAT} file")
+    if not _well_formed(record):
+        raise StaleRecord(f"the record {path.name} does not have the layout {REFRESH} writes")
     return record
+
+
+def _label_ok(label: str) -> bool:
+    """An input label names a file in dqm/ or data/, with no way out of them."""
+    parts = label.split("/")
+    return parts[0] in ("dqm", "data") and len(parts) > 1 and not {"", ".", ".."} & set(parts) and "\\" not in label
+
+
+def _well_formed(record: dict) -> bool:
+    """The record's parts have the types :func:`compute` gives them (so that checking it cannot fail on its shape)."""
+    inputs, libs, entries = record.get("inputs"), record.get("libraries"), record.get("entries")
+    return (isinstance(inputs, dict) and all(isinstance(k, str) and isinstance(v, str) and _label_ok(k)
+                                             for k, v in inputs.items())
+            and isinstance(libs, dict) and isinstance(entries, list)
+            and all(isinstance(e, dict) and type(e.get("replications")) is int and isinstance(e.get("sha256"), str)
+                    and isinstance(e.get("table"), dict) for e in entries))
 
 
 def stale_reasons(record: dict, replications: int | None = None) -> list[str]:
@@ -266,11 +284,15 @@ def main(argv=None) -> int:
                                              "(or, with --check, say whether it matches the code).")
     ap.add_argument("--replications", type=int, nargs="+", metavar="N",
                     help=f"numbers of replications to record (default: those recorded, else {DEFAULT_REPLICATIONS})")
-    ap.add_argument("--check", action="store_true", help="only check the record against the code; exit 1 if stale")
+    ap.add_argument("--check", action="store_true",
+                    help=f"only check the record against the code (and that it holds {DEFAULT_REPLICATIONS}); exit 1 if stale")
     args = ap.parse_args(argv)
     if args.check:
         try:
-            reasons = stale_reasons(read_record())
+            record = read_record()
+            reasons = stale_reasons(record)
+            have = {e["replications"] for e in record["entries"]}
+            reasons += [f"no entry for {r} replications" for r in DEFAULT_REPLICATIONS if r not in have]
         except StaleRecord as exc:
             reasons = [str(exc)]
         for r in reasons:
