@@ -39,9 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python .ci/check_notebooks.py
 
+# ingest, scoring and claims against baselines; then the publishing stage (council batch against the naive loop,
+# `dqm run`) in CPU seconds of whole process trees beside wall time (BENCH_ARGS=--quick for a smoke test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
-	$(BIN)/python benchmarks/batch_reports.py
+	$(BIN)/python benchmarks/publish.py $(BENCH_ARGS)
 
 # JupyterLab is installed once (its pins are in requirements-lab.lock); the demo store is built if missing
 # (ingest only, a few seconds); Lab opens on the project at the guided tour, with the project's .venv as

@@ -90,12 +90,17 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
 
 def engine_checks(replications: int) -> pd.DataFrame:
     """The honesty suite's checks: seeded simulations that depend only on the engine's code and settings, so
-    they are kept on disk between runs (:mod:`dqm.cache`)."""
+    they are read from the committed record while the code it was computed from is unchanged
+    (:mod:`dqm.claims.checks_record`), else computed and kept on disk between runs (:mod:`dqm.reports.cache`)."""
     from ..claims import simulation
+    from ..claims.checks_record import recorded_checks
     from .cache import disk_cached
 
+    recorded = recorded_checks(replications)
+    if recorded is not None:
+        return recorded
     return disk_cached("engine-checks", {"replications": int(replications)},
-                       lambda: simulation.run_checks(simulation.setting_for(replications)), code=["claims"])
+                       lambda: simulation.run_checks(simulation.setting_for(replications)), code=["claims", "scoring"])
 
 
 def engine_checks_section(replications: int) -> list:
