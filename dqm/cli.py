@@ -130,7 +130,7 @@ def _write_draft_map(path, results) -> None:
 
 
 def _cmd_report_councils(args) -> int:
-    """Every council's benchmark report (or those named), in worker processes; see dqm.batch."""
+    """Every council's benchmark report (or those named), in worker processes; see dqm.reports.batch."""
     from .paths import default_store, make_folder, output_folder, reports_dir
     from .reports.batch import run_batch
 

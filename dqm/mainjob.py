@@ -6,7 +6,7 @@ simulated fits that do not depend on the data), and the claims battery was compu
 annual report and once by the evidence review. Now:
 
 - the claims battery is computed once per run and handed to both reports (``shared_claims``);
-- the engine's checks are kept on disk between runs (:mod:`dqm.cache`), keyed by the engine's code,
+- the engine's checks are kept on disk between runs (:mod:`dqm.reports.cache`), keyed by the engine's code,
   the settings and the library versions;
 - the reports run in worker processes side by side (``jobs``, default the number of cores), longest first.
 

@@ -112,7 +112,7 @@ def fragment(part) -> Markup:
     """One displayable part as HTML: Markup as it is, a chart by its own HTML, plain text as an escaped paragraph."""
     if isinstance(part, Markup):
         return part
-    if hasattr(part, "_repr_html_"):  # a dqm.plots.Chart (built with this module's helpers)
+    if hasattr(part, "_repr_html_"):  # a dqm.reports.plots.Chart (built with this module's helpers)
         return Markup(part._repr_html_())
     if isinstance(part, (list, tuple)):
         return Markup("").join(fragment(p) for p in part)

@@ -68,12 +68,12 @@ def test_the_record_names_what_the_checks_read_and_not_the_recorder():
     for needed in ("dqm/claims/simulation.py", "dqm/claims/engine.py", "dqm/claims/panel.py", "dqm/scoring/change.py",
                    "dqm/scoring/uncertainty.py", "dqm/model.py", "data/model/dqm.yaml"):
         assert needed in inputs, needed
-    assert "dqm/claims/checks_record.py" not in inputs and "dqm/sections.py" not in inputs
+    assert "dqm/claims/checks_record.py" not in inputs and "dqm/reports/sections.py" not in inputs
 
 
 # ---------------------------------------------------------------- used while it matches
 def test_the_evidence_review_reads_the_record_without_computing(tmp_path, monkeypatch):
-    from dqm.sections import engine_checks
+    from dqm.reports.sections import engine_checks
 
     monkeypatch.setenv("DQM_CACHE_DIR", str(tmp_path / "cache"))
 
@@ -140,7 +140,7 @@ STALE = [  # (case, edit of the committed record or raw text, what --check says)
 
 @pytest.mark.parametrize("case,edit,said", STALE, ids=[c[0] for c in STALE])
 def test_a_record_that_cannot_stand_is_never_used(case, edit, said, tmp_path, monkeypatch, capsys):
-    from dqm.sections import engine_checks
+    from dqm.reports.sections import engine_checks
 
     path = tmp_path / "engine_checks.json"
     if callable(edit):

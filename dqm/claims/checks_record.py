@@ -15,7 +15,7 @@ libraries, never on the store. Computed afresh they take about two minutes, whic
 
 :func:`recorded_checks` returns an entry's table only when every input file still has the recorded hash and the
 libraries have the recorded versions; otherwise it returns None and the caller computes the checks (and keeps
-them in the disk cache, :mod:`dqm.cache`, as before). A change to the engine, the simulation, the scoring code
+them in the disk cache, :mod:`dqm.reports.cache`, as before). A change to the engine, the simulation, the scoring code
 it uses, the model or the reference lists therefore recomputes the checks: the record can make them faster,
 never different. ``tests/test_checks_record.py`` fails (saying which files changed) when the record no longer
 matches the code, and its slow test recomputes every entry and compares.
