@@ -50,7 +50,9 @@ def main(argv=None) -> None:
     ap.add_argument("--exposure-councils", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
-    ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (change part)")
+    ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
+    ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
     a = ap.parse_args(argv)
     parts = [p for p in a.parts.split(",") if p]
     bad = [p for p in parts if p not in PARTS]
@@ -58,16 +60,18 @@ def main(argv=None) -> None:
         ap.error(f"unknown part(s) {bad}; choose from {PARTS}")
     OUT.mkdir(exist_ok=True)
     t0 = time.time()
-    tag = "" if set(parts) == set(PARTS) else "_" + "_".join(parts)
+    tag = "" if set(parts) == set(PARTS) and not a.scenarios else "_" + "_".join(parts) + (a.tag and "_" + a.tag)
     sections = []
     if "ranks" in parts:
         ranks = []
-        for name, sc in SCENARIOS.items():
+        chosen = [n for n in a.scenarios.split(",") if n] or list(SCENARIOS)
+        for name in chosen:
+            sc = SCENARIOS[name]
             for r in range(a.reps):
-                ranks += rank_replication(sc, a.councils, a.seed + r)
+                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old))
             print(f"{name}: {time.time() - t0:.0f} s", flush=True)
         ranks = pd.DataFrame(ranks)
-        ranks.to_csv(OUT / "ranks_replications.csv", index=False, float_format="%.4f")
+        ranks.to_csv(OUT / f"ranks_replications{tag}.csv", index=False, float_format="%.4f")
         rs = mc_summary(ranks, ["scenario", "method"], ["coverage", "coverage_top", "coverage_bottom", "median_width"])
         sections.append(("Rank intervals (5th-95th)", rs))
     if "change" in parts:
