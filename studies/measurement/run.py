@@ -95,7 +95,7 @@ def main(argv=None) -> None:
         rows = [row for conf in (0.0, 0.5) for r in range(a.reps)
                 for row in engine_exposure_replication(a.exposure_councils, a.seed + 900 + r, confounder=conf)]
         eng = pd.DataFrame(rows)
-        eng.to_csv(OUT / "engine_exposure_replications.csv", index=False, float_format="%.4f")
+        eng.to_csv(OUT / f"engine_exposure_replications{tag}.csv", index=False, float_format="%.4f")
         eng["ratio"] = eng["estimate"] / 0.25
         sections.append(("The claims engine's exposure (dqm.claims.evaluate_claims; true effect 0.25; confounder: "
                          "correlation of the claim's control with the true level)",
