@@ -548,7 +548,8 @@ def associate(exposure: str, outcome, controls=("council_type",), data: Data | N
                   controls=controls, sesoi=float(sesoi), family="exploratory", registered=dt.date.today(),
                   population=dict(population or {}), transform=transform, exploratory=True)
     cfg = EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap, spec_curve=spec_curve)
-    result = evaluate_claims([claim], data.councils, outcomes, model, wave, cfg, reference=ref_councils())[0]
+    result = evaluate_claims([claim], data.councils, outcomes, model, wave, cfg, reference=ref_councils(),
+                             measurement=data)[0]
     row = results_table([result])
     if not str(row["reason"].iloc[0] or "").strip():  # every verdict says why, an inconclusive one too
         row["reason"] = REASONS.get(str(row["reason_code"].iloc[0]), f"the verdict rule gave {result.verdict}")

@@ -271,7 +271,7 @@ def _cmd_claims(args) -> int:
     if not (data.councils["wave"] == args.wave).any():
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store or "the default store")
     cfg = EngineConfig(n_boot=args.bootstrap, n_null_boot=args.null_bootstrap, seed=args.seed)
-    results = evaluate_claims(ev.claims, data.councils, ev.outcomes, model, args.wave, cfg)
+    results = evaluate_claims(ev.claims, data.councils, ev.outcomes, model, args.wave, cfg, measurement=data)
     if args.json:
         print(json.dumps(results_json(results), indent=2))
     else:

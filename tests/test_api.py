@@ -166,7 +166,7 @@ def test_associate_is_the_registry_engine_on_a_claim_built_for_you(data):
     claim = Claim("x", "x", "x", "overall", "net_current_expenditure_per_head", "positive",
                   ("council_type", "deprivation"), 0.1, "f", dt.date.today(), exploratory=True)
     ref = evaluate_claims([claim], data.councils, load_outcomes(), data.model, 2026,
-                          EngineConfig(n_boot=100, n_null_boot=10), reference=councils())[0]
+                          EngineConfig(n_boot=100, n_null_boot=10), reference=councils(), measurement=data)[0]
     assert r["estimate"].iloc[0] == pytest.approx(ref.estimate) and r["n"].iloc[0] == ref.n
     assert r["verdict"].iloc[0] == ref.verdict and r["ci_low"].iloc[0] == pytest.approx(ref.ci_low)
 

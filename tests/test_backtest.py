@@ -31,7 +31,7 @@ def key_figures(store, model, wave=2026) -> dict:
     gap = assessment_gap(lv, model).query("wave == @wave").set_index("dimension_id")
     mc = monte_carlo_ranks(data.answers[data.answers["wave"] == wave], model, n_draws=200)
     claims = evaluate_claims(load_claims(), lv, load_outcomes(), model, wave,
-                             EngineConfig(n_boot=200, n_null_boot=50, workers=1))
+                             EngineConfig(n_boot=200, n_null_boot=50, workers=1), measurement=data)
     from dqm.claims import results_table
     from dqm.reports.narrative import dimension_family
 

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .frame import CONTROL_COLUMNS, EXPOSURE_RULES
+from .frame import CONTROL_COLUMNS, EXPOSURE_RULES, LATENT_COLUMN, exposure_column
 from .ols import cooks_weights, ols_hc3
 from .registry import Claim
 
@@ -194,8 +194,18 @@ def transform(y: np.ndarray, how: str, groups=None) -> np.ndarray | None:
 
 
 def design(df: pd.DataFrame, exposure: str, controls: tuple) -> np.ndarray:
-    """Intercept, standardised exposure (column 1), standardised continuous controls, council-type dummies."""
-    cols = [np.ones(len(df)), _z(df[exposure].to_numpy(float))]
+    """Intercept, standardised exposure (column 1), standardised continuous controls, council-type dummies.
+
+    The measurement model's calibrated exposure (``LATENT_COLUMN``) is already centred and scaled by the
+    spread of the *true* levels (:func:`dqm.scoring.latent_exposure.calibrate`); it is not rescaled by its
+    own, smaller, spread, which would inflate the effect."""
+    x = df[exposure].to_numpy(float)
+    return np.column_stack([np.ones(len(df)), x if exposure == LATENT_COLUMN else _z(x), *control_columns(df, controls)])
+
+
+def control_columns(df: pd.DataFrame, controls: tuple) -> list:
+    """The controls' columns of a design: standardised continuous controls and council-type dummies."""
+    cols = []
     for c in controls:
         col = CONTROL_COLUMNS[c]
         if c == "council_type":
@@ -204,7 +214,7 @@ def design(df: pd.DataFrame, exposure: str, controls: tuple) -> np.ndarray:
             cols += [onehot[:, j] for j in range(onehot.shape[1]) if onehot[:, j].std() > 0]
         else:
             cols.append(_z(df[col].to_numpy(float)))
-    return np.column_stack(cols)
+    return cols
 
 
 # ---------------------------------------------------------------- the pieces
@@ -278,7 +288,7 @@ def glm_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
 
     import statsmodels.api as sm
 
-    exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
+    exposure = exposure_column(df, claim)
     controls = tuple(claim.controls) if cfg.use_controls else ()
     X = design(df, exposure, controls)
     y = df["outcome"].to_numpy(float)
@@ -327,7 +337,7 @@ def glm_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
 def main_estimate(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> dict:
     if getattr(claim, "model", "ols") != "ols":  # a 0/1 or count outcome: logistic, Poisson or negative binomial
         return glm_estimate(df, claim, cfg)
-    exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
+    exposure = exposure_column(df, claim)
     controls = tuple(claim.controls) if cfg.use_controls else ()
     X = design(df, exposure, controls)
     y = transform(df["outcome"].to_numpy(float), claim.transform, df["type_group"])
@@ -398,8 +408,9 @@ def specification_curve(df: pd.DataFrame, claim: Claim, cfg: EngineConfig) -> tu
     """
     rng = np.random.default_rng(cfg.seed)
     n = len(df)
-    main_exposure = "overall_mean" if claim.exposure == "overall" else claim.exposure
-    exposures = list(EXPOSURE_RULES) + ([claim.exposure] if claim.exposure != "overall" else [])
+    main_exposure = exposure_column(df, claim)
+    # the plug-in levels under each aggregation rule stay as alternative exposures (not corrected for error)
+    exposures = list(dict.fromkeys([main_exposure, *EXPOSURE_RULES, *([claim.exposure] if claim.exposure != "overall" else [])]))
     y_raw = df["outcome"].to_numpy(float)
     ys = {t: transform(y_raw, t, df["type_group"]) for t in TRANSFORMS}
     ys = {t: v for t, v in ys.items() if v is not None}

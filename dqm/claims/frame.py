@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Model
+from ..scoring.latent_exposure import LATENT_COLUMN
 
 EXPOSURE_RULES = {"overall_mean": "mean", "overall_median": "median", "overall_geomean": "geometric mean",
                   "overall_min": "minimum (threshold rule)"}
@@ -19,6 +20,14 @@ CONTROL_COLUMNS = {"council_type": "type_group", "log_population": "log_populati
                    "rurality": "urban_share", "log_density": "log_density"}
 CONTROL_WORDS = {"council_type": "council type", "log_population": "population", "deprivation": "deprivation",
                  "rurality": "rurality", "log_density": "population density"}
+
+
+def exposure_column(df: pd.DataFrame, claim) -> str:
+    """The column a claim's main specification uses as its exposure: the measurement model's calibrated level
+    (:data:`~dqm.scoring.latent_exposure.LATENT_COLUMN`) when the analysis table has it, else the plug-in level."""
+    if LATENT_COLUMN in df.columns:
+        return LATENT_COLUMN
+    return "overall_mean" if claim.exposure == "overall" else claim.exposure
 
 
 def exposures(council_levels: pd.DataFrame, model: Model, wave: int) -> pd.DataFrame:

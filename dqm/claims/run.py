@@ -8,10 +8,12 @@ import pandas as pd
 
 from ..model import Model
 from ..reference import councils
+from ..scoring.latent_exposure import calibrate, exposure_for_claims
 from .engine import (
     ClaimResult,
     EngineConfig,
     _z,
+    control_columns,
     councils_needed,
     decisive_mde,
     design,
@@ -28,7 +30,7 @@ from .engine import (
     transform,
     verdict,
 )
-from .frame import CONTROL_COLUMNS, analysis_frame, exposures, in_population
+from .frame import CONTROL_COLUMNS, LATENT_COLUMN, analysis_frame, exposure_column, exposures, in_population
 from .registry import Claim
 from .sensitivity import BENCHMARK, SENSITIVITY_COLUMNS, e_value, sensitivity
 
@@ -163,12 +165,45 @@ def _null_on_model_scale(r: ClaimResult, summary: dict) -> None:
     r.info["power_scale"] = f"linear specifications' null resamples scaled by {k:.3f} to the {r.effect_measure} scale"
 
 
+def _latent_exposure(df: pd.DataFrame, claim: Claim, cfg: EngineConfig, latent, info: dict) -> pd.DataFrame:
+    """Add the measurement model's calibrated exposure (``LATENT_COLUMN``) to a claim's analysis table.
+
+    Calibrated on the claim's registered controls (the main specification's), so its slope is the effect per
+    standard deviation of the true between-council level; what that means and what the model had to assume
+    go into ``info`` in words. Councils the model has no level for are dropped and counted.
+    """
+    name = "overall" if claim.exposure == "overall" else claim.exposure
+    controls = tuple(claim.controls) if cfg.use_controls else ()
+    ctrl = control_columns(df, controls)
+    col, cal = calibrate(latent, df["council_code"], name, np.column_stack(ctrl) if ctrl else None)
+    df = df.assign(**{LATENT_COLUMN: col})
+    missing = df[LATENT_COLUMN].isna()
+    info["dropped_no_exposure"] = info.get("dropped_no_exposure", 0) + int(missing.sum())
+    info["exposure_scale"] = cal["scale"]
+    info["exposure_sd_true"] = cal["sd_true"]
+    info["exposure_reliability"] = cal["reliability"]
+    info["measurement_notes"] = latent.assumed_text()
+    return df[~missing].reset_index(drop=True)
+
+
 def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes: pd.DataFrame, model: Model, wave: int,
-                    cfg: EngineConfig | None = None, reference: pd.DataFrame | None = None) -> list[ClaimResult]:
-    """Test every claim; Holm within families; verdicts. Untestable claims are kept, with their reason."""
+                    cfg: EngineConfig | None = None, reference: pd.DataFrame | None = None,
+                    measurement=None) -> list[ClaimResult]:
+    """Test every claim; Holm within families; verdicts. Untestable claims are kept, with their reason.
+
+    The exposure is the council's level from the measurement model (:mod:`dqm.scoring.latent`), corrected for
+    measurement error by regression calibration: the effect is per standard deviation of the *true*
+    between-council level (each result's ``info["exposure_scale"]`` says so, and
+    ``info["measurement_notes"]`` what the model had to assume). ``measurement``: the store's data
+    (:class:`dqm.store.StoreData`, whose respondents' answers the model is fitted to, once per content), a
+    fitted :class:`~dqm.scoring.latent.LatentFit`, or None: the model is then fitted to ``council_levels``
+    (the councils' median answers) and the notes say that respondents' disagreement was assumed.
+    """
     cfg = cfg or EngineConfig()
     reference = councils() if reference is None else reference
     exp = exposures(council_levels, model, wave)
+    needs_level = any(c.testable and c.kind != "assessment_agreement" for c in claims)
+    latent = exposure_for_claims(measurement, council_levels, model, wave) if needs_level and len(exp) else None
 
     def one(claim: Claim) -> ClaimResult:
         if not claim.testable:
@@ -180,10 +215,14 @@ def evaluate_claims(claims: list[Claim], council_levels: pd.DataFrame, outcomes:
         df, info = analysis_frame(exp, outcomes, reference, claim.outcome, period, claim.population, exposure)
         if period != claim.period and info.get("period") is None:
             info["reason"] = f"no outcome data for {claim.outcome} in {period}, the {claim.period} {wave}"
+        plug_in = "overall_mean" if claim.exposure == "overall" else claim.exposure
         if not df.empty:
-            missing = df[exposure].isna()
+            missing = df[plug_in].isna()
             info["dropped_no_exposure"] = int(missing.sum())
             df = df[~missing].reset_index(drop=True)
+        if len(df) >= cfg.min_n:
+            df = _latent_exposure(df, claim, cfg, latent, info)
+        exposure = exposure_column(df, claim)
         r = ClaimResult(claim, "untestable", n=len(df), info=info, eq_possible=cfg.equivalence_possible,
                         losses=info.pop("losses"))
         if len(df) < cfg.min_n:
@@ -331,6 +370,11 @@ def results_table(results: list[ClaimResult]) -> pd.DataFrame:
             "lost_no_assessment": r.losses.get("no_assessment", np.nan), "lost_no_outcome": r.losses.get("no_outcome", np.nan),
             "lost_missing_control": r.losses.get("missing_control", np.nan),
             "lost_no_exposure": r.losses.get("no_exposure", np.nan), "join_losses": losses_sentence(r),
+            # the exposure: per SD of the true between-council level, corrected for measurement error, and what
+            # the measurement model had to assume (in words; empty when it estimated everything)
+            "exposure_scale": r.info.get("exposure_scale", ""), "exposure_sd_true": r.info.get("exposure_sd_true", np.nan),
+            "exposure_reliability": r.info.get("exposure_reliability", np.nan),
+            "measurement_notes": r.info.get("measurement_notes", ""),
             **{k: sens.get(k, "" if k in ("sens_benchmark", "sens_evalue_scale") else np.nan) for k in SENSITIVITY_COLUMNS},
         })
     return pd.DataFrame(rows)

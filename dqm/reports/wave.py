@@ -109,11 +109,13 @@ def _claims_types() -> tuple:
 
 
 def claims_results(claims, council_levels: pd.DataFrame, outcomes: pd.DataFrame, model, wave: int,
-                   bootstrap: int = 2000, null_bootstrap: int = 500, shared: str | None = None) -> list:
+                   bootstrap: int = 2000, null_bootstrap: int = 500, shared: str | None = None,
+                   measurement=None) -> list:
     """The claims battery's results for a report: read from the run's cache ``shared`` when named (made for the
     same wave, settings and claims), otherwise computed here. ``dqm run`` computes it once for the annual report
     and the evidence review. A cache that is damaged, changed or not a kept battery is not trusted: the
-    battery is computed here instead."""
+    battery is computed here instead. ``measurement`` (the store's data, as :func:`dqm.store.load` gives it) lets
+    the measurement model read respondents' answers for the claims' exposure, as ``dqm claims`` does."""
     from ..claims import EngineConfig, evaluate_claims
     from ..serial import UnreadableValue, read_value
 
@@ -130,7 +132,7 @@ def claims_results(claims, council_levels: pd.DataFrame, outcomes: pd.DataFrame,
                                      "claims.")
             return results
     return evaluate_claims(claims, council_levels, outcomes, model, wave,
-                           EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap))
+                           EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=measurement)
 
 
 def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, path) -> Path:
@@ -143,8 +145,9 @@ def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, 
 
     model = load_model()
     evidence = load_evidence(None, None, None, model=model)
-    results = claims_results(evidence.claims, load(store, model=model).councils, evidence.outcomes, model, wave,
-                             bootstrap, null_bootstrap)
+    data = load(store, model=model)
+    results = claims_results(evidence.claims, data.councils, evidence.outcomes, model, wave, bootstrap, null_bootstrap,
+                             measurement=data)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_value(path, {"key": _claims_key(evidence.claims, wave, bootstrap, null_bootstrap),

@@ -59,8 +59,9 @@ class LatentConfig:
     vc_draws: int = 40
     draws_per_vc: int = 25
     seed: int = 20261122
-    assumed: dict = field(default_factory=lambda: {"residual": 0.55, "leniency": 0.25, "self_bias": 0.15})
+    assumed: dict = field(default_factory=lambda: {"residual": 0.55, "leniency": 0.25, "self_bias": 0.12})
     alpha: float = 0.05
+    assumed_because: dict = field(default_factory=dict)  # where an assumed value comes from, in words
 
     def replace(self, **kw) -> "LatentConfig":
         d = {**self.__dict__, **kw}
@@ -79,7 +80,8 @@ def load_config(path=None) -> LatentConfig:
         s, a = y["draws"], y["assumed"]
         cfg = LatentConfig(vc_draws=int(s["variance_sets"]), draws_per_vc=int(s["per_set"]), seed=int(s["seed"]),
                            assumed={k: float(a[k]) for k in ("residual", "leniency", "self_bias")},
-                           alpha=float(y["change"]["alpha"]))
+                           alpha=float(y["change"]["alpha"]),
+                           assumed_because={k: str(v) for k, v in (y.get("assumed_because") or {}).items()})
     except (KeyError, TypeError, ValueError) as exc:
         raise DQMError(f"the measurement model settings lack or mistype {exc}.", file=path,
                        hint="Compare with the file in the dqm repository (data/measurement.yaml).") from None
@@ -335,7 +337,8 @@ def _notes(dz: Design, cfg: LatentConfig) -> tuple[dict, list]:
                       "No council has an independent or peer assessment, so how far self-assessments run high cannot "
                       "be estimated: levels are on the self-assessment scale (not corrected for any inflation), and "
                       f"each council's level is widened by an assumed council-to-council spread of {cfg.assumed['self_bias']:.2f} "
-                      "levels in that inflation."))
+                      "levels in that inflation" + (f" ({cfg.assumed_because['self_bias']})"
+                                                    if cfg.assumed_because.get("self_bias") else "") + "."))
     elif not (dz.obs_self.any()):
         fixed["self_bias"] = 0.0
         notes.append(("self-assessment bias", "not needed", "No self-assessments: no self-assessment bias to estimate."))

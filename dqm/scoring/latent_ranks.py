@@ -5,11 +5,14 @@ All read a :class:`dqm.scoring.latent.LatentFit`:
 * :func:`latent_levels`: each council's latent level per dimension and overall, mean and 90% interval;
 * :func:`latent_ranks`: rank intervals (5th to 95th percentile over the draws of the overall level);
 * :func:`latent_change`: change between two waves, the probability it reached a whole level, and a
-  deterministic flag (a Wald test of "no change" whose null distribution is exact in the fitted model);
+  deterministic flag (a test of "no change" whose null distribution is simulated from the fitted model with
+  the rounding to whole levels, seeded by the council's answers);
 * :func:`exposure_table` / :func:`exposure_draws`: the overall latent level as an exposure for claims,
   with what a measurement-error correction needs; :func:`calibrated_effect` is that correction.
 """
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,7 @@ from scipy import stats
 from scipy.stats import rankdata
 
 from ..model import Model
-from .latent import _B, _E, _L, LatentFit
+from .latent import _B, _E, _G, _H, _K, _L, _S, LatentFit
 from .uncertainty import rank_statement
 
 
@@ -92,12 +95,15 @@ def latent_ranks(fit: LatentFit, wave: int, councils=None) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------------
 
 def _council_contrast(fit: LatentFit, c: int, w1: int, w2: int, sd: np.ndarray):
-    """GLS estimate of a council's change on each dimension between waves w1 and w2, and its covariance.
+    """GLS estimate of a council's change on each dimension between waves w1 and w2, and what its null needs.
 
     The council's level on each dimension and its change are free parameters (so neither its level nor the
     sector's trend can bias the test); the answers' covariance is the fitted model's without change:
     shared self-assessment bias, each respondent's leniency (the same person in both waves cancels it)
-    and the residual. Only the council's own answers in the two waves are used.
+    and the residual. Only the council's own answers in the two waves are used. Returns a dict with the
+    change per dimension (``delta``, NaN where a dimension was not answered in both waves), its covariance,
+    ``map`` (the linear map from the council's answers to the changes, so answers simulated under the model
+    give simulated changes at once) and the council's design (answers, dimensions, waves, kinds, people).
     """
     dz = fit.design
     m = (dz.obs_council == c) & np.isin(dz.obs_wave, [w1, w2])
@@ -107,7 +113,6 @@ def _council_contrast(fit: LatentFit, c: int, w1: int, w2: int, sd: np.ndarray):
     if not (w2m.any() and (~w2m).any()):
         return None
     offset = fit.beta[:, -1].mean() if (dz.p > dz.waves.size * D) else 0.0
-    y = y - offset * self_
     X = np.zeros((len(y), 2 * D))
     X[np.arange(len(y)), d] = 1.0
     X[np.arange(len(y)), D + d] = w2m
@@ -116,18 +121,103 @@ def _council_contrast(fit: LatentFit, c: int, w1: int, w2: int, sd: np.ndarray):
     keep = X.any(axis=0)
     Xk = X[:, keep]
     Vi = np.linalg.inv(V)
-    info = Xk.T @ Vi @ Xk
-    cov = np.linalg.pinv(info)
-    est = cov @ Xk.T @ Vi @ y
-    full, fcov = np.full(2 * D, np.nan), np.full((2 * D, 2 * D), np.nan)
-    full[keep] = est
+    cov = np.linalg.pinv(Xk.T @ Vi @ Xk)
+    amap = cov @ Xk.T @ Vi  # (kept parameters, answers)
+    full_map = np.zeros((2 * D, len(y)))
+    full_map[keep] = amap
+    fcov = np.full((2 * D, 2 * D), np.nan)
     fcov[np.ix_(keep, keep)] = cov
     # a dimension answered in only one of the two waves has no change estimate
     ok = np.isin(np.arange(D), d[~w2m]) & np.isin(np.arange(D), d[w2m])
-    delta, dcov = full[D:], fcov[D:, D:]
+    delta = full_map[D:] @ (y - offset * self_)
     delta[~ok] = np.nan
     same = len(set(person[w2m]) & set(person[~w2m])) / max(len(set(person[w2m])), 1)
-    return delta, dcov, ok, same
+    return {"delta": delta, "cov": fcov[D:, D:], "ok": ok, "same": same, "map": full_map[D:], "y": y, "dim": d,
+            "later": w2m, "self": self_, "person": person, "offset": offset, "V": V}
+
+
+CHANGE_SIMULATIONS = 1000  # answers simulated per council under no change (and under a one-level change)
+
+
+def _data_seed(fit: LatentFit, con: dict) -> int:
+    """A seed from the council's own answers and design (not its code): identical data give identical flags."""
+    h = hashlib.sha256(str(fit.config.seed).encode())
+    for key in ("y", "dim", "later", "self", "person"):
+        h.update(np.ascontiguousarray(con[key]).astype(np.float64).tobytes())
+    return int.from_bytes(h.digest()[:8], "little")
+
+
+def _level_posterior(fit: LatentFit, con: dict, sd: np.ndarray, w1: int, w2: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the council's level per dimension given its answers in the two waves, if it did not
+    change: the model's prior (sector mean over the two waves; council, profile and wave terms) updated by its
+    own answers. A function of the answers and the fit's shared estimates only (no draws), so identical answers
+    give identical simulations."""
+    dz = fit.design
+    D = len(dz.dims)
+    mu = fit.beta[:, :dz.waves.size * D].mean(axis=0).reshape(dz.waves.size, D)[[w1, w2]].mean(axis=0)
+    prior = (sd[_G] ** 2 + sd[_H] ** 2) * np.ones((D, D)) + (sd[_S] ** 2 + sd[_K] ** 2) * np.eye(D)
+    X0 = np.eye(D)[con["dim"]]
+    y0 = con["y"] - con["offset"] * con["self"]
+    gain = np.linalg.solve(X0 @ prior @ X0.T + con["V"], X0 @ prior).T  # (D, answers)
+    return mu + gain @ (y0 - X0 @ mu), prior - gain @ X0 @ prior
+
+
+def _simulate_stats(fit: LatentFit, con: dict, sd: np.ndarray, rng, level: tuple, shift: np.ndarray) -> np.ndarray:
+    """z statistics (dimensions + overall, simulations) of the council's change, from answers simulated by the
+    fitted model with the rounding to whole levels and the council's own design: its level per dimension drawn
+    from ``level`` (mean, covariance: :func:`_level_posterior`) in each simulation, plus ``shift`` (per
+    dimension) in the later wave."""
+    S, (lo, hi) = CHANGE_SIMULATIONS, fit.design.levels
+    d, later, self_, person = con["dim"], con["later"], con["self"], con["person"]
+    D = con["map"].shape[0]
+    vals, vecs = np.linalg.eigh((level[1] + level[1].T) / 2)
+    L = level[0][:, None] + (vecs * np.sqrt(np.maximum(vals, 0))) @ rng.standard_normal((D, S))  # (D, S)
+    people, pidx = np.unique(person, return_inverse=True)
+    # the estimated residual includes the rounding (1/12 of a level squared): the latent residual is smaller
+    e_sd = np.sqrt(max(sd[_E] ** 2 - 1 / 12, 0.25 * sd[_E] ** 2))
+    star = L[d] + (shift[d] * later + con["offset"] * self_)[:, None] \
+        + sd[_L] * rng.standard_normal((len(people), S))[pidx] \
+        + sd[_B] * rng.standard_normal((1, S)) * self_[:, None] + e_sd * rng.standard_normal((len(d), S))
+    ysim = np.clip(np.floor(star + 0.5), lo, hi) - con["offset"] * self_[:, None]
+    return _stats(con["map"] @ ysim, con)
+
+
+def _stats(est: np.ndarray, con: dict) -> np.ndarray:
+    """z statistics of the changes per dimension and of their mean (rows: dimensions + overall)."""
+    ok = np.flatnonzero(con["ok"])
+    se = np.sqrt(np.diag(np.nan_to_num(con["cov"])))
+    z = np.full((est.shape[0] + 1,) + est.shape[1:], np.nan)
+    z[ok] = est[ok] / se[ok, None] if est.ndim == 2 else est[ok] / se[ok]
+    if ok.size:
+        se_all = np.sqrt(con["cov"][np.ix_(ok, ok)].sum()) / ok.size
+        z[-1] = est[ok].mean(axis=0) / se_all
+    return np.round(z, 9)  # equal statistics compare equal (the rounding makes many ties)
+
+
+def _tail(null: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each statistic (rows, or rows x k): the share of its simulated null (rows x simulations) beyond it in
+    absolute value, and the share tied with it."""
+    a = np.sort(np.abs(null), axis=1)
+    S = a.shape[1]
+    b = np.abs(z).reshape(a.shape[0], -1)
+    beyond, tied = np.empty(b.shape), np.empty(b.shape)
+    for i in range(a.shape[0]):
+        right, left = np.searchsorted(a[i], b[i], side="right"), np.searchsorted(a[i], b[i], side="left")
+        beyond[i], tied[i] = (S - right) / S, (right - left) / S
+    return beyond.reshape(np.shape(z)), tied.reshape(np.shape(z))
+
+
+def _tie_break(fit: LatentFit, con: dict, k: int) -> np.ndarray:
+    """k numbers in (0, 1) from the council's answers (not its code): where a tie must be broken, identical
+    answers break it identically."""
+    return np.random.default_rng(_data_seed(fit, con) ^ 0x5EED).random(k)
+
+
+def _flag_chance(beyond: np.ndarray, tied: np.ndarray, alpha: float) -> np.ndarray:
+    """The chance that ``beyond + U tied < alpha`` for U uniform: the randomised test's rejection probability."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.clip((alpha - beyond) / tied, 0.0, 1.0)
+    return np.where(tied > 0, part, (beyond < alpha).astype(float))
 
 
 def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) -> pd.DataFrame:
@@ -135,39 +225,56 @@ def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) ->
 
     Columns: council_code, dimension_id, wave_from, wave_to, change_mean, change_p5, change_p95 (over the
     model's draws), prob_moved_one_level (the draws' share with an absolute change of at least one level),
-    estimate and se (the council's own GLS change, see :func:`_council_contrast`), z, flag (``|z|`` beyond
-    the two-sided ``alpha`` of ``data/measurement.yaml``: the same answers always give the same flag),
-    power_one_level (the chance this test flags a change of one whole level with this council's design)
-    and same_respondents (share of the later wave's respondents who also answered the earlier one).
+    estimate and se (the council's own GLS change, see :func:`_council_contrast`), z, p_value, flag,
+    power_one_level and same_respondents (share of the later wave's respondents who also answered the earlier one).
+
+    The test of "no change" is calibrated by simulation: the council's answers are simulated from the fitted
+    model under no change (its level drawn from what its answers say, :func:`_level_posterior`), with its own
+    design (who answered which dimension in which wave, the same or new respondents) and the rounding to whole
+    levels. ``p_value`` is the share of simulated ``|z|`` beyond the observed one plus a share ``u`` of those
+    tied with it, and ``flag`` is ``p_value`` below the ``alpha`` of ``data/measurement.yaml``. Whole-number
+    answers make ``z`` take few values (one respondent a wave: the change is a whole number), so without the
+    tie share no test could be flagged 5% of the time; ``u`` and the simulations are seeded by the council's
+    answers, not its code, so the same answers always give the same flags. ``power_one_level``: the chance
+    this test flags a change of one whole level (toward the middle of the scale), with this council's design.
     """
     w1, w2 = _wave_index(fit, wave_from), _wave_index(fit, wave_to)
-    crit = stats.norm.ppf(1 - fit.config.alpha / 2)
+    alpha = fit.config.alpha
     sd = fit.sd_hat.to_numpy()
     both = np.flatnonzero(fit.present[:, w1] & fit.present[:, w2])
     dims = list(fit.design.dims)
+    D = len(dims)
+    lo, hi = fit.design.levels
     rows = []
     for c in both:
-        res = _council_contrast(fit, c, w1, w2, sd)
-        if res is None:
+        con = _council_contrast(fit, c, w1, w2, sd)
+        if con is None:
             continue
-        delta, dcov, ok, same = res
+        delta, dcov, ok = con["delta"], con["cov"], con["ok"]
         dr = fit.theta[:, c, w2, :].astype(float) - fit.theta[:, c, w1, :].astype(float)
         dr = np.concatenate([dr, dr.mean(axis=1, keepdims=True)], axis=1)
         se = np.sqrt(np.where(ok, np.diag(np.nan_to_num(dcov)), np.nan))
         okd = np.flatnonzero(ok)
         est_all = np.append(delta, delta[okd].mean() if okd.size else np.nan)
         se_all = np.append(se, np.sqrt(dcov[np.ix_(okd, okd)].sum()) / okd.size if okd.size else np.nan)
-        one = np.append(np.full(len(dims), 1.0), 1.0)
-        z = est_all / se_all
-        power = stats.norm.cdf(one / se_all - crit) + stats.norm.cdf(-one / se_all - crit)
+        z = _stats(np.nan_to_num(delta), con)
+        rng = np.random.default_rng(_data_seed(fit, con))
+        level = _level_posterior(fit, con, sd, w1, w2)
+        null = _simulate_stats(fit, con, sd, rng, level, np.zeros(D))
+        toward_middle = np.where(level[0] > (lo + hi) / 2, -1.0, 1.0)
+        alt = _simulate_stats(fit, con, sd, rng, level, toward_middle)
+        beyond, tied = _tail(null, np.nan_to_num(z))
+        p = np.where(np.isfinite(z), beyond + _tie_break(fit, con, len(z)) * tied, np.nan)
+        a_beyond, a_tied = _tail(null, alt)
+        power = np.where(np.isfinite(z), _flag_chance(a_beyond, a_tied, alpha).mean(axis=1), np.nan)
         rows.append(pd.DataFrame({
             "council_code": fit.councils[c], "dimension_id": dims + ["overall"], "wave_from": int(wave_from),
             "wave_to": int(wave_to), "change_mean": dr.mean(axis=0), "change_p5": np.percentile(dr, 5, axis=0),
             "change_p95": np.percentile(dr, 95, axis=0), "prob_moved_one_level": (np.abs(dr) >= 1).mean(axis=0),
-            "estimate": est_all, "se": se_all, "z": z, "flag": np.abs(np.nan_to_num(z)) > crit,
-            "power_one_level": power, "same_respondents": same}))
+            "estimate": est_all, "se": se_all, "z": est_all / se_all, "p_value": p,
+            "flag": np.nan_to_num(p, nan=1.0) < alpha, "power_one_level": power, "same_respondents": con["same"]}))
     cols = ["council_code", "dimension_id", "wave_from", "wave_to", "change_mean", "change_p5", "change_p95",
-            "prob_moved_one_level", "estimate", "se", "z", "flag", "power_one_level", "same_respondents"]
+            "prob_moved_one_level", "estimate", "se", "z", "p_value", "flag", "power_one_level", "same_respondents"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 

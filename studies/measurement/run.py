@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python studies/measurement/run.py --reps 30 --councils 150
 
-Prints the CPU seconds it took (this process and its children).
+Prints the CPU seconds it took (this process and its children). ``--parts`` runs some parts only (ranks,
+change, exposure, engine_exposure) and writes ``results/summary_<parts>.md`` instead of ``summary.md``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from study import SCENARIOS, change_replication, exposure_replication, mc_summary, rank_replication  # noqa: E402
+from study import (  # noqa: E402
+    SCENARIOS,
+    change_replication,
+    engine_exposure_replication,
+    exposure_replication,
+    mc_summary,
+    rank_replication,
+)
+
+PARTS = ("ranks", "change", "exposure", "engine_exposure")
 
 OUT = Path(__file__).parent / "results"
 
@@ -39,39 +49,65 @@ def main(argv=None) -> None:
     ap.add_argument("--councils", type=int, default=150)
     ap.add_argument("--exposure-councils", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
+    ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
+    ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
     a = ap.parse_args(argv)
+    parts = [p for p in a.parts.split(",") if p]
+    bad = [p for p in parts if p not in PARTS]
+    if bad:
+        ap.error(f"unknown part(s) {bad}; choose from {PARTS}")
     OUT.mkdir(exist_ok=True)
     t0 = time.time()
-    ranks, changes, exposure = [], [], []
-    for name, sc in SCENARIOS.items():
-        for r in range(a.reps):
-            ranks += rank_replication(sc, a.councils, a.seed + r)
-        print(f"{name}: {time.time() - t0:.0f} s", flush=True)
-    for same in (True, False):
-        for r in range(a.reps):
-            changes += change_replication(SCENARIOS["mixed_1_to_3"], a.councils, a.seed + 500 + r, same=same,
-                                          change_share=0.3)
-        print(f"change same={same}: {time.time() - t0:.0f} s", flush=True)
-    for r in range(a.reps):
-        exposure += exposure_replication(a.exposure_councils, a.seed + 900 + r)
-    ranks, changes, exposure = pd.DataFrame(ranks), pd.DataFrame(changes), pd.DataFrame(exposure)
-    ranks.to_csv(OUT / "ranks_replications.csv", index=False, float_format="%.4f")
-    changes.to_csv(OUT / "change_replications.csv", index=False, float_format="%.4f")
-    exposure.to_csv(OUT / "exposure_replications.csv", index=False, float_format="%.4f")
-    rs = mc_summary(ranks, ["scenario", "method"], ["coverage", "coverage_top", "coverage_bottom", "median_width"])
-    cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"])
-    exposure["ratio"] = exposure["estimate"] / 0.25
-    es = mc_summary(exposure, ["method"], ["ratio", "covers", "reliability"])
+    tag = "" if set(parts) == set(PARTS) and not a.scenarios else "_" + "_".join(parts) + (a.tag and "_" + a.tag)
+    sections = []
+    if "ranks" in parts:
+        ranks = []
+        chosen = [n for n in a.scenarios.split(",") if n] or list(SCENARIOS)
+        for name in chosen:
+            sc = SCENARIOS[name]
+            for r in range(a.reps):
+                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old))
+            print(f"{name}: {time.time() - t0:.0f} s", flush=True)
+        ranks = pd.DataFrame(ranks)
+        ranks.to_csv(OUT / f"ranks_replications{tag}.csv", index=False, float_format="%.4f")
+        rs = mc_summary(ranks, ["scenario", "method"], ["coverage", "coverage_top", "coverage_bottom", "median_width"])
+        sections.append(("Rank intervals (5th-95th)", rs))
+    if "change" in parts:
+        changes = []
+        for same in (True, False):
+            for r in range(a.reps):
+                changes += change_replication(SCENARIOS["mixed_1_to_3"], a.councils, a.seed + 500 + r, same=same,
+                                              change_share=0.3, old=bool(a.old))
+            print(f"change same={same}: {time.time() - t0:.0f} s", flush=True)
+        changes = pd.DataFrame(changes)
+        changes.to_csv(OUT / f"change_replications{tag}.csv", index=False, float_format="%.4f")
+        cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"])
+        sections.append(("Change flags (two waves; 30% of councils move one level on one dimension)", cs))
+    if "exposure" in parts:
+        exposure = pd.DataFrame([row for r in range(a.reps) for row in exposure_replication(a.exposure_councils,
+                                                                                            a.seed + 900 + r)])
+        exposure.to_csv(OUT / "exposure_replications.csv", index=False, float_format="%.4f")
+        exposure["ratio"] = exposure["estimate"] / 0.25
+        sections.append(("Exposure (true effect 0.25)", mc_summary(exposure, ["method"], ["ratio", "covers", "reliability"])))
+    if "engine_exposure" in parts:
+        rows = [row for conf in (0.0, 0.5) for r in range(a.reps)
+                for row in engine_exposure_replication(a.exposure_councils, a.seed + 900 + r, confounder=conf)]
+        eng = pd.DataFrame(rows)
+        eng.to_csv(OUT / f"engine_exposure_replications{tag}.csv", index=False, float_format="%.4f")
+        eng["ratio"] = eng["estimate"] / 0.25
+        sections.append(("The claims engine's exposure (dqm.claims.evaluate_claims; true effect 0.25; confounder: "
+                         "correlation of the claim's control with the true level)",
+                         mc_summary(eng, ["confounder", "method"], ["ratio", "covers", "reliability"])))
     cpu = cpu_seconds()
     cmd = "PYTHONPATH=. python studies/measurement/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    with open(OUT / "summary.md", "w") as fh:
-        fh.write(f"# Measurement model study: results\n\nCommand: `{cmd}`  \nCPU seconds (self + children): {cpu:.0f}; "
-                 f"wall {time.time() - t0:.0f} s.\n\n## Rank intervals (5th-95th)\n\n")
-        fh.write(markdown(rs) + "\n\n## Change flags (two waves; 30% of councils move "
-                 "one level on one dimension)\n\n")
-        fh.write(markdown(cs) + "\n\n## Exposure (true effect 0.25)\n\n")
-        fh.write(markdown(es) + "\n")
-    print(open(OUT / "summary.md").read())
+    with open(OUT / f"summary{tag}.md", "w") as fh:
+        fh.write(f"# Measurement model study: results{' (' + ', '.join(parts) + ')' if tag else ''}\n\n"
+                 f"Command: `{cmd}`  \nCPU seconds (self + children): {cpu:.0f}; wall {time.time() - t0:.0f} s.\n")
+        for title, tab in sections:
+            fh.write(f"\n## {title}\n\n" + markdown(tab) + "\n")
+    print(open(OUT / f"summary{tag}.md").read())
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ inflation, and only some councils have an independent assessment.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -188,6 +189,68 @@ def exposure_replication(n: int, seed: int, effect: float = 0.25, answer_sd: flo
     cal = calibrated_effect(y, ex["exposure_mean"], float(ex["between_sd"].iloc[0]))
     return [{"method": m, "seed": seed, "estimate": r["estimate"], "covers": r["ci_low"] <= effect <= r["ci_high"],
              "reliability": reliability} for m, r in (("naive_plug_in", naive), ("latent_calibrated", cal))]
+
+
+def engine_inputs(answers: pd.DataFrame, codes, y: np.ndarray, control: np.ndarray | None = None):
+    """(outcomes, reference, claim) for running :func:`dqm.claims.evaluate_claims` on simulated councils.
+
+    One outcome measure ``simulated`` (period 2024), one council type, population and area set so that no
+    council is under 50,000 residents; ``control`` (optional) becomes the deprivation score and a control of
+    the claim. The claim: overall level associated with the outcome, raw transform, OLS.
+    """
+    from dqm.claims import Claim
+
+    n = len(codes)
+    outcomes = pd.DataFrame({"local-authority-code": codes, "measure": "simulated", "period": "2024", "value": y})
+    dep = np.zeros(n) if control is None else np.asarray(control, float)
+    reference = pd.DataFrame({"local-authority-code": codes, "population": 100_000.0, "area_km2": 100.0,
+                              "type_group": "English unitary", "principal": True, "deprivation_score": dep,
+                              "urban_share": 0.5})
+    claim = Claim(id="simulated-exposure", statement="simulated", source="simulation", exposure="overall",
+                  outcome="simulated", direction="positive", controls=() if control is None else ("deprivation",),
+                  sesoi=0.10, family="simulated", registered=dt.date(2026, 11, 22))
+    return outcomes, reference, claim
+
+
+def engine_exposure_replication(n: int, seed: int, effect: float = 0.25, answer_sd: float = 0.75,
+                                confounder: float = 0.0) -> list[dict]:
+    """One replication through the real claims engine (:func:`dqm.claims.evaluate_claims`): the standardised
+    effect of the true overall level (truth ``effect``) estimated with the store's answers as the measurement
+    (the model's calibrated exposure), beside the naive plug-in of the council mean of respondents' medians.
+
+    ``confounder``: correlation of a control (entered as the claim's deprivation control) with the true level;
+    the outcome then also depends on the control (0.3 SD per SD), so the claim must adjust for it, and the
+    calibration must condition on it. The outcome's SD is 1, so ``effect`` is the standardised effect.
+    """
+    from dqm.claims import EngineConfig, evaluate_claims
+    from dqm.claims.engine import main_estimate
+
+    model = load_model()
+    rng = np.random.default_rng(seed)
+    sc = replace(SCENARIOS["mixed_1_to_3"], answer_sd=answer_sd, name="exposure")
+    answers, theta, _, codes = simulate(sc, n, rng)
+    true_x = theta[:, 0, :].mean(axis=1)
+    zt = (true_x - true_x.mean()) / true_x.std(ddof=1)
+    control, c = None, 0.0
+    if confounder:
+        control = confounder * zt + np.sqrt(1 - confounder ** 2) * rng.normal(size=n)
+        c = 0.3
+    noise_var = 1 - (effect ** 2 + c ** 2 + 2 * effect * c * confounder)
+    y = effect * zt + c * (control if control is not None else 0.0) + np.sqrt(noise_var) * rng.normal(size=n)
+    outcomes, reference, claim = engine_inputs(answers, codes, y, control)
+    lv = council_levels(answers, model)
+    cfg = EngineConfig(n_boot=0, n_null_boot=0, spec_curve=False, workers=1)
+    r = evaluate_claims([claim], lv, outcomes, model, 2024, cfg, reference=reference, measurement=answers)[0]
+    naive_lv = lv[lv["assessment_type"] == "self"].set_index("council_code").loc[codes]
+    df = pd.DataFrame({"outcome": y, "overall_mean": naive_lv["overall_mean"].to_numpy(float),
+                       "deprivation_score": control if control is not None else np.zeros(n),
+                       "type_group": "English unitary"})
+    naive = main_estimate(df, claim, cfg)
+    reliability = np.corrcoef(naive_lv["overall_mean"].to_numpy(float), true_x)[0, 1] ** 2
+    return [{"method": m, "confounder": confounder, "seed": seed, "estimate": e, "covers": lo <= effect <= hi,
+             "reliability": reliability}
+            for m, e, lo, hi in (("engine_naive_plug_in", naive["estimate"], naive["ci_low"], naive["ci_high"]),
+                                 ("engine_latent", r.estimate, r.ci_low, r.ci_high))]
 
 
 def mc_summary(df: pd.DataFrame, keys: list, measures: list) -> pd.DataFrame:

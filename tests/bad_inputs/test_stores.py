@@ -555,7 +555,8 @@ def test_shared_claims_results_come_back_equal(demo_store, tmp_path):
     assert path.read_bytes().startswith(b'{"format": "dqm-value"')  # data, not a pickle
     model = load_model()
     evidence = load_evidence(None, None, None, model=model)
-    fresh = claims_results(evidence.claims, load(store, model=model).councils, evidence.outcomes, model, WAVE, 30, 10)
+    data = load(store, model=model)
+    fresh = claims_results(evidence.claims, data.councils, evidence.outcomes, model, WAVE, 30, 10, measurement=data)
     kept = claims_results(evidence.claims, None, None, model, WAVE, 30, 10, shared=str(path))
     assert any(r.spec_null is not None for r in fresh) and any(len(r.specs) for r in fresh)
     _same(fresh, kept, "results")
