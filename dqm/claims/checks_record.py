@@ -40,16 +40,17 @@ import math
 import os
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..datadir import PROJECT_ROOT, data_dir
+from ..version import NUMERICAL_LIBRARIES, library_versions
 
 FORMAT = "dqm-engine-checks-record"
 VERSION = 1
 RECORD = PROJECT_ROOT / "data" / "engine_checks.json"
 PACKAGE = Path(__file__).resolve().parent.parent  # dqm/
-LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels")
+
+LIBRARIES = NUMERICAL_LIBRARIES
 REFRESH = "python -m dqm.claims.checks_record"
 # recorded when there is no record yet (and `--check` wants them): `dqm run --quick` (and the tests' quick settings), the evidence
 # notebook's default (`dqm report evidence`) and `dqm run`
@@ -83,16 +84,6 @@ def entry_sha256(replications: int, inputs: dict, table: dict) -> str:
     key = json.dumps({"replications": int(replications), "inputs": dict(sorted(inputs.items())), "table": table},
                      sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def library_versions() -> dict:
-    out = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = version(lib)
-        except PackageNotFoundError:
-            out[lib] = None
-    return out
 
 
 # ------------------------------------------------------------------------------------------ the table as data

@@ -22,11 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from ..version import library_versions
+
 PACKAGE = Path(__file__).resolve().parent.parent  # dqm/: code names are relative to the package
-LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels")
 
 
 def cache_dir() -> Path:
@@ -46,16 +46,6 @@ def _code_sha256(names) -> str:
     return h.hexdigest()
 
 
-def _versions() -> dict:
-    out = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = version(lib)
-        except PackageNotFoundError:
-            out[lib] = None
-    return out
-
-
 def disk_cached(name: str, params: dict, compute, code=(), types=()):
     """``compute()``, or its result stored by an earlier call with the same name, parameters, code and versions.
 
@@ -65,7 +55,7 @@ def disk_cached(name: str, params: dict, compute, code=(), types=()):
     from ..errors import DQMError
     from ..serial import SUFFIX, UnreadableValue, read_value, write_value
 
-    key = hashlib.sha256(json.dumps({"params": params, "code": _code_sha256(code), "versions": _versions()},
+    key = hashlib.sha256(json.dumps({"params": params, "code": _code_sha256(code), "versions": library_versions()},
                                     sort_keys=True, default=str).encode()).hexdigest()[:24]
     path = cache_dir() / f"{name}-{key}{SUFFIX}"
     if path.is_file() and not path.is_symlink():
