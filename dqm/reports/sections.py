@@ -78,14 +78,25 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
 
 
 def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int) -> list:
-    """A council's change since the last wave, each change read against the disagreement between respondents."""
-    lv = council_levels
-    took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
-    if not took_part:
+                           model: Model, wave: int, changes: pd.DataFrame | None = None) -> list:
+    """A council's change since the last wave as one sentence and one small table (dimension, before, after and,
+    when not the same on every row, how the change reads against the disagreement between respondents).
+
+    ``changes``: the council's rows of :func:`dqm.scoring.council_change`, when already computed for the wave.
+    """
+    lv = council_levels[council_levels["assessment_type"] == "self"]
+    if not (lv["wave"] == wave - 1).any():
+        return [block(f"{wave} is the first wave in this store, so there is no earlier assessment to compare with "
+                      "and no change to report.")]
+    if not ((lv["wave"] == wave - 1) & (lv["council_code"] == council)).any():
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
-    return [block(bullets(narrative.council_change_sentences(ch)))]
+    ch = changes if changes is not None else scoring.council_change(council_levels, answers, model, wave - 1, wave,
+                                                                      councils=[council])
+    ch = ch[ch["council_code"] == council] if "council_code" in ch else ch
+    parts = [narrative.council_change_summary(ch)]
+    if len(ch):
+        parts.append(plots.html_table(narrative.council_change_table(ch), f"{name}: levels in {wave - 1} and {wave}"))
+    return [block(*parts)]
 
 
 def engine_checks(replications: int) -> pd.DataFrame:
