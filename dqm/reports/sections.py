@@ -16,13 +16,21 @@ from . import narrative, plots
 
 
 def claim_section(result, row, model: Model, measures: pd.DataFrame, council_levels: pd.DataFrame,
-                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str) -> list:
-    """One claim in the evidence review: how it is tested, what was found, robustness, caveats."""
+                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str, registration: dict | None = None) -> list:
+    """One claim in the evidence review: how it is tested, when it was fixed (``registration``:
+    :func:`narrative.registration`), the councils it used and lost, what was found, robustness, caveats."""
+    from ..claims import losses_sentence
     from ..claims.engine import power_rows
     from ..claims.panel import panel_view
 
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]
+    fixed = narrative.registration_note(registration, c.id)
+    if fixed:
+        head.append(paragraph(fixed, lead="When it was fixed."))
+    lost = losses_sentence(result)
+    if lost:
+        head.append(paragraph(lost, lead="Councils used."))
     if result.verdict != "untestable" and result.spec_null is not None:  # what the test could find, before the result
         rows = power_rows(result)
         eq_verdict = "supported" if c.direction == "none" else "no meaningful effect"
