@@ -411,7 +411,8 @@ def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
     layers = {c.id: c.layer for c in claims}
     groups = pd.Series([claim_group(r, layers) for _, r in table.iterrows()], index=table.index, dtype=object)
     s = ""
-    for g, what in (("registered", "registered claim"), ("user", "claim added by the user")):
+    for g, what, many in (("registered", "registered claim", "registered claims"),
+                          ("user", "claim added by the user", "claims added by the user")):
         part = table[groups == g]
         if not len(part):
             continue
@@ -419,7 +420,7 @@ def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
         n_exp = int(part["exploratory"].astype(bool).sum())
         note = ("" if not n_exp else f" ({number(n_exp)} of them exploratory, added after the data were seen)"
                 if g == "registered" else " (exploratory, in multiple-testing families of their own)")
-        s += (" " if s else "") + (f"Of {plural(len(part), what, 'claims added by the user')}{note}: "
+        s += (" " if s else "") + (f"Of {plural(len(part), what, many)}{note}: "
                                    f"{list_words([f'{number(v)} {k}' for k, v in c.items()])}.")
     rows = [r for _, r in table.iterrows()]
     none_out = sum(1 for r in rows if r.get("direction") == "none" and out_of_reach(r))
