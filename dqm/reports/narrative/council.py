@@ -68,7 +68,7 @@ def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
     return (f"Allowing for the disagreement between respondents (this score rests on {who}) and for the choices that "
             f"could reasonably be made in building the overall score, {name} ranks between "
             f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
-            f"(5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
+            f"with an overall score (5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
 
 
 def change_verdict(r) -> str:
