@@ -190,6 +190,21 @@ def test_the_annual_summary_uses_the_level_names_and_its_counts_add_up(model):
     assert "the other" not in _text(narrative.annual_summary(2026, 221, 382, _means(model), None, gaps, model))
 
 
+def test_a_first_wave_targets_table_has_no_column_of_not_available(model):
+    gaps = pd.DataFrame({"dimension_id": DIMS[:3], "dimension": ["Leadership", "Strategy", "Culture"],
+                         "current": [3.3, 3.2, 3.1], "target": [4.5, 4.4, 4.4], "gap": [1.2, 1.2, 1.3],
+                         "answers": [313, 321, 316]})
+    first = pd.DataFrame({"dimension_id": DIMS[:3], "share_targets_beyond_p90": np.nan})
+    table = narrative.target_table(gaps, first)
+    assert "not available" not in table.to_string() and narrative.REALISM_COLUMN not in table.columns
+    assert "cannot be judged yet" in _text(narrative.target_note(table, 2024))
+    later = narrative.target_table(gaps, first.assign(share_targets_beyond_p90=[0.35, 0.32, 0.33]))
+    assert narrative.REALISM_COLUMN in later.columns and str(narrative.target_note(later, 2026)) == ""
+    same = narrative.target_table(gaps, first.assign(share_targets_beyond_p90=0.0))
+    assert narrative.REALISM_COLUMN not in same.columns
+    assert f"{narrative.REALISM_COLUMN}: 0% on every row" in _text(narrative.target_note(same, 2025))
+
+
 def test_a_count_of_councils_is_across_not_over():
     per = pd.DataFrame({"dimension": ["A"], "flag": [False]})
     text = _text(narrative.coherence_sentence({"councils": 185, "alpha": 0.9, "omega": 0.9,

@@ -8,7 +8,17 @@ import numpy as np
 import pandas as pd
 
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
-from .words import change_sentence, handbook_link, interval, level_phrase, level_words, list_words, number, percent
+from .words import (
+    change_sentence,
+    handbook_link,
+    interval,
+    level_phrase,
+    level_words,
+    list_words,
+    number,
+    percent,
+    without_constant_columns,
+)
 
 
 def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", previous: "pd.DataFrame | None",
@@ -188,11 +198,31 @@ def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
     return " ".join(lines)
 
 
+REALISM_COLUMN = "Targets beyond what 9 in 10 councils achieved"
+
+
 def target_table(gaps: "pd.DataFrame", realism: "pd.DataFrame") -> "pd.DataFrame":
+    """Current and target levels by dimension, and the share of targets beyond what 9 in 10 councils achieved.
+    The realism column is left out when no earlier wave allows it (it would read 'not available' on every row),
+    and any column with one value on every row is said once instead (``attrs['notes']``, :func:`target_note`)."""
     m = gaps.merge(realism[["dimension_id", "share_targets_beyond_p90"]], on="dimension_id", how="left")
     t = gap_table(m)
-    t["Targets beyond what 9 in 10 councils achieved"] = m["share_targets_beyond_p90"].map(percent)
+    if m["share_targets_beyond_p90"].notna().any():
+        t[REALISM_COLUMN] = m["share_targets_beyond_p90"].map(percent)
+    t, notes = without_constant_columns(t, keep=("Dimension",))
+    t.attrs["notes"] = notes
+    t.attrs["realism"] = bool(m["share_targets_beyond_p90"].notna().any())
     return t
+
+
+def target_note(table: "pd.DataFrame", wave: int) -> Markup:
+    """Said once above the targets table: why it has no realism column in a first wave, and any column it left
+    out because it was the same on every row (``table``: :func:`target_table`)."""
+    notes = list(table.attrs.get("notes") or [])
+    if not table.attrs.get("realism", True):
+        notes.insert(0, f"Whether targets are realistic cannot be judged yet: it needs the change councils actually "
+                        f"achieved between earlier waves, and there is none before {wave}.")
+    return paragraph(" ".join(notes)) if notes else Markup("")
 
 
 # ---------------------------------------------------------------- measurement quality (annual report, methods)
