@@ -377,8 +377,8 @@ def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=No
             s += f" (re-registered in place of {r['supersedes']}: {r.get('supersedes_because')})"
         return s
 
-    def verdict(r):
-        cell = verdict_cell(r)
+    def verdict(r):  # the plain sentence, then the verdict with its limits (an untestable one has none to add)
+        cell = "untestable." if r["verdict"] == "untestable" else verdict_cell(r)
         return f"{plain_verdict(r, model, _measure_name(r, measures))} {cell[:1].upper() + cell[1:]}"
 
     return pd.DataFrame({
