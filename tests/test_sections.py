@@ -41,7 +41,9 @@ def test_change_sections_say_when_there_is_no_earlier_wave(demo_store, model):
     code = data.councils.query("wave == 2026 and assessment_type == 'self'")["council_code"].iloc[0]
     missing = sections.council_change_section("ZZZ", "Nowhere", data.councils, data.answers, model, 2026)
     assert "did not take part in 2025" in missing[0].data
-    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith("<p>X did not")
+    # the store's first wave: said once, as the first wave (not as a council that did not take part)
+    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith(
+        "<p>2024 is the first wave")
 
 
 def test_group_section_suppresses_small_groups(demo_store, model):

@@ -114,15 +114,25 @@ def handbook_html(model: Model) -> str:
     return add_contents(str(page))
 
 
+def handbook_file_name(model: Model, name: str = "dqm-handbook") -> str:
+    """The handbook's HTML file name for a model: ``dqm-handbook-VERSION.html`` (the reports link to it).
+
+    >>> from dqm.model import load_model
+    >>> handbook_file_name(load_model())
+    'dqm-handbook-0.2-example.html'
+    """
+    safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in str(model.version))[:100]
+    return f"{name}-{safe_version}.html"
+
+
 def write_handbook(out_dir, model: Model, pdf: bool = False, name: str = "dqm-handbook") -> tuple[Path, Path | None]:
     """Write ``dqm-handbook-VERSION.html`` (and .pdf) to ``out_dir``; returns their paths."""
     from ..paths import output_folder, write_atomic
     from ..reports.pdf import pdf_from_html
 
     folder = output_folder(out_dir)
-    safe_version = "".join(c if c.isalnum() or c in ".-" else "-" for c in model.version)[:100]
     page = handbook_html(model)
     pdf_bytes = pdf_from_html(page) if pdf else None  # made before anything is written
-    html_path = write_atomic(f"{name}-{safe_version}.html", page, "handbook", root=folder)
+    html_path = write_atomic(handbook_file_name(model, name), page, "handbook", root=folder)
     pdf_path = write_atomic(html_path.with_suffix(".pdf"), pdf_bytes, "handbook PDF", root=folder) if pdf else None
     return html_path, pdf_path

@@ -76,10 +76,11 @@ def trusted_entries(manifest: dict, councils, out_dir: Path, wave: int) -> tuple
 
 def index_table(entries: dict, ref: pd.DataFrame) -> pd.DataFrame:
     """One row per council in ``entries`` (from :func:`trusted_entries`): code, name, type, region, files
-    (names in the output folder), status."""
+    (names in the output folder), status; in the order of the councils' names (as a reader looks them up)."""
     r = ref.set_index("local-authority-code")
+    name = lambda code: str(r["nice-name"].get(code, code))
     rows = []
-    for code, m in sorted(entries.items()):
+    for code, m in sorted(entries.items(), key=lambda kv: (name(kv[0]).casefold(), kv[0])):
         rows.append({
             "council_code": code, "council": r["nice-name"].get(code, code),
             "type": r["local-authority-type-name"].get(code, ""), "region": r["region"].get(code, ""),
@@ -88,6 +89,39 @@ def index_table(entries: dict, ref: pd.DataFrame) -> pd.DataFrame:
             "updated": m["finished_at"],
         })
     return pd.DataFrame(rows, columns=["council_code", "council", "type", "region", "html", "pdf", "status", "updated"])
+
+
+def ready_sentence(ready: int, total: int) -> str:
+    """How many of the batch's reports are ready, grammatically.
+
+    >>> ready_sentence(1, 1), ready_sentence(2, 3), ready_sentence(0, 1), ready_sentence(0, 0)
+    ('1 report is ready.', '2 of 3 reports are ready.', 'No report is ready yet.', 'There are no reports yet.')
+    """
+    from .narrative.words import number, plural
+
+    if not total:
+        return "There are no reports yet."
+    if not ready:
+        return "No report is ready yet." if total == 1 else f"None of the {number(total)} reports is ready yet."
+    if ready == total:
+        return f"{plural(ready, 'report')} {'is' if ready == 1 else 'are'} ready."
+    return f"{number(ready)} of {plural(total, 'report')} {'is' if ready == 1 else 'are'} ready."
+
+
+def showing_sentence(total: int) -> str:
+    """The list's count before any filter ('Showing 1 council.', 'Showing all 48 councils.')."""
+    from .narrative.words import plural
+
+    return f"Showing {'all ' if total > 1 else ''}{plural(total, 'council')}."
+
+
+def index_words(table: pd.DataFrame) -> dict:
+    """What the index page says about its rows: the ready and showing sentences, and the council types and
+    regions to filter by (sorted, blanks left out)."""
+    ready = int((table["status"] == "ready").sum())
+    options = lambda col: sorted({str(v) for v in table[col] if isinstance(v, str) and v}, key=str.casefold)
+    return {"ready_text": ready_sentence(ready, len(table)), "showing_text": showing_sentence(len(table)),
+            "total": len(table), "types": options("type"), "regions": options("region")}
 
 
 def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) -> tuple[Path, Path]:
@@ -100,9 +134,8 @@ def write_index(out_dir: Path, table: pd.DataFrame, wave: int, synthetic: bool) 
     # names isolated), as in the reports themselves
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=escape)
-    ready = int((table["status"] == "ready").sum())
     html = env.get_template("council_index.html.j2").render(
-        rows=table.to_dict("records"), wave=wave, synthetic=synthetic, ready=ready, total=len(table))
+        rows=table.to_dict("records"), wave=wave, synthetic=synthetic, **index_words(table))
     csv_path, html_path = Path(out_dir) / INDEX_CSV, Path(out_dir) / INDEX_HTML
     write_atomic(csv_path, csv_text(table), "index", root=out_dir)
     write_atomic(html_path, html, "index page", root=out_dir)

@@ -268,8 +268,10 @@ def council_profile(df: pd.DataFrame, council_label: str, title: str, source: st
     y = np.arange(len(d))[::-1]
     with plt.style.context(STYLE):
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(d) + 1.8))
-        ax.hlines(y, d["peer_low"], d["peer_high"], color="#B0B0B0", linewidth=6, label="peers' range (anonymised)")
-        ax.scatter(d["peer_median"], y, marker="|", s=300, color="#3D3D3D", label="peers' median", zorder=3)
+        peers = bool(d["peer_median"].notna().any())  # withheld peers get no legend entry (an honest legend)
+        if peers:
+            ax.hlines(y, d["peer_low"], d["peer_high"], color="#B0B0B0", linewidth=6, label="peers' range (anonymised)")
+            ax.scatter(d["peer_median"], y, marker="|", s=300, color="#3D3D3D", label="peers' median", zorder=3)
         ax.scatter(d["level"], y, s=60, color=colours[0], label=chart_label(council_label), zorder=4)
         ax.scatter(d["target"], y, s=60, facecolors="none", edgecolors=colours[1], linewidths=2, label="target", zorder=4)
         ax.set_yticks(y, [chart_label(x) for x in d["dimension"]])
@@ -277,8 +279,10 @@ def council_profile(df: pd.DataFrame, council_label: str, title: str, source: st
         ax.set_xlabel("Level (1 Passive to 5 Transformative)")
         ax.grid(axis="y", visible=False)
         ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12 - 0.35 / len(d)), ncol=4, frameon=False, fontsize=10)
-    alt = (f"Dot chart of {council_label}'s level and target on {len(d)} dimensions, with its peers' median and range. "
-           + "; ".join(f"{r.dimension}: level {r.level:g}, target {r.target:g}, peers' median {r.peer_median:g}"
+    alt = (f"Dot chart of {council_label}'s level and target on {len(d)} dimensions"
+           + (", with its peers' median and range. " if peers else "; peers' figures are withheld. ")
+           + "; ".join(f"{r.dimension}: level {r.level:g}, target {r.target:g}"
+                       + (f", peers' median {r.peer_median:g}" if peers else "")
                        for r in d.itertuples() if r.level == r.level) + ".")
     return _finish(fig, title, alt, source, d.round(2))
 

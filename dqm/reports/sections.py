@@ -16,13 +16,21 @@ from . import narrative, plots
 
 
 def claim_section(result, row, model: Model, measures: pd.DataFrame, council_levels: pd.DataFrame,
-                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str) -> list:
-    """One claim in the evidence review: how it is tested, what was found, robustness, caveats."""
+                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str, registration: dict | None = None) -> list:
+    """One claim in the evidence review: how it is tested, when it was fixed (``registration``:
+    :func:`narrative.registration`), the councils it used and lost, what was found, robustness, caveats."""
+    from ..claims import losses_sentence
     from ..claims.engine import power_rows
     from ..claims.panel import panel_view
 
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]
+    fixed = narrative.registration_note(registration, c.id)
+    if fixed:
+        head.append(paragraph(fixed, lead="When it was fixed."))
+    lost = losses_sentence(result)
+    if lost:
+        head.append(paragraph(lost, lead="Councils used."))
     if result.verdict != "untestable" and result.spec_null is not None:  # what the test could find, before the result
         rows = power_rows(result)
         eq_verdict = "supported" if c.direction == "none" else "no meaningful effect"
@@ -78,14 +86,25 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
 
 
 def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int) -> list:
-    """A council's change since the last wave, each change read against the disagreement between respondents."""
-    lv = council_levels
-    took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
-    if not took_part:
+                           model: Model, wave: int, changes: pd.DataFrame | None = None) -> list:
+    """A council's change since the last wave as one sentence and one small table (dimension, before, after and,
+    when not the same on every row, how the change reads against the disagreement between respondents).
+
+    ``changes``: the council's rows of :func:`dqm.scoring.council_change`, when already computed for the wave.
+    """
+    lv = council_levels[council_levels["assessment_type"] == "self"]
+    if not (lv["wave"] == wave - 1).any():
+        return [block(f"{wave} is the first wave in this store, so there is no earlier assessment to compare with "
+                      "and no change to report.")]
+    if not ((lv["wave"] == wave - 1) & (lv["council_code"] == council)).any():
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
-    return [block(bullets(narrative.council_change_sentences(ch)))]
+    ch = changes if changes is not None else scoring.council_change(council_levels, answers, model, wave - 1, wave,
+                                                                      councils=[council])
+    ch = ch[ch["council_code"] == council] if "council_code" in ch else ch
+    parts = [narrative.council_change_summary(ch)]
+    if len(ch):
+        parts.append(plots.html_table(narrative.council_change_table(ch), f"{name}: levels in {wave - 1} and {wave}"))
+    return [block(*parts)]
 
 
 def engine_checks(replications: int) -> pd.DataFrame:

@@ -8,30 +8,57 @@ import numpy as np
 import pandas as pd
 
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
-from .words import change_sentence, interval, list_words, number, percent
+from .words import (
+    change_sentence,
+    handbook_link,
+    interval,
+    level_phrase,
+    level_words,
+    list_words,
+    number,
+    percent,
+    without_constant_columns,
+)
 
 
 def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", previous: "pd.DataFrame | None",
-                   gaps: "pd.DataFrame") -> Markup:
+                   gaps: "pd.DataFrame", model=None, shares: "pd.DataFrame | None" = None) -> Markup:
     """Main findings of the State of Digital report as a bulleted list, every number from the data.
 
-    ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high).
-    Every level is said to be *among the councils that responded*, with the response rate: response is voluntary
-    and may depend on maturity, so the figures describe respondents, not the sector.
+    ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high,
+    councils). Every level is said to be *among the councils that responded*, with the response rate: response is
+    voluntary and may depend on maturity, so the figures describe respondents, not the sector. With ``model``,
+    levels are named in the model's words and the list ends with a link to the handbook; with ``shares``
+    (:func:`dqm.scoring.level_shares`), it says how many council levels were at each named level. When fewer
+    councils have an overall score than took part, it says how many and why, so that the tables add up.
     """
     overall = means[means["dimension_id"] == "overall_mean"].iloc[0]
     dims = means[means["dimension_id"] != "overall_mean"].sort_values("mean")
     rate = percent(responded / principal) if principal else "not available"
+    named = (lambda v: f", {level_phrase(v, model)}") if model is not None else (lambda v: "")
+    first = (f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in "
+             f"{wave}.")
+    scored = overall.get("councils")
+    if scored is not None and scored == scored and int(scored) < responded:
+        first += (f" {number(int(scored))} of them answered enough dimensions for an overall score"
+                  + (f" (at least {number(model.min_coverage)} of {number(len(model.dimension_ids))})" if model is not None else "")
+                  + f"; the other {number(responded - int(scored))} appear in the counts of who took part but not in "
+                    "the figures for the overall score, which are of those " + number(int(scored)) + ".")
+    first += (" Every figure below describes the councils that responded, not all councils: councils that consider "
+              "themselves less mature may be less likely to respond, which would make the sector look more mature "
+              "than it is.")
+    words = f": {level_words(overall['mean'], model).split(': ', 1)[1]}" if model is not None else ""
     lines = [
-        f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in {wave}. "
-        "Every figure below describes the councils that responded, not all councils: councils that consider "
-        "themselves less mature may be less likely to respond, which would make the sector look more mature than it is.",
+        first,
         f"Among the councils that responded ({rate} of principal councils), the average overall level was "
-        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high'])} on the 5-level scale.",
+        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high'])} on the "
+        f"{number(len(model.level_values)) if model is not None else '5'}-level scale{words}.",
         f"The councils that responded rated themselves highest on {dims.iloc[-1]['dimension']} (average "
-        f"{number(dims.iloc[-1]['mean'], 1)}) and lowest on {dims.iloc[0]['dimension']} (average "
-        f"{number(dims.iloc[0]['mean'], 1)}).",
+        f"{number(dims.iloc[-1]['mean'], 1)}{named(dims.iloc[-1]['mean'])}) and lowest on {dims.iloc[0]['dimension']} "
+        f"(average {number(dims.iloc[0]['mean'], 1)}{named(dims.iloc[0]['mean'])}).",
     ]
+    if model is not None and shares is not None and not shares.empty:
+        lines.append(level_shares_sentence(shares, model))
     if previous is not None and not previous.empty:
         prev = previous[previous["dimension_id"] == "overall_mean"].iloc[0]
         lines.append(change_sentence(f"Since {wave - 1}, the average overall level among the councils that responded",
@@ -41,7 +68,20 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
         widest = gaps.sort_values("gap").iloc[-1]
         lines.append(f"Among the councils that responded, the largest gap between current level and the level aimed "
                      f"for within two years is in {widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
-    return bullets(lines)
+    return bullets(lines) + (handbook_link(model, "annual") if model is not None else Markup(""))
+
+
+def level_shares_sentence(shares: "pd.DataFrame", model) -> str:
+    """How the councils' levels spread over the named levels, all dimensions together: 'Of the 2,150 levels
+    councils gave themselves (10 dimensions), 4% were Passive, …'. ``shares``: :func:`dqm.scoring.level_shares`."""
+    by_level = shares.groupby("level")["n"].sum().reindex(model.level_values, fill_value=0)
+    total = int(by_level.sum())
+    if not total:
+        return "No council gave itself a level on any dimension."
+    parts = [f"{percent(n / total)} {model.level_name(lv)} ({number(lv)})" for lv, n in by_level.items()]
+    parts[0] = parts[0].replace(" ", " were ", 1)
+    return (f"Of the {number(total)} dimension levels the councils that responded gave themselves (each rounded to a "
+            f"whole level), {list_words(parts)}.")
 
 
 def change_list(both: "pd.DataFrame", wave: int) -> Markup:
@@ -158,17 +198,37 @@ def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
     return " ".join(lines)
 
 
+REALISM_COLUMN = "Targets beyond what 9 in 10 councils achieved"
+
+
 def target_table(gaps: "pd.DataFrame", realism: "pd.DataFrame") -> "pd.DataFrame":
+    """Current and target levels by dimension, and the share of targets beyond what 9 in 10 councils achieved.
+    The realism column is left out when no earlier wave allows it (it would read 'not available' on every row),
+    and any column with one value on every row is said once instead (``attrs['notes']``, :func:`target_note`)."""
     m = gaps.merge(realism[["dimension_id", "share_targets_beyond_p90"]], on="dimension_id", how="left")
     t = gap_table(m)
-    t["Targets beyond what 9 in 10 councils achieved"] = m["share_targets_beyond_p90"].map(percent)
+    if m["share_targets_beyond_p90"].notna().any():
+        t[REALISM_COLUMN] = m["share_targets_beyond_p90"].map(percent)
+    t, notes = without_constant_columns(t, keep=("Dimension",))
+    t.attrs["notes"] = notes
+    t.attrs["realism"] = bool(m["share_targets_beyond_p90"].notna().any())
     return t
+
+
+def target_note(table: "pd.DataFrame", wave: int) -> Markup:
+    """Said once above the targets table: why it has no realism column in a first wave, and any column it left
+    out because it was the same on every row (``table``: :func:`target_table`)."""
+    notes = list(table.attrs.get("notes") or [])
+    if not table.attrs.get("realism", True):
+        notes.insert(0, f"Whether targets are realistic cannot be judged yet: it needs the change councils actually "
+                        f"achieved between earlier waves, and there is none before {wave}.")
+    return paragraph(" ".join(notes)) if notes else Markup("")
 
 
 # ---------------------------------------------------------------- measurement quality (annual report, methods)
 def coherence_sentence(summary: dict, per_dimension: "pd.DataFrame") -> Markup:
     flagged = per_dimension.loc[per_dimension["flag"], "dimension"].tolist()
-    s = (f"Over {number(summary['councils'])} councils that answered every dimension, "
+    s = (f"Across the {number(summary['councils'])} councils that answered every dimension, "
          f"Cronbach's alpha is {number(summary['alpha'], 2)} and McDonald's omega {number(summary['omega'], 2)}; the first "
          f"principal component carries {percent(summary['first_component_share'])} of the variance. ")
     s += (f"{list_words(flagged)} {'fits' if len(flagged) == 1 else 'fit'} less well with the rest (low correlation with "

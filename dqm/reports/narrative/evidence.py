@@ -9,7 +9,7 @@ from functools import lru_cache
 import pandas as pd
 
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
-from .words import list_words, long_date, number, p_text, percent
+from .words import list_words, long_date, number, p_text, percent, plural
 
 # ---------------------------------------------------------------- claims (evidence review)
 VERDICT_WORDS = {
@@ -75,6 +75,12 @@ def claim_sentences(row, claim, model, measure_name: str) -> list[str]:
     if v == "untestable":
         why = row.get("reason") or ""
         return [f"{VERDICT_WORDS[v]}. {why}".strip()]
+    return [plain_verdict(row, model, measure_name), *_result_sentences(row, claim, model, measure_name)]
+
+
+def _result_sentences(row, claim, model, measure_name: str) -> list[str]:
+    """The figures behind a tested claim's verdict and the reason the rule gave it (never causal)."""
+    v = row["verdict"]
     reason = _reason_sentence(row, claim)
     if claim.kind == "assessment_agreement":
         return [
@@ -149,12 +155,15 @@ def _wording(path: str) -> dict:
 
     raw = load_yaml(path, what="claim wording file") or {}
     words = [str(w).lower() for w in raw.get("causal_words") or []]
+    flat = lambda v: {str(k): flat(x) for k, x in v.items()} if isinstance(v, dict) else " ".join(str(v).split())
     return {"causal_words": tuple(words), "association": {str(k): " ".join(str(v).split())
-                                                         for k, v in (raw.get("association") or {}).items()}}
+                                                         for k, v in (raw.get("association") or {}).items()},
+            "plain": flat(raw.get("plain") or {}), "verdict_rule": [flat(x) for x in raw.get("verdict_rule") or []]}
 
 
 def claim_wording() -> dict:
-    """data/claim_wording.yaml: the causal words, and each bundled claim restated as the association tested."""
+    """data/claim_wording.yaml: the causal words, each bundled claim restated as the association tested, each
+    verdict in plain words and the verdict rule in short."""
     from ...paths import data_dir
 
     return _wording(str(data_dir() / "claim_wording.yaml"))
@@ -198,6 +207,67 @@ def association_statement(claim, model=None, measures=None) -> str:
         return f"Self-assessed {x} have no association of a size that matters with {y}."
     more = "higher" if direction == "positive" else "lower"
     return f"Councils with higher self-assessed {x} have {more} values of {y}."
+
+
+# ---------------------------------------------------------------- verdicts in plain words
+def _end_words(x: float, sesoi: float) -> str:
+    """Where one end of an interval lies, in words: a small or sizeable fall or rise (small: inside the SESOI)."""
+    ends = claim_wording()["plain"]["ends"]
+    size = "small" if abs(x) < sesoi else "sizeable"
+    return ends[f"{size}_{'up' if x >= 0 else 'down'}"]
+
+
+def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
+    """The verdict in one sentence a councillor understands (data/claim_wording.yaml, ``plain``), from the verdict
+    and the estimate with its 95% interval: 'We can't tell: for councils with higher digital levels, the data fit
+    anything from a small fall to a small rise in central services expenditure per resident.'
+
+    ``row``: a results-table row; ``measure_name``: the outcome's name (else the outcome id in words)."""
+    w = claim_wording()["plain"]
+    v = str(row["verdict"])
+    if v == "untestable":
+        reason = str(row.get("reason") or "").strip()
+        if row.get("settle_with") or not reason:
+            return w["untestable"]
+        return w["untestable_other"].format(reason=reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason)
+    est, lo, hi, sesoi = (float(row[k]) for k in ("estimate", "ci_low", "ci_high", "sesoi"))
+    if row.get("kind") == "assessment_agreement":
+        a = w["agreement"]
+        key = v if v in a else "inconclusive"
+        return a[key].format(gap=number(abs(est), 2), allowed=number(sesoi, 2), low=number(lo, 2),
+                             high=number(hi, 2), direction="higher" if est > 0 else "lower")
+    exposure = str(row.get("exposure") or "overall")
+    exposure = ("digital levels" if exposure == "overall" or model is None
+                else f"levels on {model.dimension_name(exposure)}")
+    outcome = str(measure_name or str(row.get("outcome") or "the outcome").replace("_", " "))
+    outcome = outcome[:1].lower() + outcome[1:] if outcome[1:2].islower() else outcome  # 'GOV.UK Pay …' stays
+    if row.get("effect_measure") == "odds ratio":
+        outcome = f"the odds of {outcome}"
+    key = v + ("_none" if row.get("direction") == "none" and v in ("supported", "contradicted") else "")
+    return w.get(key, w["inconclusive"]).format(
+        exposure=exposure, outcome=outcome, direction="higher" if est > 0 else "lower",
+        low=_end_words(lo, sesoi), high=_end_words(hi, sesoi))
+
+
+def _measure_name(row, measures) -> str | None:
+    """The outcome measure's name from the measures table (indexed by id), or None."""
+    outcome = row.get("outcome")
+    if measures is not None and outcome in getattr(measures, "index", []):
+        return str(measures.loc[outcome, "name"])
+    return None
+
+
+def verdict_rule() -> Markup:
+    """The verdict rule as a short list (data/claim_wording.yaml), with the rule in full behind it
+    (:data:`dqm.claims.engine.VERDICT_RULE`, one paragraph per part: a part starts 'Lead: Capital')."""
+    from ...claims.engine import VERDICT_RULE
+
+    parts = re.split(r"(?<=\. )(?=[A-Z][^.:()]{0,40}: [A-Z])", VERDICT_RULE)
+    detail = Markup("").join(
+        paragraph(p.split(": ", 1)[1], lead=p.split(": ", 1)[0] + ".") if i else paragraph(p)
+        for i, p in enumerate(x.strip() for x in parts))
+    return (bullets(claim_wording()["verdict_rule"])
+            + Markup('<details class="dqm-rule"><summary>The rule in full</summary>') + detail + Markup("</details>"))
 
 
 TIMING_WORDS = {"before": "outcome before assessment", "same year": "outcome and assessment in the same year",
@@ -278,9 +348,20 @@ def verdict_cell(row) -> str:
     return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
 
 
+def claim_group(row, layers: dict | None = None) -> str:
+    """'registered' for a claim of the registry (data/claims.yaml, each fixed in a commit; an exploratory one is
+    marked as such where it is shown), 'user' for a claim the user added (``layers``: claim id -> layer)."""
+    return "user" if (layers or {}).get(row["id"], "bundled") == "user" else "registered"
+
+
+GROUP_CAPTIONS = {"registered": "Verdicts on the registered claims",
+                  "user": "Verdicts on the claims added by the user (exploratory: not in the registry)"}
+
+
 def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=None) -> "pd.DataFrame":
-    """One row per claim: the association tested, the verdict with its limits, the estimate with its interval,
-    councils. Links to the review. The registered words are in each claim's section of the review."""
+    """One row per claim: the association tested, who makes it, the verdict in plain words with its limits, the
+    estimate with its interval, councils. Links to the review. The registered words are in each claim's section
+    of the review. :func:`verdict_tables` gives registered and exploratory claims apart."""
     def est(r):
         if r["verdict"] == "untestable":
             return "–"
@@ -296,20 +377,51 @@ def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=No
             s += f" (re-registered in place of {r['supersedes']}: {r.get('supersedes_because')})"
         return s
 
+    def verdict(r):  # the plain sentence, then the verdict with its limits (an untestable one has none to add)
+        cell = "untestable." if r["verdict"] == "untestable" else verdict_cell(r)
+        return f"{plain_verdict(r, model, _measure_name(r, measures))} {cell[:1].upper() + cell[1:]}"
+
     return pd.DataFrame({
         "Association tested": [claim(r) for _, r in table.iterrows()],
         "Who makes it": table["side"].map(lambda s: s[:1].upper() + s[1:] if s else ""),
-        "Verdict": [verdict_cell(r) for _, r in table.iterrows()],
+        "Verdict": [verdict(r) for _, r in table.iterrows()],
         "Effect (95% interval)": [est(r) for _, r in table.iterrows()],
         "Councils": [number(n) if v != "untestable" else "–" for n, v in zip(table["n"], table["verdict"])],
         "Details": [f"{link}#claim-{i}" for i in table["id"]],
     })
 
 
-def verdict_counts(table: "pd.DataFrame") -> str:
-    c = table["verdict"].value_counts()
-    parts = [f"{number(v)} {k}" for k, v in c.items()]
-    s = f"Of {number(len(table))} registered claims: {list_words(parts)}."
+def verdict_tables(table: "pd.DataFrame", claims=(), link: str = "", model=None, measures=None) -> list:
+    """The verdict table in two parts, never mixed: the registered claims, then (when there are any) the claims
+    the user added. A list of (table, caption) pairs. ``claims``: the claims tested (their layer tells a user's
+    claim)."""
+    layers = {c.id: c.layer for c in claims}
+    groups = [claim_group(r, layers) for _, r in table.iterrows()]
+    out = []
+    for g in ("registered", "user"):
+        part = table[[x == g for x in groups]]
+        if len(part):
+            out.append((verdict_table(part, link, model, measures), GROUP_CAPTIONS[g]))
+    return out
+
+
+def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
+    """How many claims reached each verdict: the registered claims and the exploratory ones counted apart, with
+    what cannot be reached at this number of councils and what is superseded."""
+    layers = {c.id: c.layer for c in claims}
+    groups = pd.Series([claim_group(r, layers) for _, r in table.iterrows()], index=table.index, dtype=object)
+    s = ""
+    for g, what, many in (("registered", "registered claim", "registered claims"),
+                          ("user", "claim added by the user", "claims added by the user")):
+        part = table[groups == g]
+        if not len(part):
+            continue
+        c = part["verdict"].value_counts()
+        n_exp = int(part["exploratory"].astype(bool).sum())
+        note = ("" if not n_exp else f" ({number(n_exp)} of them exploratory, added after the data were seen)"
+                if g == "registered" else " (exploratory, in multiple-testing families of their own)")
+        s += (" " if s else "") + (f"Of {plural(len(part), what, many)}{note}: "
+                                   f"{list_words([f'{number(v)} {k}' for k, v in c.items()])}.")
     rows = [r for _, r in table.iterrows()]
     none_out = sum(1 for r in rows if r.get("direction") == "none" and out_of_reach(r))
     dir_out = sum(1 for r in rows if r.get("direction") != "none" and out_of_reach(r))
@@ -596,3 +708,43 @@ def checks_summary(checks: "pd.DataFrame") -> str:
               + ("every broken engine runs" if partial.all() else f"{list_words(partial[partial].index)} run")
               + " the full table in the slow setting.")
     return s
+
+
+# ---------------------------------------------------------------- when each claim was fixed (registration)
+def registration(claims, submissions: "pd.DataFrame", wave: int) -> dict:
+    """What the review says about when the claims were fixed: ``table`` (one row per claim, the commit that first
+    held it: :func:`dqm.claims.registration.registration_table`) and ``dates`` (when the wave's self-assessments
+    were given: :func:`dqm.claims.registration.wave_dates`)."""
+    from ...claims.registration import registration_table, wave_dates
+
+    return {"table": registration_table(claims), "dates": wave_dates(submissions, wave)}
+
+
+def registration_summary(reg: dict) -> Markup:
+    """When the claims were fixed, against when the data they are tested on were given, in plain sentences."""
+    from ...claims.registration import registration_sentence
+
+    return paragraph(registration_sentence(reg["table"], reg["dates"]), lead="When the claims were fixed.")
+
+
+def registration_note(reg: dict | None, claim_id: str) -> str:
+    """One claim's registration for its section: its date, the commit that first held it and how that stands
+    against the wave's assessments ('' without a registration table or a row for the claim)."""
+    from ...claims.registration import claim_registration_note
+
+    if not reg:
+        return ""
+    t = reg["table"]
+    hit = t[t["claim_id"] == claim_id]
+    return claim_registration_note(hit.iloc[0], reg["dates"]) if len(hit) else ""
+
+
+def registration_display(reg: dict) -> "pd.DataFrame":
+    """The registration table for the review's methods: claim, registered (its date), commit (the first commit of
+    data/claims.yaml that held it, or why there is none) and that commit's date."""
+    t = reg["table"]
+    status = {"not recorded": "not recorded", "your own claim": "your own claim: not in the registry"}
+    return pd.DataFrame({"Claim": t["claim_id"], "Registered": t["registered"],
+                         "Commit": [c if c else status.get(s, "–") for c, s in zip(t["commit"], t["status"])],
+                         "Committed on": t["commit_date"].replace("", "–")
+                         + t["status"].map(lambda s: " (the registry now gives another date)" if s == "date changed" else "")})

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import pandas as pd
 
@@ -129,3 +130,123 @@ def model_note(model) -> Markup:
                      f"{len(model.dimensions)} dimensions are answered. "
                      + (f"The dimensions {list_words(prov)} are provisional placeholders for dimensions not yet "
                         "published. " if prov else "") + str(model.source), lead="The model.")
+
+
+# ---------------------------------------------------------------- the reports' own wording file
+def report_wording() -> dict:
+    """data/report_wording.yaml: the handbook link, the change verdicts and the constant-column note."""
+    from ...paths import data_dir
+
+    return _report_wording(str(data_dir() / "report_wording.yaml"))
+
+
+@lru_cache(maxsize=4)
+def _report_wording(path: str) -> dict:
+    from ...yamlio import load_yaml
+
+    return load_yaml(path, what="report wording file") or {}
+
+
+def plural(n, word: str, plural_word: str | None = None) -> str:
+    """'1 council', '2 councils', '1,204 reports' (a count with its noun in the right number).
+
+    >>> plural(1, "report"), plural(3, "authority", "authorities")
+    ('1 report', '3 authorities')
+    """
+    return f"{number(n)} {word if n == 1 else (plural_word or word + 's')}"
+
+
+# ---------------------------------------------------------------- levels in the model's words
+def _meaning(model, level: int, dimension_id: str | None = None) -> str:
+    """A level's meaning from the model file, as a phrase for brackets (no closing full stop): the dimension's
+    own descriptor when a dimension is given and has one, else the level's general description."""
+    text = ""
+    if dimension_id is not None and len(model.descriptors):
+        d = model.descriptors
+        hit = d[(d["dimension_id"] == dimension_id) & (d["level"] == level)]["descriptor"]
+        text = str(hit.iloc[0]) if len(hit) else ""
+    if not text:
+        text = str(model.levels.set_index("value")["description"].get(level, ""))
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def level_words(value, model, dimension_id: str | None = None, meanings: bool = True, dp: int = 1) -> str:
+    """A level in the model's words: '3.4: between Impactful (…) and Mainstreamed (…)', '4.0: Mainstreamed (…)'.
+
+    The number is shown at ``dp`` places; the names and meanings are the model file's (the dimension's own
+    descriptors when ``dimension_id`` is given, else the levels' descriptions). ``meanings=False`` leaves the
+    meanings out ('3.4: between Impactful and Mainstreamed'). Values outside the scale are held to its ends.
+
+    >>> from dqm.model import load_model
+    >>> level_words(3.4, load_model(), meanings=False)
+    '3.4: between Impactful and Mainstreamed'
+    >>> level_words(2.0, load_model()).startswith("2.0: Developing (good practice is starting to appear")
+    True
+    """
+    if value is None or value != value:
+        return "not answered"
+    v = round(float(value), dp)
+    values = sorted(model.level_values)
+    v_in = min(max(v, values[0]), values[-1])
+    lo = max(x for x in values if x <= v_in)
+    hi = min(x for x in values if x >= v_in)
+    name = lambda x: model.level_name(x) + (f" ({_meaning(model, x, dimension_id)})" if meanings else "")
+    words = name(lo) if lo == hi else f"between {name(lo)} and {name(hi)}"
+    return f"{number(v, dp)}: {words}"
+
+
+def level_phrase(value, model) -> str:
+    """Just the level's name(s) for prose: 'Impactful', 'between Impactful and Mainstreamed' (no number)."""
+    return level_words(value, model, meanings=False).split(": ", 1)[1]
+
+
+def level_number(value) -> str:
+    """A dimension level at the precision it has: '4' or '3.5' (a median of whole answers is a whole or half
+    level), '–' when missing; anything finer is shown to one decimal place.
+
+    >>> level_number(4.0), level_number(3.5), level_number(2.6667)
+    ('4', '3.5', '2.7')
+    """
+    if value is None or value != value:
+        return "–"
+    v = float(value)
+    if v.is_integer():
+        return number(v)
+    return number(v, 1)
+
+
+def level_range(low, high, step: float = 0.5) -> str:
+    """A range of levels at the precision the data have: low rounded down and high rounded up to ``step``
+    (half levels: the finest a median of whole answers can be), so '3.0 to 4.8' reads '3 to 5'.
+
+    >>> level_range(3.0, 4.8), level_range(2.2, 3.4)
+    ('3 to 5', '2 to 3.5')
+    """
+    if low is None or high is None or low != low or high != high:
+        return "–"
+    lo, hi = math.floor(float(low) / step + 1e-9) * step, math.ceil(float(high) / step - 1e-9) * step
+    return level_number(lo) if lo == hi else f"{level_number(lo)} to {level_number(hi)}"
+
+
+def handbook_link(model, report: str) -> Markup:
+    """A paragraph linking the report to the model's handbook (relative link; where the handbook sits for each
+    report is in data/report_wording.yaml)."""
+    from ...documents.handbook import handbook_file_name
+
+    w = report_wording()["handbook"]
+    href = str(w["from"].get(report, "")) + handbook_file_name(model)
+    return (html('<p class="dqm-handbook"><strong>{}</strong> {} <a href="{}">{}</a>.</p>',
+                 w["lead"], " ".join(str(w["text"]).split()), href, w["link"]))
+
+
+def without_constant_columns(table: "pd.DataFrame", keep=()) -> "tuple[pd.DataFrame, list[str]]":
+    """The table without the columns that say the same thing on every row (other than those in ``keep``), and a
+    sentence for each, to say once above the table ('Median of district councils: 3 on every row.').
+    A table of one row is left whole."""
+    if len(table) < 2:
+        return table, []
+    fmt = report_wording()["constant_column"]
+    same = [c for c in table.columns if c not in keep and table[c].astype(str).nunique() == 1]
+    notes = [fmt.format(column=c, value=table[c].iloc[0]) for c in same]
+    return table.drop(columns=same), notes
