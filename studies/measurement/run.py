@@ -53,6 +53,8 @@ def main(argv=None) -> None:
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
     ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
     ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--methods", default="latent,latent_plugin,latent_mixture",
+                    help="comma-separated model methods of the ranks part (the old engine: --old)")
     ap.add_argument("--variants", default="no_independent",
                     help="comma-separated variants of the engine_exposure part: " + ", ".join(EXPOSURE_VARIANTS))
     ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
@@ -71,7 +73,8 @@ def main(argv=None) -> None:
         for name in chosen:
             sc = SCENARIOS[name]
             for r in range(a.reps):
-                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old))
+                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old),
+                                          methods=tuple(m for m in a.methods.split(",") if m))
             print(f"{name}: {time.time() - t0:.0f} s", flush=True)
         ranks = pd.DataFrame(ranks)
         ranks.to_csv(OUT / f"ranks_replications{tag}.csv", index=False, float_format="%.4f")

@@ -117,19 +117,29 @@ def _rank_hits(table: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
                          "width": t["rank_p95"] - t["rank_p5"], "top": true_rank <= n / 10, "bottom": true_rank > n - n / 10})
 
 
-def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draws: int = 300, config=None) -> list[dict]:
-    """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine."""
+def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draws: int = 300, config=None,
+                     methods=("latent", "latent_plugin", "latent_mixture")) -> list[dict]:
+    """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine.
+
+    ``latent_mixture``: the ``latent`` fit with the councils' normal distribution of overall levels replaced by a
+    two-component normal mixture (:func:`dqm.scoring.latent_mixture.mixture_ranks`)."""
+    from dqm.scoring.latent_mixture import mixture_ranks
+
     model = load_model()
     rng = np.random.default_rng(seed)
     answers, theta, _, codes = simulate(sc, n, rng)
     truth = pd.Series(theta[:, 0, :].mean(axis=1), index=codes)
     cfg = config or load_config()
     out = []
-    methods = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
-    for name, c in methods.items():
+    configs = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
+    for name, c in configs.items():
+        if name not in methods and not (name == "latent" and "latent_mixture" in methods):
+            continue
         fit = fit_latent(answers, model, config=c, seed=seed)
-        h = _rank_hits(latent_ranks(fit, 2024), truth)
-        out.append(_summ(sc.name, name, seed, h, fit.cpu_seconds))
+        if name in methods:
+            out.append(_summ(sc.name, name, seed, _rank_hits(latent_ranks(fit, 2024), truth), fit.cpu_seconds))
+        if name == "latent" and "latent_mixture" in methods:
+            out.append(_summ(sc.name, "latent_mixture", seed, _rank_hits(mixture_ranks(fit, 2024), truth), np.nan))
     if old:
         mc = monte_carlo_ranks(answers, model, n_draws=old_draws, seed=seed)
         out.append(_summ(sc.name, "old_engine", seed, _rank_hits(mc, truth), np.nan))
