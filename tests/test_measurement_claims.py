@@ -151,3 +151,29 @@ def test_change_flag_is_its_p_value_below_alpha_and_states_its_power(model):
     assert ch["p_value"].between(0, 1).all()
     # three respondents each wave: a one-level change is flagged most of the time, one respondent much less often
     assert ch.loc[ch["dimension_id"] != "overall", "power_one_level"].median() > 0.5
+
+
+# ---------------------------------------------------------------- an assumed self-rating bias, said with its cost
+def test_an_assumed_self_bias_says_how_much_the_effect_may_be_overstated(model):
+    """No council has an independent assessment: the model assumes a spread of self-rating inflation, which enlarges
+    the correction for measurement error. The notes say by how much the effect is overstated if self-ratings share
+    no bias, and that figure is what fitting without the assumed spread actually changes (within 1.5 points)."""
+    import re
+
+    from dqm.scoring.latent import fit_latent, load_config
+
+    answers, lv, outcomes, ref, claim, *_ = _world(model, 0.3, n=200, seed=11, confounder=0.5)
+    r = evaluate_claims([claim], lv, outcomes, model, 2024, FAST, reference=ref, measurement=answers)[0]
+    said = re.search(r"overstated by up to about (\d+)%", r.info["measurement_notes"])
+    assert said, r.info["measurement_notes"]
+    cfg = load_config()
+    none = fit_latent(answers, model, config=cfg.replace(assumed={**cfg.assumed, "self_bias": 0.0}))
+    r0 = evaluate_claims([claim], lv, outcomes, model, 2024, FAST, reference=ref, measurement=none)[0]
+    assert 1 <= int(said.group(1)) <= 15
+    assert r.estimate / r0.estimate - 1 == pytest.approx(int(said.group(1)) / 100, abs=0.015)
+
+
+def test_no_overstatement_is_claimed_where_independent_assessments_measure_the_bias(model):
+    answers, lv, outcomes, ref, claim, *_ = _world(model, 0.3, n=200, seed=12, scenario="inflation_indep_25pct")
+    r = evaluate_claims([claim], lv, outcomes, model, 2024, FAST, reference=ref, measurement=answers)[0]
+    assert "overstated" not in r.info["measurement_notes"]

@@ -182,7 +182,7 @@ def _latent_exposure(df: pd.DataFrame, claim: Claim, cfg: EngineConfig, latent, 
     info["exposure_scale"] = cal["scale"]
     info["exposure_sd_true"] = cal["sd_true"]
     info["exposure_reliability"] = cal["reliability"]
-    info["measurement_notes"] = latent.assumed_text()
+    info["measurement_notes"] = latent.assumed_text(cal)
     return df[~missing].reset_index(drop=True)
 
 

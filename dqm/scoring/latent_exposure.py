@@ -45,7 +45,8 @@ class ClaimsExposure:
     ``draws[name]``: (draws, councils) for ``name`` = ``"overall"`` or a dimension id; ``prior_mean`` and
     ``prior_var``: the model's distribution of that level among councils before their answers are seen;
     ``notes``: (topic, status, text) of what the data could not identify and what was assumed instead;
-    ``source``: what the model was fitted to, in words.
+    ``source``: what the model was fitted to, in words; ``assumed_self_bias``: the council-to-council spread
+    of self-rating inflation the model assumed because nothing in the data measures it (0 when estimated).
     """
     wave: int
     councils: np.ndarray
@@ -54,10 +55,23 @@ class ClaimsExposure:
     prior_var: dict
     notes: list
     source: str
+    assumed_self_bias: float = 0.0
 
-    def assumed_text(self) -> str:
-        """The notes on what was assumed or cannot be estimated, in words ('' when everything was estimated)."""
-        return " ".join(t for _, status, t in self.notes if status != "estimated" and status != "not needed")
+    def assumed_text(self, calibration: dict | None = None) -> str:
+        """The notes on what was assumed or cannot be estimated, in words ('' when everything was estimated).
+
+        ``calibration``: the info of :func:`calibrate` for one claim; where the self-rating bias was assumed, the
+        text then says by how much the claim's effect may be overstated if councils' self-ratings share no bias."""
+        text = " ".join(t for _, status, t in self.notes if status != "estimated" and status != "not needed")
+        x = (calibration or {}).get("overstated_if_no_self_bias")
+        if x is not None and np.isfinite(x):
+            text += (f" Because of that assumed spread ({self.assumed_self_bias:.2f} levels) the correction for "
+                     f"measurement error is larger than it would be without it: if councils' self-ratings share no "
+                     f"bias at all, this effect is overstated by up to about {100 * x:.0f}% (from this fit: the "
+                     f"reliability of a council's measured level would be {calibration['reliability_if_no_self_bias']:.2f}"
+                     f" instead of {calibration['reliability']:.2f}, and the true spread between councils "
+                     f"{calibration['sd_true_if_no_self_bias']:.2f} instead of {calibration['sd_true']:.2f} levels).")
+        return text.strip()
 
 
 def claims_exposure(fit: LatentFit, wave: int, source: str = "respondents' answers") -> ClaimsExposure:
@@ -78,7 +92,9 @@ def claims_exposure(fit: LatentFit, wave: int, source: str = "respondents' answe
     for j, d in enumerate(dims):
         draws[d] = np.ascontiguousarray(th[:, :, j])
         prior_mean[d], prior_var[d] = float(beta[j]), float(g2 + s2 + h2 + k2)
-    return ClaimsExposure(int(fit.waves[w]), fit.councils[cs], draws, prior_mean, prior_var, list(fit.notes), source)
+    assumed_b = float(fit.fixed.get("self_bias", 0.0)) if not fit.design.has_other else 0.0
+    return ClaimsExposure(int(fit.waves[w]), fit.councils[cs], draws, prior_mean, prior_var, list(fit.notes), source,
+                          assumed_b)
 
 
 def _pseudo_answers(council_levels: pd.DataFrame, model: Model) -> pd.DataFrame:
@@ -143,6 +159,27 @@ def exposure_for_claims(measurement, council_levels: pd.DataFrame | None, model:
     return _CACHE[key]
 
 
+def _overstatement(b: float, lam: np.ndarray, s2: np.ndarray, informed: np.ndarray, tau_z2: float,
+                   sd_true: float) -> dict:
+    """How much larger the calibrated effect is under an assumed spread ``b`` of self-rating inflation than if
+    councils' self-ratings shared no bias (the only alternative the data cannot rule out when no council has an
+    independent assessment). The model then counts ``b**2`` as measurement error of every council's level and
+    takes it out of the true spread between councils; without it the error variance is ``s2 - b**2`` and the true
+    spread (given the controls) ``tau_z2 + b**2``. The slope on the calibrated exposure scales with the
+    calibration weight, and the effect per SD with the true SD, so the ratio of the two effects is
+    ``mean(lam0) / mean(lam) * sd_true / sqrt(sd_true**2 + b**2)``; ``overstated_if_no_self_bias`` is that
+    ratio minus one. Empty when nothing was assumed."""
+    if not b > 0 or not informed.any():
+        return {}
+    b2 = b * b
+    s0 = np.maximum(np.where(informed, s2, np.inf) - b2, 1e-12)
+    lam0 = np.where(informed, (tau_z2 + b2) / (tau_z2 + b2 + s0), 0.0)
+    sd0 = float(np.sqrt(sd_true ** 2 + b2))
+    ratio = float(lam0.mean() / max(lam.mean(), 1e-12) * sd_true / sd0)
+    return {"overstated_if_no_self_bias": ratio - 1.0, "reliability_if_no_self_bias": float(lam0.mean()),
+            "sd_true_if_no_self_bias": sd0}
+
+
 def calibrate(exposure: ClaimsExposure, codes, name: str, controls: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """The regression-calibrated exposure of the councils ``codes`` (module docstring), standardised so that a
     slope on it is per standard deviation of the true between-council level among these councils.
@@ -182,6 +219,7 @@ def calibrate(exposure: ClaimsExposure, codes, name: str, controls: np.ndarray |
     col = np.full(len(codes), np.nan)
     col[ok] = (mz - mz.mean()) / sd_true
     info = {"sd_true": sd_true, "reliability": float(lam.mean()), "councils": int(n), "method": "regression calibration",
+            **_overstatement(exposure.assumed_self_bias, lam, s2, informed, tau_z2, sd_true),
             "scale": (f"per standard deviation of the true between-council level ({sd_true:.2f} levels among these "
                       f"councils, estimated by the measurement model from {exposure.source}), corrected for measurement "
                       f"error by regression calibration on the claim's controls (reliability of a council's measured "

@@ -17,6 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from study import (  # noqa: E402
+    EXPOSURE_VARIANTS,
     SCENARIOS,
     change_replication,
     engine_exposure_replication,
@@ -52,6 +53,10 @@ def main(argv=None) -> None:
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
     ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
     ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--methods", default="latent,latent_plugin,latent_mixture",
+                    help="comma-separated model methods of the ranks part (the old engine: --old)")
+    ap.add_argument("--variants", default="no_independent",
+                    help="comma-separated variants of the engine_exposure part: " + ", ".join(EXPOSURE_VARIANTS))
     ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
     a = ap.parse_args(argv)
     parts = [p for p in a.parts.split(",") if p]
@@ -68,7 +73,8 @@ def main(argv=None) -> None:
         for name in chosen:
             sc = SCENARIOS[name]
             for r in range(a.reps):
-                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old))
+                ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old),
+                                          methods=tuple(m for m in a.methods.split(",") if m))
             print(f"{name}: {time.time() - t0:.0f} s", flush=True)
         ranks = pd.DataFrame(ranks)
         ranks.to_csv(OUT / f"ranks_replications{tag}.csv", index=False, float_format="%.4f")
@@ -92,14 +98,24 @@ def main(argv=None) -> None:
         exposure["ratio"] = exposure["estimate"] / 0.25
         sections.append(("Exposure (true effect 0.25)", mc_summary(exposure, ["method"], ["ratio", "covers", "reliability"])))
     if "engine_exposure" in parts:
-        rows = [row for conf in (0.0, 0.5) for r in range(a.reps)
-                for row in engine_exposure_replication(a.exposure_councils, a.seed + 900 + r, confounder=conf)]
+        variants = [v for v in a.variants.split(",") if v]
+        bad = [v for v in variants if v not in EXPOSURE_VARIANTS]
+        if bad:
+            ap.error(f"unknown variant(s) {bad}; choose from {list(EXPOSURE_VARIANTS)}")
+        rows = []
+        for v in variants:
+            rows += [row for conf in (0.0, 0.5) for r in range(a.reps)
+                     for row in engine_exposure_replication(a.exposure_councils, a.seed + 900 + r, confounder=conf,
+                                                            variant=v)]
+            print(f"engine_exposure {v}: {time.time() - t0:.0f} s", flush=True)
         eng = pd.DataFrame(rows)
         eng.to_csv(OUT / f"engine_exposure_replications{tag}.csv", index=False, float_format="%.4f")
         eng["ratio"] = eng["estimate"] / 0.25
         sections.append(("The claims engine's exposure (dqm.claims.evaluate_claims; true effect 0.25; confounder: "
-                         "correlation of the claim's control with the true level)",
-                         mc_summary(eng, ["confounder", "method"], ["ratio", "covers", "reliability"])))
+                         "correlation of the claim's control with the true level; stated_overstatement: what the "
+                         "measurement notes say the effect may be overstated by if self-ratings share no bias)",
+                         mc_summary(eng, ["variant", "confounder", "method"],
+                                    ["ratio", "covers", "reliability", "stated_overstatement"])))
     cpu = cpu_seconds()
     cmd = "PYTHONPATH=. python studies/measurement/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     with open(OUT / f"summary{tag}.md", "w") as fh:

@@ -117,19 +117,29 @@ def _rank_hits(table: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
                          "width": t["rank_p95"] - t["rank_p5"], "top": true_rank <= n / 10, "bottom": true_rank > n - n / 10})
 
 
-def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draws: int = 300, config=None) -> list[dict]:
-    """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine."""
+def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draws: int = 300, config=None,
+                     methods=("latent", "latent_plugin", "latent_mixture")) -> list[dict]:
+    """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine.
+
+    ``latent_mixture``: the ``latent`` fit with the councils' normal distribution of overall levels replaced by a
+    two-component normal mixture (:func:`dqm.scoring.latent_mixture.mixture_ranks`)."""
+    from dqm.scoring.latent_mixture import mixture_ranks
+
     model = load_model()
     rng = np.random.default_rng(seed)
     answers, theta, _, codes = simulate(sc, n, rng)
     truth = pd.Series(theta[:, 0, :].mean(axis=1), index=codes)
     cfg = config or load_config()
     out = []
-    methods = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
-    for name, c in methods.items():
+    configs = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
+    for name, c in configs.items():
+        if name not in methods and not (name == "latent" and "latent_mixture" in methods):
+            continue
         fit = fit_latent(answers, model, config=c, seed=seed)
-        h = _rank_hits(latent_ranks(fit, 2024), truth)
-        out.append(_summ(sc.name, name, seed, h, fit.cpu_seconds))
+        if name in methods:
+            out.append(_summ(sc.name, name, seed, _rank_hits(latent_ranks(fit, 2024), truth), fit.cpu_seconds))
+        if name == "latent" and "latent_mixture" in methods:
+            out.append(_summ(sc.name, "latent_mixture", seed, _rank_hits(mixture_ranks(fit, 2024), truth), np.nan))
     if old:
         mc = monte_carlo_ranks(answers, model, n_draws=old_draws, seed=seed)
         out.append(_summ(sc.name, "old_engine", seed, _rank_hits(mc, truth), np.nan))
@@ -212,8 +222,16 @@ def engine_inputs(answers: pd.DataFrame, codes, y: np.ndarray, control: np.ndarr
     return outcomes, reference, claim
 
 
+EXPOSURE_VARIANTS = {  # the engine-exposure scenario's variants: what the self-assessments share, who is also assessed
+    "no_independent": {},  # no inflation at all; nothing measures its spread, so the model assumes assumed.self_bias
+    "indep_25pct": {"independent_share": 0.25, "inflation_mean": 0.35},  # a common offset only, measured
+    "inflation_012": {"inflation_mean": 0.35, "inflation_sd": 0.12},  # the assumed spread is the real one
+    "indep_25pct_inflation_012": {"independent_share": 0.25, "inflation_mean": 0.35, "inflation_sd": 0.12},
+}
+
+
 def engine_exposure_replication(n: int, seed: int, effect: float = 0.25, answer_sd: float = 0.75,
-                                confounder: float = 0.0) -> list[dict]:
+                                confounder: float = 0.0, variant: str = "no_independent") -> list[dict]:
     """One replication through the real claims engine (:func:`dqm.claims.evaluate_claims`): the standardised
     effect of the true overall level (truth ``effect``) estimated with the store's answers as the measurement
     (the model's calibrated exposure), beside the naive plug-in of the council mean of respondents' medians.
@@ -221,13 +239,19 @@ def engine_exposure_replication(n: int, seed: int, effect: float = 0.25, answer_
     ``confounder``: correlation of a control (entered as the claim's deprivation control) with the true level;
     the outcome then also depends on the control (0.3 SD per SD), so the claim must adjust for it, and the
     calibration must condition on it. The outcome's SD is 1, so ``effect`` is the standardised effect.
+    ``variant``: one of :data:`EXPOSURE_VARIANTS` (independent assessments for some councils, a real spread of
+    self-rating inflation); the true level is on the independent scale. ``stated_overstatement``: what the
+    result's measurement notes say the effect may be overstated by if self-ratings share no bias (NaN when the
+    model did not have to assume that spread).
     """
+    import re
+
     from dqm.claims import EngineConfig, evaluate_claims
     from dqm.claims.engine import main_estimate
 
     model = load_model()
     rng = np.random.default_rng(seed)
-    sc = replace(SCENARIOS["mixed_1_to_3"], answer_sd=answer_sd, name="exposure")
+    sc = replace(SCENARIOS["mixed_1_to_3"], answer_sd=answer_sd, name="exposure", **EXPOSURE_VARIANTS[variant])
     answers, theta, _, codes = simulate(sc, n, rng)
     true_x = theta[:, 0, :].mean(axis=1)
     zt = (true_x - true_x.mean()) / true_x.std(ddof=1)
@@ -247,8 +271,11 @@ def engine_exposure_replication(n: int, seed: int, effect: float = 0.25, answer_
                        "type_group": "English unitary"})
     naive = main_estimate(df, claim, cfg)
     reliability = np.corrcoef(naive_lv["overall_mean"].to_numpy(float), true_x)[0, 1] ** 2
-    return [{"method": m, "confounder": confounder, "seed": seed, "estimate": e, "covers": lo <= effect <= hi,
-             "reliability": reliability}
+    said = re.search(r"overstated by up to about (\d+)%", r.info.get("measurement_notes", ""))
+    stated = float(said.group(1)) / 100 if said else np.nan
+    return [{"method": m, "variant": variant, "confounder": confounder, "seed": seed, "estimate": e,
+             "covers": lo <= effect <= hi, "reliability": reliability,
+             "stated_overstatement": stated if m == "engine_latent" else np.nan}
             for m, e, lo, hi in (("engine_naive_plug_in", naive["estimate"], naive["ci_low"], naive["ci_high"]),
                                  ("engine_latent", r.estimate, r.ci_low, r.ci_high))]
 
