@@ -55,15 +55,13 @@ def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
     """Per council: the hash of its own store content (all waves and assessment types) and of the peer and
     sector figures its report shows (its peers' and same-type councils' levels, its scores and rank
     interval, the answers its change test pools, the wave's target realism)."""
-    from ..scoring.peers import nearest_neighbours
-
     data = inputs.data
     subs = data.submissions.drop(columns=[c for c in ("ingest_id", "ingested_at") if c in data.submissions])
     ans = data.answers
     lv = data.councils
     lv_wave = lv[(lv["wave"] == inputs.wave) & (lv["assessment_type"] == "self")]
     ref = inputs.ref.set_index("local-authority-code")
-    nn = nearest_neighbours(inputs.ref)
+    nn = inputs.neighbours
     peers = nn.groupby("council_code")["peer_code"].apply(list).to_dict()
     type_group = ref["type_group"] if "type_group" in ref else pd.Series(dtype=str)
     realism = _frame_sha256(inputs.realism)

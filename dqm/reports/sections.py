@@ -78,13 +78,19 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
 
 
 def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int) -> list:
-    """A council's change since the last wave, each change read against the disagreement between respondents."""
+                           model: Model, wave: int, change: pd.DataFrame | None = None) -> list:
+    """A council's change since the last wave, each change read against the disagreement between respondents.
+
+    ``change``: the wave's change tests (:func:`dqm.reports.wave.wave_change`) when already computed, else the
+    council's test is computed here (the same figures either way)."""
     lv = council_levels
     took_part = ((lv["wave"] == wave - 1) & (lv["council_code"] == council) & (lv["assessment_type"] == "self")).any()
     if not took_part:
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
+    if change is None:
+        ch = scoring.council_change(lv, answers, model, wave - 1, wave, councils=[council])
+    else:
+        ch = change[change["council_code"] == council].reset_index(drop=True)
     return [block(bullets(narrative.council_change_sentences(ch)))]
 
 
