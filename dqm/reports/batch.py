@@ -289,7 +289,7 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
 
     bar.step(f"Computing the wave's shared inputs (scores and rank intervals of {len(taking_part)} councils, "
              f"{draws} draws)...")
-    inputs = compute_wave_inputs(store, wave, draws)
+    inputs = compute_wave_inputs(store, wave, draws, councils=codes)  # change tests for the councils to report on
     shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.jsonl")
     extra = dict(extra or {})
     parameters = {"wave": int(wave), "draws": int(draws), "pdf": bool(pdf), **extra}
