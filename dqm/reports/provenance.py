@@ -45,13 +45,15 @@ def input_files(store) -> pd.DataFrame:
     return pd.DataFrame(files, columns=["Input", "SHA-256"])
 
 
-def provenance(store, parameters: dict, extra_files: dict | None = None, files: pd.DataFrame | None = None) -> Markup:
+def provenance(store, parameters: dict, extra_files: dict | None = None, files: pd.DataFrame | None = None,
+               model=None) -> Markup:
     """The provenance block that ends every report: inputs by file name and hash, versions, parameters, run time.
 
-    ``files``: :func:`input_files` of ``store`` when already computed (a batch computes it once per wave).
+    ``files``: :func:`input_files` of ``store`` and ``model`` the quality model, when already at hand (a batch
+    computes them once per wave); otherwise read here.
     No local path is published: files are named by their name (and SHA-256), never by where they were.
     """
-    model = load_model()
+    model = load_model() if model is None else model
     files = (input_files(store) if files is None else files).to_dict("records")
     for label, path in (extra_files or {}).items():
         files.append({"Input": f"{label} {Path(path).name}" if Path(path).name not in label else label,
