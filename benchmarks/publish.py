@@ -110,8 +110,7 @@ def dqm(*args) -> list[str]:
 # ------------------------------------------------------------------------------------------ the jobs
 def councils(store: Path, n: int) -> list[str]:
     """The first ``n`` councils of the wave a council report can be made for (asked of dqm in a child process)."""
-    code = ("import sys\ntry:\n    from dqm.reports import councils_in_wave\nexcept ImportError:\n"
-            "    from dqm.reports.batch import councils_in_wave\n"
+    code = ("import sys\nfrom dqm.reports.notebook import councils_in_wave\n"
             "print(','.join(councils_in_wave(sys.argv[1], int(sys.argv[2]))))\n")
     out = subprocess.run([sys.executable, "-c", code, str(store), str(WAVE)], capture_output=True, text=True, check=True)
     codes = out.stdout.strip().split(",")

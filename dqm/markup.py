@@ -55,7 +55,8 @@ def clean(text) -> str:
 
 
 def _has_rtl(s: str) -> bool:
-    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in s)
+    """Whether ``s`` holds a right-to-left letter (ASCII text, such as a chart's base64, never does)."""
+    return not s.isascii() and any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in s)
 
 
 def escape(value) -> Markup:

@@ -4,18 +4,21 @@ How a batch runs, in order:
 
 1. The command line resolves the store and the output folder to absolute paths, once; nothing after
    that depends on the process's working directory.
-2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, and
-   target realism) are computed once and kept in ``<out>/_build/`` as typed JSON with a SHA-256
-   (:mod:`dqm.serial`; never a pickle, which would run code when read).
+2. The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, target
+   realism, every council's nearest neighbours and change test, the action library and the
+   store-level provenance) are computed once and kept in ``<out>/_build/`` as typed JSON with a
+   SHA-256 (:mod:`dqm.serial`; never a pickle, which would run code when read).
 3. Each council's inputs are hashed (its own answers, the peer and sector figures its report shows,
    the notebook, templates, model, reference data, the package's code and version, the parameters).
    A council whose hash matches the manifest and whose files exist is skipped (``force`` redoes all).
-4. Worker processes (not threads) each start ONE kernel and ONE nbconvert exporter, and run each
-   council's parameterised notebook in that kernel after restoring a clean state
-   (:func:`reset_kernel_state`): user namespace, matplotlib rcParams, random state, warnings filters,
-   environment, working directory and the module-level state and caches of ``dqm``.
-5. Outputs are written to a temporary file and renamed; the manifest is rewritten (atomically)
-   after every council, so a killed batch resumes where it stopped.
+4. At the first council to remake, worker processes (not threads) start, while the rest are hashed;
+   each starts ONE kernel and ONE nbconvert exporter, and runs each council's parameterised notebook
+   in that kernel after restoring a clean state (:func:`reset_kernel_state`): user namespace,
+   matplotlib rcParams, random state, warnings filters, environment, working directory and the
+   module-level state and caches of ``dqm``.
+5. Outputs are written to a temporary file and renamed. The manifest is written whole at the start
+   and the end; each council finished in between adds its own small entry to a journal (in ``_build``)
+   (:func:`dqm.reports.manifest.record_entry`), so a killed batch resumes where it stopped.
 6. Failures are isolated: the others carry on; ``failures.csv`` lists council, cell and error.
 7. ``index.html`` (searchable, accessible) and ``index.csv`` list every council and its files.
 
@@ -39,7 +42,15 @@ import pandas as pd
 from ..paths import TMP_PREFIX, make_folder, output_folder, remove_confined, write_atomic
 from .index import index_table, report_name, trusted_entries, write_index
 from .kernel import _WORKER, _kernel_alive, _kernel_notebook, _run_in_kernel, _start_kernel, _stop_kernel, _worker_init
-from .manifest import combined_hash, common_hashes, council_hashes, read_manifest, write_failures, write_manifest
+from .manifest import (
+    combined_hash,
+    common_hashes,
+    council_hashes,
+    read_manifest,
+    record_entry,
+    write_failures,
+    write_manifest,
+)
 from .wave import compute_wave_inputs, write_wave_inputs
 
 NOTEBOOK = "council_benchmark.ipynb"
@@ -282,6 +293,7 @@ def run_council_reports(wave: int, store=None, out_dir=None, councils: list[str]
 
 def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, draws, extra, notebook, bar, stream,
                start, taking_part) -> BatchResult:
+    import contextlib
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -289,31 +301,18 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
 
     bar.step(f"Computing the wave's shared inputs (scores and rank intervals of {len(taking_part)} councils, "
              f"{draws} draws)...")
-    inputs = compute_wave_inputs(store, wave, draws)
+    inputs = compute_wave_inputs(store, wave, draws, councils=codes)  # change tests for the councils to report on
     shared = write_wave_inputs(inputs, build / f"wave-inputs-{wave}.jsonl")
     extra = dict(extra or {})
     parameters = {"wave": int(wave), "draws": int(draws), "pdf": bool(pdf), **extra}
     bar.step("Hashing the inputs of each report, to find those already up to date...")
     common = common_hashes(notebook, parameters)
-    per_council = council_hashes(inputs, codes)
     manifest = read_manifest(out_dir)
     manifest.update(wave=int(wave), store_sha256=inputs.store_sha256)
     entries = manifest.setdefault("councils", {})
+    write_manifest(out_dir, manifest)  # whole, once (with what a killed batch left in the journal); then per council
     names = inputs.ref.set_index("local-authority-code")["nice-name"]
-
-    rows, todo = [], []
-    for code in codes:
-        parts = {**common, **per_council[code]}
-        h = combined_hash(parts)
-        old = entries.get(code) if isinstance(entries.get(code), dict) else {}
-        html = out_dir / report_name(code, wave)
-        have = html.exists() and (not pdf or html.with_suffix(".pdf").exists())
-        if not force and old.get("status") == "ok" and old.get("hash") == h and have:
-            rows.append({"council": code, "status": "unchanged", "cell": "", "error": "", "seconds": 0.0,
-                         "html": str(html), "pdf": str(html.with_suffix(".pdf")) if old.get("pdf") else ""})
-            continue
-        todo.append((Task(code, str(names.get(code, code)), int(wave), str(store), int(draws), str(shared),
-                          str(notebook), str(html), str(build), bool(pdf), extra), h, parts))
+    rows = []
     for code in unknown:
         rows.append({"council": code, "status": "failed", "cell": "", "error":
                      f"{code!r} has no self-assessment in wave {wave} (or is not a council code)", "seconds": 0.0,
@@ -321,34 +320,52 @@ def _run_batch(wave, store, out_dir, build, codes, unknown, jobs, pdf, force, dr
 
     def record(row, h, parts):
         rows.append(row)
-        entries[row["council"]] = {
+        entries[row["council"]] = entry = {
             "hash": h if row["status"] == "ok" else "", "inputs": parts, "status": row["status"],
             "html": Path(row["html"]).name if row["html"] else "", "pdf": Path(row["pdf"]).name if row["pdf"] else "",
             "seconds": row["seconds"], "cell": row["cell"],
             "error": row["error"], "finished_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        write_manifest(out_dir, manifest)
+        record_entry(out_dir, row["council"], entry)
         bar.update(row)
 
-    same = sum(r["status"] == "unchanged" for r in rows)
-    if todo:
-        jobs = max(1, min(jobs or default_jobs(), len(todo)))
-        bar.step(f"{len(todo)} reports to write ({same} unchanged); starting {jobs} worker"
-                 f"{'s' if jobs > 1 else ''}, each with its own Python kernel...")
-        bar.begin(len(todo), jobs)
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(os.getpid(), str(notebooks_dir()))) as pool:
-            futures = {pool.submit(_render, task): (task, h, parts) for task, h, parts in todo}
-            for fut in as_completed(futures):
-                task, h, parts = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # noqa: BLE001  (a worker that died: record it, carry on)
-                    row = {"council": task.council, "status": "failed", "cell": "", "error":
-                           f"the worker stopped ({type(exc).__name__}: {exc})", "seconds": 0.0, "html": "", "pdf": ""}
-                record(row, h, parts)
-    else:
-        bar.step(f"Nothing to write: {same} reports are up to date.")
+    jobs = max(1, min(jobs or default_jobs(), len(codes) or 1))
+    futures = {}
+    with contextlib.ExitStack() as stack:
+        pool = None
+        for code, own in council_hashes(inputs, codes):
+            parts = {**common, **own}
+            h = combined_hash(parts)
+            old = entries.get(code) if isinstance(entries.get(code), dict) else {}
+            html = out_dir / report_name(code, wave)
+            have = html.exists() and (not pdf or html.with_suffix(".pdf").exists())
+            if not force and old.get("status") == "ok" and old.get("hash") == h and have:
+                rows.append({"council": code, "status": "unchanged", "cell": "", "error": "", "seconds": 0.0,
+                             "html": str(html), "pdf": str(html.with_suffix(".pdf")) if old.get("pdf") else ""})
+                continue
+            if pool is None:  # the first report to remake: the workers start (and their kernels) while hashing goes on
+                pool = stack.enter_context(ProcessPoolExecutor(
+                    max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                    initargs=(os.getpid(), str(notebooks_dir()))))
+            task = Task(code, str(names.get(code, code)), int(wave), str(store), int(draws), str(shared),
+                        str(notebook), str(html), str(build), bool(pdf), extra)
+            futures[pool.submit(_render, task)] = (task, h, parts)
+        same = sum(r["status"] == "unchanged" for r in rows)
+        if futures:
+            workers = min(jobs, len(futures))
+            bar.step(f"{len(futures)} reports to write ({same} unchanged); starting {workers} worker"
+                     f"{'s' if workers > 1 else ''}, each with its own Python kernel...")
+            bar.begin(len(futures), workers)
+        else:
+            bar.step(f"Nothing to write: {same} reports are up to date.")
+        for fut in as_completed(futures):
+            task, h, parts = futures[fut]
+            try:
+                row = fut.result()
+            except Exception as exc:  # noqa: BLE001  (a worker that died: record it, carry on)
+                row = {"council": task.council, "status": "failed", "cell": "", "error":
+                       f"the worker stopped ({type(exc).__name__}: {exc})", "seconds": 0.0, "html": "", "pdf": ""}
+            record(row, h, parts)
+    write_manifest(out_dir, manifest)  # the journal folded into the manifest
     bar.close()
     bar.step("Writing the index...")
 

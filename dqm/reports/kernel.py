@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 import os
 import random
@@ -49,6 +50,10 @@ def capture_kernel_baseline() -> None:
         "warnings": list(warnings.filters), "environ": dict(os.environ), "cwd": os.getcwd(),
         "sys_path": list(sys.path), "modules": modules,
     }
+    # what is loaded now lives as long as the kernel: the garbage collector need not look at it again, so the
+    # collection that clearing the namespace runs before each report (IPython's reset) sees only the last report's objects
+    gc.collect()
+    gc.freeze()
 
 
 def reset_kernel_state() -> None:

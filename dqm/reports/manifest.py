@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..cells import csv_text
-from ..paths import write_atomic
+from ..paths import make_folder, remove_confined, write_atomic
 from .provenance import file_sha256
 from .wave import WaveInputs
 
@@ -51,19 +51,18 @@ def common_hashes(notebook: Path, parameters: dict) -> dict:
     }
 
 
-def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
-    """Per council: the hash of its own store content (all waves and assessment types) and of the peer and
+def council_hashes(inputs: WaveInputs, codes: list[str]):
+    """Per council, in turn (so that a batch can start on the first report to remake while it hashes the rest):
+    ``(code, hashes)``, the hash of its own store content (all waves and assessment types) and of the peer and
     sector figures its report shows (its peers' and same-type councils' levels, its scores and rank
     interval, the answers its change test pools, the wave's target realism)."""
-    from ..scoring.peers import nearest_neighbours
-
     data = inputs.data
     subs = data.submissions.drop(columns=[c for c in ("ingest_id", "ingested_at") if c in data.submissions])
     ans = data.answers
     lv = data.councils
     lv_wave = lv[(lv["wave"] == inputs.wave) & (lv["assessment_type"] == "self")]
     ref = inputs.ref.set_index("local-authority-code")
-    nn = nearest_neighbours(inputs.ref)
+    nn = inputs.neighbours
     peers = nn.groupby("council_code")["peer_code"].apply(list).to_dict()
     type_group = ref["type_group"] if "type_group" in ref else pd.Series(dtype=str)
     realism = _frame_sha256(inputs.realism)
@@ -73,7 +72,6 @@ def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
     # a council's change test pools every council's answers in the two waves (their covariance)
     pooled = ans[ans["wave"].isin([inputs.wave - 1, inputs.wave]) & (ans["assessment_type"] == "self")]
     pooled = _frame_sha256(pooled[["council_code", "wave", "submission_id", "dimension_id", "level"]])
-    out = {}
     for code in codes:
         own = hashlib.sha256()
         for part in (by_sub.get(code), by_ans.get(code)):
@@ -86,8 +84,7 @@ def council_hashes(inputs: WaveInputs, codes: list[str]) -> dict[str, dict]:
         shown.update(pooled.encode())
         shown.update(realism.encode())
         shown.update(_frame_sha256(ref.loc[[code]].reset_index() if code in ref.index else pd.DataFrame()).encode())
-        out[code] = {"council_data": own.hexdigest(), "shown_peer_and_sector_data": shown.hexdigest()}
-    return out
+        yield code, {"council_data": own.hexdigest(), "shown_peer_and_sector_data": shown.hexdigest()}
 
 
 def combined_hash(parts: dict) -> str:
@@ -97,25 +94,69 @@ def combined_hash(parts: dict) -> str:
 def read_manifest(out_dir: Path) -> dict:
     """The batch's record of what it made, or an empty one when there is none or it cannot be read.
 
+    That is ``manifest.json`` with the entries of the journal (:func:`record_entry`) on top: the councils a batch
+    finished after it last wrote the manifest whole (all of them, if it was killed).
+
     The manifest is only a cache of earlier work: a link, a file that is not JSON or JSON of the wrong shape
     is set aside (the batch then remakes what it cannot vouch for). What the index shows is checked again
     against the wave's councils and the files on disk by :func:`trusted_entries`.
     """
-    path = Path(out_dir) / MANIFEST
-    empty = {"councils": {}}
-    if path.is_symlink() or not path.is_file():
-        return empty
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):  # cannot happen with atomic writes; start again rather than trust it
-        return empty
+    manifest = _read_json(Path(out_dir) / MANIFEST)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("councils"), dict):
-        return empty
+        manifest = {"councils": {}}
+    manifest["councils"].update(journal_entries(out_dir))
     return manifest
 
 
+def _read_json(path: Path):
+    """The JSON in ``path``, or None if it is missing, a link, or not JSON (cannot happen with atomic writes)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+JOURNAL = Path("_build") / "manifest-journal"  # in the output folder: one file per council finished since the last compaction
+
+
+def _journal_name(code: str) -> str:
+    """A council's journal file: named by a hash of its code, so any code makes a plain file name."""
+    return hashlib.sha256(str(code).encode("utf-8")).hexdigest()[:24] + ".json"
+
+
+def record_entry(out_dir: Path, code: str, entry: dict) -> None:
+    """Add one council's entry to the manifest: its own small file in the journal, written atomically.
+
+    Each finished council costs one small write, whatever the number of councils (rewriting the whole manifest
+    after each one grew with the square of their number), and a batch killed at any point leaves every entry
+    it finished readable by :func:`read_manifest`. :func:`write_manifest` folds the journal in.
+    """
+    make_folder(out_dir, JOURNAL, "manifest journal")
+    write_atomic(JOURNAL / _journal_name(code), json.dumps({"council": code, "entry": entry}, sort_keys=True),
+                 "manifest entry", root=out_dir)
+
+
+def journal_entries(out_dir: Path) -> dict:
+    """The entries in the journal, by council (an entry that is a link, unreadable or of the wrong shape is ignored)."""
+    folder = Path(out_dir) / JOURNAL
+    if folder.is_symlink() or not folder.is_dir():
+        return {}
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        kept = _read_json(path)
+        if (isinstance(kept, dict) and isinstance(kept.get("council"), str) and isinstance(kept.get("entry"), dict)
+                and path.name == _journal_name(kept["council"])):
+            out[kept["council"]] = kept["entry"]
+    return out
+
+
 def write_manifest(out_dir: Path, manifest: dict) -> None:
+    """Write the manifest whole (atomically), then remove the journal it now holds."""
     write_atomic(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True), "manifest", root=out_dir)
+    if (Path(out_dir) / JOURNAL).exists():
+        remove_confined(JOURNAL, out_dir, "manifest journal")
 
 
 def write_failures(out_dir: Path, failures: pd.DataFrame) -> Path:

@@ -117,11 +117,61 @@ class Chart:
                    + note + Markup("</figure>"))
 
 
+DPI = 110
+PAD_INCHES = 0.1  # white space kept around a chart's content (as savefig's tight bounding box keeps)
+ROOM_INCHES = 2.0  # room drawn around the figure for what lies outside it (legends below the axes, long labels)
+
+
 def _finish(fig, title: str, alt: str, source: str, data: pd.DataFrame) -> Chart:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return Chart(title, alt, source, data, buf.getvalue())
+    """The finished chart: the figure as a PNG cropped to its content (:func:`png_once`), closed."""
+    try:
+        png = png_once(fig)
+    finally:
+        plt.close(fig)
+    return Chart(title, alt, source, data, png)
+
+
+def png_once(fig, dpi: int = DPI) -> bytes:
+    """``fig`` as PNG cropped to its content plus :data:`PAD_INCHES`, as ``savefig(bbox_inches="tight")`` gives,
+    with the figure drawn once.
+
+    A tight bounding box makes savefig lay the figure out in one pass and draw it in a second. Here the figure is
+    drawn once on a canvas with :data:`ROOM_INCHES` around it (legends placed below the axes lie outside the
+    figure); the content's extent is taken from that draw's own renderer (its text already measured) and the
+    pixels are cropped to it. Only content reaching beyond that room is drawn a second time, with room enough.
+    """
+    from matplotlib.transforms import Bbox
+    from PIL import Image
+
+    w, h = fig.get_size_inches()
+    room = ROOM_INCHES
+    while True:
+        seen = {}
+
+        def measure(event):
+            extent = fig.get_tightbbox(event.renderer).frozen()  # (frozen now: savefig then moves the figure back)
+            seen.update(extent=extent, size=(event.renderer.width, event.renderer.height))
+
+        cid = fig.canvas.mpl_connect("draw_event", measure)
+        buf = io.BytesIO()
+        try:
+            fig.savefig(buf, format="rgba", dpi=dpi, bbox_inches=Bbox.from_extents(-room, -room, w + room, h + room))
+        finally:
+            fig.canvas.mpl_disconnect(cid)
+        extent = seen["extent"].padded(PAD_INCHES)  # inches from the bottom left of the canvas drawn
+        width, height = (int(v) for v in seen["size"])
+        outside = max(-extent.x0, -extent.y0, extent.x1 - width / dpi, extent.y1 - height / dpi)  # inches
+        if outside <= 0:
+            break
+        room += outside + PAD_INCHES  # content beyond the room: draw again with room for it
+    pixels = np.frombuffer(buf.getbuffer(), dtype=np.uint8).reshape(height, width, 4)
+    x0, x1 = int(np.floor(extent.x0 * dpi)), int(np.ceil(extent.x1 * dpi))
+    top, bottom = height - int(np.ceil(extent.y1 * dpi)), height - int(np.floor(extent.y0 * dpi))
+    crop = pixels[max(top, 0):bottom, max(x0, 0):x1]
+    opaque = bool((crop[..., 3] == 255).all())
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(crop[..., :3] if opaque else crop)).save(out, format="png", dpi=(dpi, dpi))
+    return out.getvalue()
 
 
 def level_distribution(shares: pd.DataFrame, level_names: dict, title: str, source: str) -> Chart:

@@ -27,11 +27,9 @@ def _published_value(key: str, value) -> str:
     return s
 
 
-def provenance(store, parameters: dict, extra_files: dict | None = None) -> Markup:
-    """The provenance block that ends every report: inputs by file name and hash, versions, parameters, run time.
-
-    No local path is published: files are named by their name (and SHA-256), never by where they were.
-    """
+def input_files(store) -> pd.DataFrame:
+    """The store-level inputs of a report (each survey export ingested, and the quality model), by name and
+    SHA-256: the part of the provenance block every report made from ``store`` shares."""
     from ..store import connect
 
     model = load_model()
@@ -44,6 +42,19 @@ def provenance(store, parameters: dict, extra_files: dict | None = None) -> Mark
              for r in ingests.itertuples()]
     files.append({"Input": f"Quality model {Path(model.path).name} ({model.id} version {model.version})",
                   "SHA-256": file_sha256(model.path)})
+    return pd.DataFrame(files, columns=["Input", "SHA-256"])
+
+
+def provenance(store, parameters: dict, extra_files: dict | None = None, files: pd.DataFrame | None = None,
+               model=None) -> Markup:
+    """The provenance block that ends every report: inputs by file name and hash, versions, parameters, run time.
+
+    ``files``: :func:`input_files` of ``store`` and ``model`` the quality model, when already at hand (a batch
+    computes them once per wave); otherwise read here.
+    No local path is published: files are named by their name (and SHA-256), never by where they were.
+    """
+    model = load_model() if model is None else model
+    files = (input_files(store) if files is None else files).to_dict("records")
     for label, path in (extra_files or {}).items():
         files.append({"Input": f"{label} {Path(path).name}" if Path(path).name not in label else label,
                       "SHA-256": file_sha256(path)})

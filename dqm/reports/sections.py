@@ -86,11 +86,12 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
 
 
 def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int, changes: pd.DataFrame | None = None) -> list:
+                           model: Model, wave: int, change: pd.DataFrame | None = None) -> list:
     """A council's change since the last wave as one sentence and one small table (dimension, before, after and,
     when not the same on every row, how the change reads against the disagreement between respondents).
 
-    ``changes``: the council's rows of :func:`dqm.scoring.council_change`, when already computed for the wave.
+    ``change``: the wave's change tests (:func:`dqm.reports.wave.wave_change`) when already computed, else the
+    council's test is computed here (the same figures either way).
     """
     lv = council_levels[council_levels["assessment_type"] == "self"]
     if not (lv["wave"] == wave - 1).any():
@@ -98,9 +99,10 @@ def council_change_section(council: str, name: str, council_levels: pd.DataFrame
                       "and no change to report.")]
     if not ((lv["wave"] == wave - 1) & (lv["council_code"] == council)).any():
         return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    ch = changes if changes is not None else scoring.council_change(council_levels, answers, model, wave - 1, wave,
-                                                                      councils=[council])
-    ch = ch[ch["council_code"] == council] if "council_code" in ch else ch
+    if change is None:
+        ch = scoring.council_change(council_levels, answers, model, wave - 1, wave, councils=[council])
+    else:
+        ch = change[change["council_code"] == council].reset_index(drop=True)
     parts = [narrative.council_change_summary(ch)]
     if len(ch):
         parts.append(plots.html_table(narrative.council_change_table(ch), f"{name}: levels in {wave - 1} and {wave}"))

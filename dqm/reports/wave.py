@@ -21,8 +21,10 @@ class WaveInputs:
 
     ``data`` is the store (:class:`dqm.store.StoreData`), ``ref`` the reference councils, ``scores``
     the Monte Carlo scores and rank intervals of every council, ``realism`` the target realism per
-    dimension. (Each council's change since the last wave is tested in its own report: the test's
-    random draws depend on which councils are tested, so a shared table would differ from a report made alone.)
+    dimension, ``neighbours`` every council's nearest neighbours (its peers), ``change`` the change
+    since the last wave of each council in ``change_councils`` (each tested with its own random
+    generator, so a council's figures are those of a report made for it alone: :func:`wave_change`),
+    ``actions`` the action library and ``input_files`` the store-level part of the provenance block.
     """
     wave: int
     draws: int
@@ -34,14 +36,34 @@ class WaveInputs:
     synthetic: bool
     scores: pd.DataFrame
     realism: pd.DataFrame
+    neighbours: pd.DataFrame
+    change: pd.DataFrame
+    change_councils: list
+    actions: object
+    input_files: pd.DataFrame
 
 
-def compute_wave_inputs(store, wave: int, draws: int = 1000) -> WaveInputs:
-    """Compute the shared inputs of the council reports for ``wave`` from ``store``."""
+def wave_change(data, model, wave: int, councils) -> pd.DataFrame:
+    """The change since the last wave of each of ``councils`` (those that took part in both waves), as a
+    council report shows it: the pooled parts of the test computed once, each council's draws from its own
+    generator (``seed_per_council``), so the table holds for each council exactly what testing it alone gives."""
+    from ..scoring.change import council_change
+
+    return council_change(data.councils, data.answers, model, wave - 1, wave, councils=list(councils),
+                          seed_per_council=True)
+
+
+def compute_wave_inputs(store, wave: int, draws: int = 1000, councils=None) -> WaveInputs:
+    """Compute the shared inputs of the council reports for ``wave`` from ``store``; the change tests for
+    ``councils`` (default: every council in the wave)."""
     from .. import scoring
+    from ..documents.actions import load_actions
     from ..model import load_model
-    from ..reference import councils
+    from ..reference import councils as reference_councils
+    from ..scoring.peers import nearest_neighbours
+    from ..scoring.profile import K
     from ..store import load
+    from .provenance import input_files
 
     store = Path(store).resolve()
     model = load_model()
@@ -50,16 +72,23 @@ def compute_wave_inputs(store, wave: int, draws: int = 1000) -> WaveInputs:
     synthetic = bool(subs.loc[subs["wave"] == wave, "synthetic"].any())
     scores = scoring.council_scores(data.councils, data.answers, model, wave, n_draws=draws)
     realism = scoring.target_realism(data.councils, data.answers, model, wave)
-    return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, councils().copy(),
-                      synthetic, scores, realism)
+    ref = reference_councils().copy()
+    if councils is None:
+        lv = data.councils
+        councils = sorted(lv.loc[(lv["wave"] == wave) & (lv["assessment_type"] == "self"), "council_code"].unique())
+    councils = sorted(set(councils))
+    return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, ref, synthetic, scores,
+                      realism, nearest_neighbours(ref, k=K), wave_change(data, model, wave, councils), councils,
+                      load_actions(model), input_files(store))
 
 
 def _wave_input_types() -> tuple:
     """The dataclasses a kept :class:`WaveInputs` holds (the only ones :func:`dqm.serial.loads` may build)."""
+    from ..documents.actions import ActionLibrary
     from ..model import Model
     from ..store import StoreData
 
-    return (WaveInputs, StoreData, Model)
+    return (WaveInputs, StoreData, Model, ActionLibrary)
 
 
 def write_wave_inputs(inputs: WaveInputs, path) -> Path:
@@ -71,28 +100,33 @@ def write_wave_inputs(inputs: WaveInputs, path) -> Path:
     return write_value(path, inputs, "shared inputs")
 
 
-def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None) -> WaveInputs:
+def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None, council: str | None = None) -> WaveInputs:
     """The shared inputs for a council report: read from the batch's cache ``shared`` when named (and
-    made from the same store, wave and draws), otherwise computed here.
+    made from the same store, wave and draws), otherwise computed here (with ``council``'s change test only).
 
     A notebook calls this once; in a batch the cache is read fresh for every council, so one council's
     report cannot change what the next one sees. A cache that is damaged, changed or not a kept
-    :class:`WaveInputs` is not trusted: the inputs are computed here instead.
+    :class:`WaveInputs` is not trusted: the inputs are computed here instead. Either way the report's
+    figures come from the same code (:func:`compute_wave_inputs`), so a batch's report is the report made alone.
     """
     from ..serial import UnreadableValue, read_value
 
+    only = None if council is None else [council]
     if shared:
         try:
             inputs = read_value(shared, _wave_input_types())
         except UnreadableValue:
-            return compute_wave_inputs(store, wave, draws)
+            return compute_wave_inputs(store, wave, draws, only)
         if not isinstance(inputs, WaveInputs):
-            return compute_wave_inputs(store, wave, draws)
+            return compute_wave_inputs(store, wave, draws, only)
         same_store = Path(inputs.store) == Path(store).resolve()
         if not (same_store and inputs.wave == int(wave) and inputs.draws == int(draws)):
             raise ParameterError(f"the shared inputs {shared} were made for another store, wave or number of draws.")
+        if council is not None and council not in inputs.change_councils:  # a council the batch did not test
+            inputs.change = wave_change(inputs.data, inputs.model, wave, [council])
+            inputs.change_councils = [council]
         return inputs
-    return compute_wave_inputs(store, wave, draws)
+    return compute_wave_inputs(store, wave, draws, only)
 
 
 def _claims_key(claims, wave: int, bootstrap: int, null_bootstrap: int) -> dict:

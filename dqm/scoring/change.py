@@ -136,10 +136,14 @@ def tie_break(council: str, wave_from: int, wave_to: int, k: int, seed: int) -> 
 
 def council_change(council_levels: pd.DataFrame, answers: pd.DataFrame, model: Model, wave_from: int, wave_to: int,
                    assessment_type: str = "self", method: str = "ordinal", draws: int = 2000,
-                   seed: int = 20261122, councils=None) -> pd.DataFrame:
+                   seed: int = 20261122, councils=None, seed_per_council: bool = False) -> pd.DataFrame:
     """Per council and dimension (and overall): before, after, change, p_value and beyond_noise.
 
     ``councils``: only these councils (a council report needs one; the covariance still pools all).
+
+    ``seed_per_council``: each council's null draws come from its own ``default_rng(seed)`` instead of one
+    generator shared in turn, so a council's result does not depend on which other councils are tested: the
+    council reports' table for a whole wave gives each council what a report made for it alone gives.
 
     ``method``: "ordinal" (the calibrated test for medians of whole-number answers, see the module
     docstring) or "mean" (the mean-of-respondents formula, kept only to show the checks catch it).
@@ -181,7 +185,8 @@ def council_change(council_levels: pd.DataFrame, answers: pd.DataFrame, model: M
             if g1 is None or g2 is None:
                 continue
             x1, x2 = g1.to_numpy(float), g2.to_numpy(float)
-            null = _null_changes(x1, x2, cov, draws, rng, prior_mean, prior_var)
+            own = np.random.default_rng(seed) if seed_per_council else rng
+            null = _null_changes(x1, x2, cov, draws, own, prior_mean, prior_var)
             p_lo[i], p_hi[i] = p_bounds(null, np.nan_to_num(_statistic(x1, x2)))
             u = tie_break(c, wave_from, wave_to, len(dims), seed)
             p[i] = p_lo[i] + u * (p_hi[i] - p_lo[i])  # the randomised p-value: exactly uniform under no change

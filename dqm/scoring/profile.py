@@ -10,14 +10,20 @@ from .peers import nearest_neighbours
 from .sector import SUPPRESS_BELOW
 
 MIN_PEERS = SUPPRESS_BELOW
+K = 15  # a council's peers: its 15 nearest neighbours
 
 
 def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.DataFrame, reference: pd.DataFrame,
-                    model: Model, wave: int, k: int = 15) -> tuple[pd.DataFrame, dict]:
-    """(one row per dimension: level, target, peer median and range, type median), info about the peer group)."""
+                    model: Model, wave: int, k: int = K, neighbours: pd.DataFrame | None = None
+                    ) -> tuple[pd.DataFrame, dict]:
+    """(one row per dimension: level, target, peer median and range, type median), info about the peer group).
+
+    ``neighbours``: every council's ``k`` nearest neighbours (:func:`dqm.scoring.peers.nearest_neighbours`), when
+    already computed for the wave; otherwise computed here from ``reference``.
+    """
     lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
     me = lv[lv["council_code"] == council]
-    nn = nearest_neighbours(reference, k=k)
+    nn = nearest_neighbours(reference, k=k) if neighbours is None else neighbours
     peer_codes = nn.loc[nn["council_code"] == council, "peer_code"].tolist()
     peers = lv[lv["council_code"].isin(peer_codes)]
     ref = reference.set_index("local-authority-code")
