@@ -356,7 +356,7 @@ def test_planted_shared_wave_inputs_are_never_loaded(tmp_path, monkeypatch):
     _plant(shared, marker)
     _plant(shared.with_suffix(".pkl"), marker)
     made = object()
-    monkeypatch.setattr(dqm.reports.wave, "compute_wave_inputs", lambda store, wave, draws: made)
+    monkeypatch.setattr(dqm.reports.wave, "compute_wave_inputs", lambda store, wave, draws, only=None: made)
     for path in (shared, shared.with_suffix(".pkl")):
         assert dqm.reports.wave.wave_inputs(tmp_path / "s.duckdb", WAVE, 50, shared=str(path)) is made
     assert not marker.exists(), "a planted pickle was loaded"
