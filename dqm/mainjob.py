@@ -211,7 +211,6 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
 
     from .ingest import read_run_manifest
     from .paths import clear_run_store, confined, make_folder, mark_run_store, output_folder
-    from .reports.batch import default_jobs
     from .store import connect
 
     exports, out_dir, store = Path(exports).resolve(), Path(out_dir).resolve(), Path(store).resolve()
@@ -240,7 +239,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     councils = make_folder(out_dir, f"councils/{wave}", "council reports folder")
     claims_path = str(build / f"claims-{wave}.jsonl")
     a, ev = settings["annual"], settings["evidence"]
-    jobs = max(1, jobs or default_jobs())
+    jobs = max(1, jobs or _cores())
     labels = {"checks": f"the engine's checks ({ev.get('check_replications', 400)} replications; kept between runs)",
               "claims": f"the claims battery ({a['bootstrap']} bootstrap draws)",
               "quality": "the data-quality report", "annual": "the annual report", "evidence": "the evidence review"}
@@ -287,6 +286,15 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
                     submit("council", _council, wave, str(store), str(councils), council, settings.get("council", {}))
     order = ["quality", "annual", "evidence", "council"]
     return sorted(made, key=lambda m: order.index(m.kind))
+
+
+def _cores() -> int:
+    """The CPU cores this process may use (the default number of workers). (As :func:`dqm.reports.batch.default_jobs`,
+    without importing the batch: the main process stays light while it ingests.)"""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def _ingest(manifest, exports: Path, store: Path, echo) -> None:
