@@ -1,14 +1,19 @@
 """The main job (`dqm run`): ingest the demo exports into a fresh store, then build the reports side by side.
 
-Where the time went before (profiled with cProfile on the demo data): the evidence review was about
-half of the run, most of it the engine's own checks on synthetic councils (thousands of seeded
-simulated fits that do not depend on the data), and the claims battery was computed twice, once by the
-annual report and once by the evidence review. Now:
+Where the time went before (profiled in CPU seconds on the demo data, second run): the three PDFs were 39% of
+all CPU (WeasyPrint measuring every cell of 80 tables), the claims battery was recomputed on every run, every
+report's kernel paid its imports after the ingest, and the council report went through the whole batch. Now:
 
-- the claims battery is computed once per run and handed to both reports (``shared_claims``);
-- the engine's checks are kept on disk between runs (:mod:`dqm.reports.cache`), keyed by the engine's code,
-  the settings and the library versions;
-- the reports run in worker processes side by side (``jobs``, default the number of cores), longest first.
+- the PDFs print without the data behind the charts and lay their tables out from set column widths
+  (:mod:`dqm.reports.pdf`, ``report.css``);
+- the claims battery is computed once per run for the annual report and the evidence review (``shared_claims``),
+  and kept on disk between runs keyed by its inputs' content and code (:func:`claims_battery`); the engine's checks
+  come from the committed record or the same cache (:mod:`dqm.reports.cache`), and so does each claim's panel view;
+- the worker processes start, each with a report kernel that has imported the reports' modules
+  (:func:`dqm.reports.notebook.start_kernel`), while the main process ingests; the reports then run side by
+  side (``jobs``, default the number of cores), longest first; each report reads the store once;
+- the example council's report is made directly (:func:`dqm.reports.notebook.run_report`, the report a batch
+  makes), then listed in its folder's manifest and index as a batch would list it.
 
 Layout of the output folder::
 
@@ -65,19 +70,87 @@ def _step(label: str, fn, *args):
     return out, time.perf_counter() - start
 
 
-def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bool, cache: str) -> Made:
-    """One report in a worker process (its own papermill kernel)."""
+_WORKER: dict = {}
+
+
+def _worker_start(cache: str) -> None:
+    """A worker process's start, while the main process ingests: the cache folder for its kernels, one report kernel
+    started with the reports' modules imported (:func:`dqm.reports.notebook.start_kernel`) for the first report
+    this worker makes, and meanwhile the libraries that export a report."""
+    import threading
+    from multiprocessing.util import Finalize
+
+    from .reports.notebook import start_kernel, stop_kernel
+
+    os.environ["DQM_CACHE_DIR"] = cache  # the kernels inherit it: the engine's checks and panel views are kept here
+    exporters = threading.Thread(target=_import_exporters, daemon=True)
+    exporters.start()
+    _WORKER["kernel"] = start_kernel()  # (waits on the kernel's sockets, leaving the imports the interpreter)
+    Finalize(None, lambda: stop_kernel(_WORKER.pop("kernel", None)), exitpriority=10)  # one never used
+    exporters.join()
+
+
+def _import_exporters() -> None:
+    """Import what a report's export needs (nbconvert, papermill, WeasyPrint); a failure shows when they are used."""
+    try:
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
+        import weasyprint  # noqa: F401
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _started() -> None:
+    """Nothing: submitted once per worker before the ingest, so that every worker starts (and warms up) then."""
+
+
+def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bool, cache: str,
+            council: str | None = None) -> Made:
+    """One report in a worker process, in this worker's waiting kernel if it has one (else a fresh one)."""
     from .reports.notebook import run_report
 
     os.environ["DQM_CACHE_DIR"] = cache  # the kernel inherits it: the engine's checks are kept here
-    r = run_report(kind, wave, store=store, out_dir=out_dir, pdf=pdf, extra=extra)
+    r = run_report(kind, wave, store=store, out_dir=out_dir, pdf=pdf, extra=extra, council=council,
+                   kernel=_WORKER.pop("kernel", None))
     return Made(kind, str(r.html), str(r.pdf or ""), r.seconds)
 
 
-def _claims(store: str, wave: int, bootstrap: int, null_bootstrap: int, path: str) -> str:
-    from .reports.wave import write_claims_results
+def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tuple[list, list]:
+    """The registered claims and their results for the wave, the results kept on disk between runs
+    (:mod:`dqm.reports.cache`).
 
-    return str(write_claims_results(store, wave, bootstrap, null_bootstrap, path))
+    The key is the content of everything the battery reads (the claims, the store's council levels, the outcomes,
+    the model and the reference councils), the settings, and the code of the claims engine, the model and the
+    reference lists: a run on unchanged data reads the battery; any change computes it afresh.
+    """
+    from .claims import EngineConfig, evaluate_claims
+    from .claims.registry import load_evidence
+    from .model import load_model
+    from .reference import councils
+    from .reports.cache import content_sha256, disk_cached
+    from .reports.wave import _claims_types
+    from .store import load
+
+    model = load_model()
+    evidence = load_evidence(None, None, None, model=model)
+    levels = load(store, model=model).councils
+    key = {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
+           "inputs": content_sha256(evidence.claims, levels, evidence.outcomes, model, councils())}
+    return evidence.claims, disk_cached("claims-battery", key, lambda: evaluate_claims(
+        evidence.claims, levels, evidence.outcomes, model, wave, EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap)),
+        code=["claims", "model", "reference"], types=_claims_types())
+
+
+def _claims(store: str, wave: int, bootstrap: int, null_bootstrap: int, path: str) -> str:
+    """The run's claims battery (:func:`claims_battery`), written where the annual report and the evidence review
+    read it (their ``shared_claims``)."""
+    from .reports.wave import _claims_key
+    from .serial import write_value
+
+    claims, results = claims_battery(store, wave, bootstrap, null_bootstrap)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return str(write_value(Path(path), {"key": _claims_key(claims, wave, bootstrap, null_bootstrap),
+                                         "results": results}, "claims results"))
 
 
 def _engine_checks(replications: int, cache: str) -> None:
@@ -88,15 +161,39 @@ def _engine_checks(replications: int, cache: str) -> None:
 
 
 def _council(wave: int, store: str, out_dir: str, council: str, extra: dict) -> Made:
-    from .reports.batch import run_batch
+    """The example council's report, made directly: the report a batch makes for it (the main process then lists
+    it in the folder's manifest and index, :func:`_list_council`)."""
+    return _report("council", wave, store, out_dir, extra, True, os.environ.get("DQM_CACHE_DIR", ""), council)
 
-    start = time.perf_counter()
-    res = run_batch(wave, store, out_dir, councils=[council], jobs=1, pdf=True, draws=int(extra.get("draws", 1000)),
-                    progress=False)
-    row = res.results.iloc[0]
-    if row["status"] == "failed":
-        raise DQMError(f"the council report for {council} failed in cell {row['cell']} ({row['error']}).")
-    return Made("council", row["html"], row["pdf"], time.perf_counter() - start)
+
+def _list_council(out_dir: Path, wave: int, store: str, council: str, made: Made, echo=print) -> None:
+    """Record a council's new report in the folder's ``manifest.json`` and rewrite ``index.html`` and ``index.csv``
+    from it, as :func:`dqm.reports.batch.run_batch` does. No input hash is recorded, so a later batch makes the
+    report again rather than trust one it did not make."""
+    import datetime as dt
+
+    from .reference import councils
+    from .reports.index import index_table, trusted_entries, write_index
+    from .reports.manifest import read_manifest, write_manifest
+    from .reports.notebook import councils_in_wave
+    from .store import connect
+
+    manifest = read_manifest(out_dir)
+    manifest["councils"][council] = {
+        "hash": "", "inputs": {}, "status": "ok", "html": Path(made.html).name, "pdf": Path(made.pdf).name,
+        "seconds": round(made.seconds, 3), "cell": "", "error": "",
+        "finished_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    write_manifest(out_dir, manifest)
+    con = connect(store, read_only=True)
+    try:
+        synthetic = bool(con.execute("SELECT coalesce(bool_or(synthetic), false) FROM submissions WHERE wave = ?",
+                                     [wave]).fetchone()[0])
+    finally:
+        con.close()
+    published, warnings = trusted_entries(manifest, councils_in_wave(store, wave), out_dir, int(wave))
+    for w in warnings:
+        echo(f"Warning: {w}")
+    write_index(out_dir, index_table(published, councils()), int(wave), synthetic)
 
 
 def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = None, council: str | None = None,
@@ -114,8 +211,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
 
     from .ingest import read_run_manifest
     from .paths import clear_run_store, confined, make_folder, mark_run_store, output_folder
-    from .reports.batch import default_jobs
-    from .store import connect, ingest_files
+    from .store import connect
 
     exports, out_dir, store = Path(exports).resolve(), Path(out_dir).resolve(), Path(store).resolve()
     manifest_path = exports / "manifest.csv"
@@ -132,35 +228,39 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     connect(store).close()
     mark_run_store(store)  # marked before any ingest, so that a killed run's store can be rebuilt next time
     echo(f"Ingesting {len(manifest)} exports listed in {manifest_path} into {store}...")
-    for r in manifest.itertuples():
-        for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
-            echo(res.summary())
     if not reports:
+        _ingest(manifest, exports, store, echo)
         echo(f"Built the store {store}; no reports (--no-reports).")
         return []
     wave = int(wave or manifest["wave"].max())
-    council = council or example_council(store, wave)
     settings = QUICK if quick else FULL
     cache = str(make_folder(out_dir, "_build/cache", "cache folder"))
     analysts = make_folder(out_dir, "analysts", "analysts' folder")
     councils = make_folder(out_dir, f"councils/{wave}", "council reports folder")
     claims_path = str(build / f"claims-{wave}.jsonl")
     a, ev = settings["annual"], settings["evidence"]
-    jobs = max(1, jobs or default_jobs())
+    jobs = max(1, jobs or _cores())
     labels = {"checks": f"the engine's checks ({ev.get('check_replications', 400)} replications; kept between runs)",
-              "claims": f"the claims battery ({a['bootstrap']} bootstrap draws)", "quality": "the data-quality report",
-              "annual": "the annual report", "evidence": "the evidence review",
-              "council": f"the council report for {council}"}
-    echo(f"Building the reports of wave {wave} in {jobs} worker{'s' if jobs > 1 else ''}, longest first: "
-         + ", ".join(labels.values()) + ".")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        # longest first: the engine's checks (unless kept from an earlier run) and the claims battery, which the
-        # annual report and the evidence review share; the evidence review starts once both are ready
+              "claims": f"the claims battery ({a['bootstrap']} bootstrap draws)",
+              "quality": "the data-quality report", "annual": "the annual report", "evidence": "the evidence review"}
+    # the workers start now, each starting a report kernel, and the engine's checks (which do not read the store)
+    # run while this process ingests
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_start,
+                             initargs=(cache,)) as pool:
         def submit(key, fn, *args):
             pending[pool.submit(_step, labels[key], fn, *args)] = key
 
         pending, finished, made = {}, set(), []
         submit("checks", _engine_checks, ev.get("check_replications", 400), cache)
+        for _ in range(jobs - 1):
+            pool.submit(_started)
+        _ingest(manifest, exports, store, echo)
+        council = council or example_council(store, wave)
+        labels["council"] = f"the council report for {council}"
+        echo(f"Building the reports of wave {wave} in {jobs} worker{'s' if jobs > 1 else ''}, longest first: "
+             + ", ".join(labels[k] for k in ("checks", "claims", "quality", "evidence", "annual", "council")) + ".")
+        # longest first: the claims battery, which the annual report and the evidence review share; the evidence
+        # review starts once the battery and the engine's checks are ready
         submit("claims", _claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)
         submit("quality", _report, "quality", wave, str(store), str(analysts), {}, False, cache)
         shared = {"shared_claims": claims_path}
@@ -171,15 +271,36 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
                 out, seconds = fut.result()
                 finished.add(key)
                 if isinstance(out, Made):
+                    if key == "council":
+                        _list_council(councils, wave, store, council, out, echo)
                     made.append(out)
                     echo(f"Wrote {out.html}" + (f" and {out.pdf}" if out.pdf else "") + f" in {out.seconds:.1f} s.")
                 else:
                     echo(f"Finished {labels[key]} in {seconds:.1f} s.")
-                if key == "claims":
-                    submit("annual", _report, "annual", wave, str(store), str(out_dir), {**a, **shared}, True, cache)
                 if key in ("claims", "checks") and {"claims", "checks"} <= finished:
                     submit("evidence", _report, "evidence", wave, str(store), str(out_dir), {**ev, **shared}, True,
                            cache)
+                if key == "claims":
+                    submit("annual", _report, "annual", wave, str(store), str(out_dir), {**a, **shared}, True, cache)
+                if key in ("claims", "checks") and {"claims", "checks"} <= finished:
                     submit("council", _council, wave, str(store), str(councils), council, settings.get("council", {}))
     order = ["quality", "annual", "evidence", "council"]
     return sorted(made, key=lambda m: order.index(m.kind))
+
+
+def _cores() -> int:
+    """The CPU cores this process may use (the default number of workers). (As :func:`dqm.reports.batch.default_jobs`,
+    without importing the batch: the main process stays light while it ingests.)"""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _ingest(manifest, exports: Path, store: Path, echo) -> None:
+    """Every export the run's manifest lists, into the store, saying what became of each."""
+    from .store import ingest_files
+
+    for r in manifest.itertuples():
+        for res in ingest_files([exports / r.file], wave=int(r.wave), store=store, assessment_type=r.assessment_type):
+            echo(res.summary())

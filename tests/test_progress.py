@@ -105,7 +105,7 @@ def test_dqm_run_says_what_it_does_before_each_long_step(model, tmp_path, monkey
     from conftest import Survey
 
     class Threads(concurrent.futures.ThreadPoolExecutor):
-        def __init__(self, max_workers=None, mp_context=None):
+        def __init__(self, max_workers=None, mp_context=None, initializer=None, initargs=()):
             super().__init__(max_workers=max_workers)
 
     exports = tmp_path / "exports"

@@ -10,6 +10,9 @@ Values are kept as typed JSON with a SHA-256 of their content (:mod:`dqm.serial`
 file in the cache folder can hold data only, and one that is damaged, changed or of an unexpected type
 is ignored and computed again. Files of any other kind there (an old or planted ``.pkl``) are never read.
 
+A result computed from data (the claims battery, a claim's panel view) is keyed by the data's content as well:
+:func:`content_sha256` of the inputs goes into ``params``, so a change to any input row computes afresh.
+
 Set DQM_CACHE_DIR to choose the folder (default ``reports/_build/cache``); delete it to start again.
 
 Example::
@@ -43,6 +46,23 @@ def _code_sha256(names) -> str:
         for p in files:
             h.update(str(p.relative_to(PACKAGE)).encode())
             h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def content_sha256(*values) -> str:
+    """The SHA-256 of ``values`` as typed JSON (:mod:`dqm.serial`: data frames with their dtypes, dataclasses, lists):
+    the part of a cache key that says which data a result was computed from.
+
+    >>> import pandas as pd
+    >>> a = content_sha256(pd.DataFrame({"x": [1, 2]}))
+    >>> a == content_sha256(pd.DataFrame({"x": [1, 2]})), a == content_sha256(pd.DataFrame({"x": [1, 3]}))
+    (True, False)
+    """
+    from ..serial import dumps
+
+    h = hashlib.sha256()
+    for value in values:
+        h.update(dumps(value).split(b"\n", 1)[1])  # the value's line (the first is a keyed hash of it)
     return h.hexdigest()
 
 

@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..paths import (
@@ -10,6 +11,11 @@ from ..paths import (
 
 # the only resource a report's PDF may read: the report's own charts, embedded as base64 PNG
 EMBEDDED_IMAGE = "data:image/png;base64,"
+
+# "Data behind this chart" (dqm.reports.plots.Chart): in the HTML only. The print stylesheet hides it; the PDF is
+# made without it, so WeasyPrint neither parses nor styles thousands of cells it would not show. (Every value in
+# it is escaped by dqm.markup, so its text cannot hold a literal "</details>".)
+SCREEN_ONLY = re.compile(r'<details class="dqm-data(?: [^"<>]*)?">.*?</details>', re.S)
 
 
 def report_url_fetcher():
@@ -35,11 +41,17 @@ def report_url_fetcher():
     return ReportFetcher()
 
 
+def print_version(page: str) -> str:
+    """The report's HTML as it prints: without the parts the print stylesheet hides (:data:`SCREEN_ONLY`)."""
+    return SCREEN_ONLY.sub("", page)
+
+
 def pdf_from_html(page: str) -> bytes:
     """The report as PDF bytes, via WeasyPrint (in-process, offline; tagged PDF/UA-1 for screen readers).
 
     The HTML is read from the string with no base URL and :func:`report_url_fetcher`: no network, no
-    local files, and no attachments (any ``<link rel=attachment>`` is dropped before writing).
+    local files, and no attachments (any ``<link rel=attachment>`` is dropped before writing). The page is printed
+    as :func:`print_version`: the print stylesheet lays its tables out from set column widths (``report.css``).
     """
     import logging
 
@@ -48,7 +60,7 @@ def pdf_from_html(page: str) -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     options = {"pdf_variant": "pdf/ua-1"}
-    doc = weasyprint.HTML(string=page, url_fetcher=report_url_fetcher()).render(**options)
+    doc = weasyprint.HTML(string=print_version(page), url_fetcher=report_url_fetcher()).render(**options)
     doc.metadata.attachments = []
     return doc.write_pdf(attachments=[], **options)
 

@@ -46,18 +46,66 @@ def safe_href(url) -> str | None:
     return page + ("#" + quote(frag, safe="-._~") if _ else "")
 
 
+# Column widths for tables (report.css ``th.dqm-w4`` ... ``th.dqm-w18``, in characters, padding included): a short
+# column (verdicts, counts, who makes a claim) gets a set width at least as wide as its longest word or number, so
+# nothing in it is broken mid-word; a long-text column gets none and takes the rest of the width, wrapping only there.
+# In print every table is laid out with ``table-layout: fixed`` from these widths, without measuring every cell.
+COLUMN_WIDTHS = (4, 6, 8, 10, 12, 14, 16, 18)
+SHORT_TEXT = 24  # characters: a column whose longest value is longer is long text
+SHORT_LINE = 14  # characters: a short column is made wide enough for values up to this long on one line
+WIDTH_BUDGET = 72  # characters: the short columns' widths together stay within this, so long text keeps room
+
+
+def column_width(header, values) -> int | None:
+    """The set width (in characters, from :data:`COLUMN_WIDTHS`) of a short table column, or None for long text.
+
+    A column is short when every value is at most :data:`SHORT_TEXT` characters; its width fits the longest word
+    of the header and of the values (numbers are single words, so never broken) and whole values up to
+    :data:`SHORT_LINE` characters.
+
+    >>> column_width("Councils", ["179", "1,204"]), column_width("Verdict", ["no meaningful effect"])
+    (10, 16)
+    >>> column_width("Claim", ["Councils with better digital spend less on central services per resident"]) is None
+    True
+    """
+    texts = [str(v) for v in values]
+    if any(len(t) > SHORT_TEXT for t in texts):
+        return None
+    words = [len(w) for t in [str(header), *texts] for w in t.split()]
+    need = max([*words, *(min(len(t), SHORT_LINE) for t in texts), 1]) + 2  # + the cell's padding
+    return next((w for w in COLUMN_WIDTHS if w >= need), None)
+
+
+def column_widths(d: pd.DataFrame, links: dict) -> list:
+    """:func:`column_width` for each column of ``d`` (a link column by its link text), widest dropped first until the
+    short columns fit :data:`WIDTH_BUDGET`."""
+    widths = [column_width(c, [links[c]] * len(d) if c in links else
+                           ["–" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in d[c]])
+              for c in d.columns]
+    while sum(w or 0 for w in widths) > WIDTH_BUDGET:
+        widths[max(range(len(widths)), key=lambda i: widths[i] or 0)] = None
+    return widths
+
+
 def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict | None = None,
                css_class: str = "") -> Markup:
     """An accessible HTML table with a caption and column headers; every cell escaped.
 
-    ``css_class`` adds a class for a table with its own layout in report.css (``dqm-evidence``).
+    ``css_class`` adds a class for a table with its own layout in report.css (``dqm-evidence``). Short columns get
+    a set width (:func:`column_widths`).
 
     ``links`` maps a column name to the link text: that column's values are links within this report or to a
     sibling report (anything else, such as a ``javascript:`` or ``file:`` URL, is shown as text).
     """
     links = links or {}
     d = df.reset_index() if index else df
-    head = Markup("").join(html('<th scope="col">{}</th>', c) for c in d.columns)
+
+    def th(c, width):
+        if width is None:
+            return html('<th scope="col">{}</th>', c)
+        return html('<th scope="col" class="dqm-w{}">{}</th>', width, c)
+
+    head = Markup("").join(th(c, w) for c, w in zip(d.columns, column_widths(d, links)))
 
     def cell(col, v):
         if v is None or (isinstance(v, float) and v != v) or v is pd.NA:

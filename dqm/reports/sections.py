@@ -21,7 +21,6 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
     :func:`narrative.registration`), the councils it used and lost, what was found, robustness, caveats."""
     from ..claims import losses_sentence
     from ..claims.engine import power_rows
-    from ..claims.panel import panel_view
 
     c = result.claim
     head = [narrative.claim_header(c, model, measures)]
@@ -50,12 +49,31 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
         if c.kind == "association" and len(result.specs):
             parts += [block(plots.specification_curve(result.specs, f"Specification curve: {c.id}", source, c.sesoi)),
                       block(narrative.spec_curve_sentence(row),
-                            narrative.panel_sentence(panel_view(council_levels, outcomes, model, c.exposure, c.outcome)))]
+                            narrative.panel_sentence(kept_panel_view(council_levels, outcomes, model, c.exposure,
+                                                                     c.outcome)))]
     measure = measures.loc[c.outcome].to_dict() if c.outcome in measures.index else {}
     caveats = narrative.claim_caveats(row, c, measure, wave, synthetic)
     if caveats:
         parts.append(block(paragraph("", lead="Caveats."), bullets(caveats)))
     return parts
+
+
+def kept_panel_view(council_levels: pd.DataFrame, outcomes: pd.DataFrame, model: Model, exposure: str,
+                    measure: str) -> dict:
+    """A claim's panel view (:func:`dqm.claims.panel.panel_view`), kept on disk between runs (:mod:`.cache`): a report
+    neither refits it nor loads statsmodels while the rows it reads and the panel code are unchanged.
+
+    The key holds everything ``panel_view`` can read: the self-assessments' council, wave and exposure, every
+    column of the measure's outcomes, and the model."""
+    from ..claims.panel import panel_view
+    from .cache import content_sha256, disk_cached
+
+    col = "overall_mean" if exposure == "overall" else exposure
+    self_rows = council_levels[council_levels["assessment_type"] == "self"]
+    read = (self_rows[["council_code", "wave", col]].reset_index(drop=True),
+            outcomes[outcomes["measure"] == measure].reset_index(drop=True))
+    return disk_cached("panel-view", {"exposure": exposure, "measure": measure, "inputs": content_sha256(*read, model)},
+                       lambda: panel_view(council_levels, outcomes, model, exposure, measure), code=["claims/panel"])
 
 
 def sector_change_section(council_levels: pd.DataFrame, model: Model, wave: int, source: str) -> list:
