@@ -18,6 +18,7 @@ report's kernel paid its imports after the ingest, and the council report went t
 Layout of the output folder::
 
     state-of-digital-YEAR.html/.pdf, evidence-review-YEAR.html/.pdf   for publication
+    dqm-handbook-VERSION.html                                          what each level means (the reports link to it)
     councils/YEAR/council-CODE-YEAR.html/.pdf, index.html, index.csv  one example council (all: `dqm report councils`)
     analysts/data-quality-YEAR.html                                  names councils: not for publication
     _build/                                                           the store, executed notebooks, caches
@@ -160,6 +161,15 @@ def _engine_checks(replications: int, cache: str) -> None:
     engine_checks(replications)
 
 
+def _handbook(out_dir: str) -> str:
+    """The model's handbook beside the annual report (every report links to it); HTML only (`dqm handbook --pdf`
+    prints it)."""
+    from .documents.handbook import write_handbook
+    from .model import load_model
+
+    return str(write_handbook(out_dir, load_model())[0])
+
+
 def _council(wave: int, store: str, out_dir: str, council: str, extra: dict) -> Made:
     """The example council's report, made directly: the report a batch makes for it (the main process then lists
     it in the folder's manifest and index, :func:`_list_council`)."""
@@ -242,7 +252,8 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
     jobs = max(1, jobs or _cores())
     labels = {"checks": f"the engine's checks ({ev.get('check_replications', 400)} replications; kept between runs)",
               "claims": f"the claims battery ({a['bootstrap']} bootstrap draws)",
-              "quality": "the data-quality report", "annual": "the annual report", "evidence": "the evidence review"}
+              "quality": "the data-quality report", "annual": "the annual report", "evidence": "the evidence review",
+              "handbook": "the model's handbook"}
     # the workers start now, each starting a report kernel, and the engine's checks (which do not read the store)
     # run while this process ingests
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_start,
@@ -263,6 +274,7 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
         # review starts once the battery and the engine's checks are ready
         submit("claims", _claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)
         submit("quality", _report, "quality", wave, str(store), str(analysts), {}, False, cache)
+        submit("handbook", _handbook, str(out_dir))
         shared = {"shared_claims": claims_path}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -275,6 +287,8 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
                         _list_council(councils, wave, store, council, out, echo)
                     made.append(out)
                     echo(f"Wrote {out.html}" + (f" and {out.pdf}" if out.pdf else "") + f" in {out.seconds:.1f} s.")
+                elif key == "handbook":
+                    echo(f"Wrote {out} in {seconds:.1f} s.")
                 else:
                     echo(f"Finished {labels[key]} in {seconds:.1f} s.")
                 if key in ("claims", "checks") and {"claims", "checks"} <= finished:

@@ -34,7 +34,8 @@ def test_main_job_layout(demo_run):
     """Publications at the top, the example council with its index in councils/YEAR/, the data quality report
     (which names councils) apart in analysts/."""
     out, _ = demo_run
-    assert sorted(p.name for p in out.glob("*.html")) == ["evidence-review-2026.html", "state-of-digital-2026.html"]
+    assert sorted(p.name for p in out.glob("*.html")) == ["dqm-handbook-0.2-example.html", "evidence-review-2026.html",
+                                                          "state-of-digital-2026.html"]  # every report links to the handbook
     assert (out / "analysts" / "data-quality-2026.html").exists()
     councils = out / "councils" / "2026"
     assert len(list(councils.glob("council-*-2026.html"))) == 1 and len(list(councils.glob("council-*-2026.pdf"))) == 1
