@@ -13,7 +13,7 @@ The four demo reports, the handbook and a small batch index are built once (test
 - axe-core (where `.ci/run` installed it) finds no serious or critical violation on any page.
 
 A failure lists the page, the width and every cell and token (or page and heading) at fault. Building the
-pages takes about 3 minutes of CPU, so these tests are marked slow; `.ci/run` runs them on every submission.
+pages takes about 2 minutes of CPU, so these tests are marked slow; `.ci/run` runs them on every submission.
 """
 from __future__ import annotations
 

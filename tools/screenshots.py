@@ -5,8 +5,8 @@ tests/test_layout.py checks), then writes, for each page:
 
 - ``NAME-1280.png`` and ``NAME-390.png``: the first screen on a laptop (1280 x 800 CSS px) and on a phone
   (390 x 844, as a phone lays it out);
-- ``NAME-1280-full.png`` and ``NAME-390-full.png``: the whole page, at a quarter and half scale (a very long
-  page is cut at 16,000 CSS px, and the index says so);
+- ``NAME-1280-full.png`` and ``NAME-390-full.png``: the whole page at half scale (a very long page is cut at
+  16,000 CSS px, and the index says so);
 
 and for each PDF: ``NAME-pdf-page1.png`` (the first page at 72 dpi) and ``NAME-pdf-pages.png`` (every page as
 a thumbnail, to see where pages break and which are left empty). Images are reduced to a 128-colour palette
@@ -15,7 +15,7 @@ to keep them small. ``README.md`` in the same folder indexes them.
 Chromium is driven by tests/browser.py (a phone-width viewport needs the DevTools protocol) and PDF pages
 are drawn by pypdfium2 (pinned in requirements.lock). Run from the project root:
 
-    python tools/screenshots.py [--out docs/screenshots] [--keep DIR]
+    python tools/screenshots.py [--out docs/screenshots] [--keep DIR | --pages DIR]
 """
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import Browser, chromium  # noqa: E402
-from report_pages import WAVE, build_pages  # noqa: E402
+from report_pages import WAVE, build_pages, built_pages  # noqa: E402
 
 TITLES = {"annual": f"State of Digital {WAVE} (annual report)", "evidence": f"Evidence review {WAVE}",
           "council": f"Council benchmark report {WAVE} (the demo's example council)",
           "quality": f"Data quality report {WAVE} (for analysts; no PDF)", "handbook": "Handbook of the model",
           "index": f"Batch index of council reports {WAVE} (a batch of a few councils)"}
-SCREENS = {1280: (800, 0.25), 390: (844, 0.5)}  # width: (first-screen height, full-page scale)
+SCREENS = {1280: (800, 0.5), 390: (844, 0.5)}  # width: (first-screen height, full-page scale)
 LONGEST = 16000  # CSS px of a full-page screenshot
 THUMB = 0.2  # PDF thumbnails: a fifth of 72 dpi
 PER_ROW = 8
@@ -91,7 +91,7 @@ def write_index(out: Path, shots: dict[str, dict], commit: str) -> Path:
              f"`{commit}`: the pages are built with `dqm run --quick`, `dqm handbook --pdf` and `dqm report councils` "
              "for a few councils, then photographed in headless Chromium (a laptop 1280 px wide; a phone 390 px "
              "wide, laid out as a phone would) and their PDFs drawn page by page. tests/test_layout.py checks the "
-             "same pages. Whole-page images are at a quarter (1280 px) or half (390 px) scale; a page longer than "
+             "same pages. Whole-page images are at half scale; a page longer than "
              f"{LONGEST:,} CSS px is cut there (marked *cut*). Images use a 128-colour palette to stay small.", ""]
     for name, items in shots.items():
         lines += [f"## {TITLES[name]}", ""]
@@ -106,6 +106,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the images and README.md")
     ap.add_argument("--keep", help="build the pages in this folder and keep them (default: a temporary folder)")
+    ap.add_argument("--pages", help="photograph the pages an earlier --keep DIR run built there, without building them")
     args = ap.parse_args(argv)
     browser = chromium(required=True)
     out = Path(args.out)
@@ -115,10 +116,13 @@ def main(argv=None) -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip() or "unknown"
     with tempfile.TemporaryDirectory(prefix="dqm-screenshots-") as tmp:
-        folder = Path(args.keep) if args.keep else Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        print(f"Building the pages in {folder} (about 3 minutes of CPU)...", file=sys.stderr, flush=True)
-        pages = build_pages(folder)
+        if args.pages:
+            pages = built_pages(Path(args.pages))
+        else:
+            folder = Path(args.keep) if args.keep else Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            print(f"Building the pages in {folder} (about 2 minutes of CPU)...", file=sys.stderr, flush=True)
+            pages = build_pages(folder)
         shots = {}
         with Browser(browser, Path(tmp) / "profile") as b:
             for name, built in pages.items():
