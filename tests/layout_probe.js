@@ -64,17 +64,25 @@
                    token: t.span.textContent, lines: lines});
     }
   });
+  // the page is wider than the screen (clientWidth: on a phone, innerWidth grows to the overflowing width)
   var root = document.documentElement, viewport = root.clientWidth, overflow = [];
   if (root.scrollWidth > viewport) {
+    var out = [];
     document.querySelectorAll("body *").forEach(function (el) {
       var r = el.getBoundingClientRect();
-      var parent = el.parentElement.getBoundingClientRect();
-      if (r.right > viewport + 1 && !(parent.right > viewport + 1 && el.parentElement !== document.body)) {
-        overflow.push({element: el.tagName.toLowerCase() + (el.className ? "." + String(el.className).split(" ").join(".") : ""),
-                       text: (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 60), right: Math.round(r.right)});
-      }
+      var spill = getComputedStyle(el).overflowX === "visible" ? el.scrollWidth : 0;  // text beyond its box
+      var right = r.left + Math.max(r.width, spill);
+      if (right > viewport + 1) out.push({el: el, right: right});
     });
+    // the innermost: elements holding no other that sticks out, widest first
+    out.filter(function (o) { return !out.some(function (p) { return p.el !== o.el && o.el.contains(p.el); }); })
+      .sort(function (a, b) { return b.right - a.right; }).slice(0, 10).forEach(function (o) {
+        var el = o.el;
+        overflow.push({element: el.tagName.toLowerCase() + (typeof el.className === "string" && el.className ?
+                         "." + el.className.trim().split(/\s+/).join(".") : ""),
+                       text: (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 60), right: Math.round(o.right)});
+      });
   }
   return {broken: broken, viewport: viewport, innerWidth: window.innerWidth, scrollWidth: root.scrollWidth,
-          overflow: overflow.slice(0, 10)};
+          overflow: overflow};
 })()

@@ -100,7 +100,9 @@ def test_page_fits_a_320_px_screen(probed, name):
 def test_pdf_keeps_headings_and_captions_with_what_they_introduce(pages, name):
     pdf = pages[name].pdf
     assert pdf is not None, f"the {name} report has no PDF"
-    parted = stranded(read_pages(pdf))
+    read = read_pages(pdf)
+    assert any(p.elements for p in read), f"{pdf.name} names no heading or caption: is it still tagged PDF/UA?"
+    parted = stranded(read)
     lines = [f"{name} PDF page {number}: {'heading' if el.kind != 'Caption' else 'caption'} {el.text[:90]!r} "
              + ("ends the page; what it introduces starts the next" if el.leads
                 else "starts the page; its figure ends the one before") for number, el in parted]
@@ -127,3 +129,42 @@ def test_page_has_no_serious_or_critical_axe_violations(pages, browser, name, tm
         violations = b.axe(axe)
     bad = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not bad, f"{name}: " + "; ".join(f"{v['id']} ({v['impact']}, {v['nodes']} elements): {v['help']}" for v in bad)
+
+
+# ---------------------------------------------------------------- the yardsticks themselves, on pages made to fail
+def _pdf(tmp_path: Path, body: str) -> Path:
+    """A tagged PDF (as the reports are made) of a small A4 page with ``body``."""
+    from dqm.reports.pdf import pdf_from_html
+
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>t</title><style>@page { size: A4; "
+            "margin: 20mm } table { break-inside: avoid }</style></head><body>" + body + "</body></html>")
+    path = tmp_path / "t.pdf"
+    path.write_bytes(pdf_from_html(page))
+    return path
+
+
+def test_the_pdf_yardstick_finds_a_caption_parted_from_its_table_and_an_empty_page(tmp_path):
+    rows = "".join(f"<tr><td>row {i}</td><td>{i}</td></tr>" for i in range(12))
+    table = f"<table><caption>Stranded caption</caption><thead><tr><th>a</th><th>b</th></tr></thead>{rows}</table>"
+    parted = read_pages(_pdf(tmp_path, "<h2>Start</h2><p style='margin-bottom: 215mm'>Text.</p>" + table))
+    assert [(n, el.text) for n, el in stranded(parted)] == [(1, "Stranded caption")]
+    kept = read_pages(_pdf(tmp_path, "<h2>Start</h2><p style='margin-bottom: 100mm'>Text.</p>" + table))
+    assert len(kept) == 1 and stranded(kept) == []
+    tall = table.replace(rows, rows * 2).replace("<td>", "<td style='height: 8mm'>")  # 24 rows: about 230 mm
+    pushed = read_pages(_pdf(tmp_path, "<h2>Start</h2><p>Text.</p><h2>Next</h2>" + tall + "<p>End.</p>"))
+    assert len(pushed) >= 2 and filled(pushed)[0] < PAGE_FILLED and stranded(pushed)[0][1].text == "Next"
+
+
+def test_the_browser_yardstick_finds_a_broken_number_and_overflow(browser, tmp_path):
+    page = tmp_path / "t.html"
+    page.write_text("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                    "content='width=device-width, initial-scale=1'><title>t</title></head><body>"
+                    "<table><caption>Squeezed</caption><tr><td style='width: 100%'>" + "long text " * 60 +
+                    "</td><td style='overflow-wrap: anywhere'>179</td><td>self-assessment</td></tr></table>"
+                    "<table><caption>Fine</caption><tr><td>179</td></tr></table>"
+                    "<pre>" + "x" * 80 + "</pre></body></html>", encoding="utf-8")
+    with Browser(browser, tmp_path / "profile") as b:
+        b.open(page, width=390)
+        r = b.evaluate(PROBE)
+    assert [(x["table"], x["token"]) for x in r["broken"]] == [("Squeezed", "179")]
+    assert r["viewport"] == 390 and r["scrollWidth"] > 390 and r["overflow"][0]["element"] == "pre"
