@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: report test test-slow lint bench lab lock clean help
+.PHONY: report test test-slow lint bench lab lock clean help screenshots
 
 help:
 	@echo "make report     run the main job on the bundled demo data (writes reports/)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-slow  run the slow suites too (full simulation settings)"
 	@echo "make lint       check the code with ruff and that notebooks are committed without outputs"
 	@echo "make bench      run the performance benchmarks (writes benchmarks/results/)"
+	@echo "make screenshots  photograph the demo reports, handbook and batch index at 1280 and 390 px, and their PDF pages (docs/screenshots/)"
 	@echo "make lab        start JupyterLab on the project at notebooks/explore.ipynb (installs it and builds the demo store the first time)"
 	@echo "make clean      remove .venv, build files and generated reports"
 
@@ -44,6 +45,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/publish.py $(BENCH_ARGS)
+
+# the demo reports, the handbook and a small batch index, built afresh and photographed in headless Chromium at 1280 and
+# 390 px, with their PDF pages, into docs/screenshots/ with an index README.md (needs Chromium: apt-get install chromium)
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 # JupyterLab is installed once (its pins are in requirements-lab.lock); the demo store is built if missing
 # (ingest only, a few seconds); Lab opens on the project at the guided tour, with the project's .venv as

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import axe_js
 from bs4 import BeautifulSoup
 
 from dqm.reports.batch import run_batch
@@ -81,19 +82,12 @@ def test_index_page_is_valid_accessible_and_searchable(cli_batch):
     assert len(ids) == len(set(ids))
 
 
-def _axe_js() -> Path | None:
-    for p in (os.environ.get("DQM_AXE_JS"), Path(__file__).resolve().parent.parent / ".ci/axe/node_modules/axe-core/axe.min.js"):
-        if p and Path(p).is_file():
-            return Path(p)
-    return None
-
-
 def test_index_page_has_no_serious_or_critical_axe_violations(cli_batch, tmp_path):
     """axe-core in headless Chromium (`.ci/run` installs axe-core with npm when Chromium and npm are present)."""
     import shutil
 
     chromium = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-    axe = _axe_js()
+    axe = axe_js()
     if not (chromium and axe):
         pytest.skip("axe-core or Chromium is not installed; the structural checks of the index page still ran")
     out, _ = cli_batch

@@ -26,10 +26,8 @@ from __future__ import annotations
 import collections
 import http.server
 import json
-import os
 import re
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 
@@ -37,6 +35,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from browser import chromium, dump_dom_with_probe
 from bs4 import BeautifulSoup
 
 from dqm.paths import data_dir
@@ -273,29 +272,19 @@ def hostile_documents(hostile_inputs):
     return {**h, "pack": pack, "plan": plan, "handbook": handbook, "handbook_pdf": handbook_pdf}
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("DQM_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("Chromium is needed for the hostile-report test: apt-get install chromium")
-    return None
-
-
 PROBE = ("<script>setTimeout(function(){document.body.setAttribute('data-dqm-probe', JSON.stringify({xss: "
          "window.__xss || 0, title: document.title, width: document.documentElement.scrollWidth, "
          "viewport: window.innerWidth}))}, 500)</script>")
 
 
+def _chromium() -> str | None:
+    """Chromium, or None (browser half skipped); fails the test when DQM_REQUIRE_CHROMIUM=1 (tests/browser.py)."""
+    return chromium()
+
+
 def _open_in_chromium(browser: str, html_path: Path, tmp: Path) -> BeautifulSoup:
     """The DOM after the page ran, with the probe's record on <body>: one browser launch per report."""
-    page = tmp / ("probe-" + html_path.name)
-    page.write_text(html_path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    p = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                        "--virtual-time-budget=4000", "--window-size=1280,900", f"--user-data-dir={tmp / 'profile'}",
-                        page.as_uri()], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and "<body" in p.stdout, p.stderr[-2000:]
-    return BeautifulSoup(p.stdout, "html.parser")
+    return dump_dom_with_probe(browser, html_path, tmp, PROBE)
 
 
 URL_ATTRS = ("href", "src", "action", "formaction", "data", "srcset", "poster", "background", "xlink:href")
