@@ -34,7 +34,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q -s
 
 # the same checks as CI and the optional pre-commit hooks (.pre-commit-config.yaml); ruff is pinned in requirements.lock
-LINT_PATHS := dqm tests benchmarks studies .ci
+LINT_PATHS := dqm tests benchmarks studies tools .ci
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
