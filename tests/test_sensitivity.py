@@ -234,7 +234,7 @@ def test_every_verdict_cell_says_association_period_and_reach(demo_table):
     from dqm.reports import narrative
 
     t = demo_table.set_index("id")
-    cells = {i: narrative.verdict_cell(r) for i, r in t.iterrows()}
+    cells = {i: narrative.verdict_cell(r).replace("\u2011", "-") for i, r in t.iterrows()}  # read as typed
     for i, r in t.iterrows():
         if r["verdict"] == "untestable" or r["kind"] != "association":
             continue

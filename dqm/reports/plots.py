@@ -92,7 +92,8 @@ def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict 
     """An accessible HTML table with a caption and column headers; every cell escaped.
 
     ``css_class`` adds a class for a table with its own layout in report.css (``dqm-evidence``). Short columns get
-    a set width (:func:`column_widths`).
+    a set width (:func:`column_widths`). The table sits in a labelled scroll container, so that on a phone it
+    scrolls sideways instead of breaking words and numbers.
 
     ``links`` maps a column name to the link text: that column's values are links within this report or to a
     sibling report (anything else, such as a ``javascript:`` or ``file:`` URL, is shown as text).
@@ -119,8 +120,11 @@ def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict 
     body = Markup("").join(Markup("<tr>") + Markup("").join(cell(c, v) for c, v in zip(d.columns, row)) + Markup("</tr>")
                            for row in d.itertuples(index=False, name=None))
     classes = " ".join(["dqm-table", *css_class.split()])
-    return (html('<table class="{}"><caption>{}</caption><thead><tr>', classes, caption) + head
-            + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table>"))
+    # the scroll container: on a narrow screen a table wider than the page scrolls sideways inside it (with its
+    # caption), so that no cell has to break a number or a word; a keyboard user can focus it to scroll
+    return (html('<div class="dqm-table-scroll" role="region" tabindex="0" aria-label="{}">', caption)
+            + html('<table class="{}"><caption>{}</caption><thead><tr>', classes, caption) + head
+            + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table></div>"))
 
 
 def chart_label(text, limit: int = 60) -> str:

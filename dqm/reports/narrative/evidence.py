@@ -9,7 +9,7 @@ from functools import lru_cache
 import pandas as pd
 
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
-from .words import list_words, long_date, number, p_text, percent, plural
+from .words import list_words, long_date, number, p_text, percent, period_text, plural
 
 # ---------------------------------------------------------------- claims (evidence review)
 VERDICT_WORDS = {
@@ -279,7 +279,7 @@ def timing_words(row) -> str:
     timing = row.get("timing") or ""
     if not timing:
         return ""
-    return f"{row['period']} outcomes, {row['wave']} assessments: {TIMING_WORDS[timing]}"
+    return f"{period_text(row['period'])} outcomes, {row['wave']} assessments: {TIMING_WORDS[timing]}"
 
 
 def _needs(row) -> str:
@@ -338,7 +338,7 @@ def verdict_cell(row) -> str:
     if row.get("kind", "association") == "association":
         parts.append("an association between councils, not evidence of a cause")
     else:
-        parts.append(f"self-assessed against independent levels of the same councils, {row.get('period')}")
+        parts.append(f"self-assessed against independent levels of the same councils, {period_text(row.get('period'))}")
     if timing_words(row):
         parts.append(timing_words(row))
     if row.get("direction") != "none" and out_of_reach(row):

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import pandas as pd
@@ -21,6 +22,16 @@ from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (e
 
 SYNTHETIC_BANNER = ("Synthetic data: this report is built from computer-generated demonstration assessments, "
                     "not from real councils' answers. Its figures say nothing about any real council.")
+
+
+def period_text(period) -> str:
+    """A period label as it is printed inside running text: its hyphen between digits made non-breaking (U+2011), so
+    that "2022-23" or "2026-03" is never split across two lines of a narrow table cell.
+
+    >>> period_text("2022-23") == "2022\u201123"
+    True
+    """
+    return re.sub(r"(?<=\d)-(?=\d)", "\u2011", str(period))
 
 
 def number(x, dp: int = 0) -> str:
