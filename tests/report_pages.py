@@ -42,7 +42,7 @@ def build_pages(folder: Path) -> dict[str, Built]:
     folder = Path(folder)
     out = folder / "reports"
     _dqm("run", "--quick", "--out-dir", str(out))
-    if not list(out.glob("dqm-handbook-*.html")):
+    if not list(out.glob("dqm-handbook-*.pdf")):
         _dqm("handbook", "--pdf", "--out-dir", str(out))
     store = out / "_build" / "demo.duckdb"
     codes = councils_in_wave(store, WAVE)[:INDEX_COUNCILS]

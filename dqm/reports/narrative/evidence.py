@@ -635,7 +635,7 @@ def panel_sentence(view: dict) -> Markup:
 def untestable_table(table: "pd.DataFrame") -> "pd.DataFrame":
     t = table[table["verdict"] == "untestable"]
     # a claim with no outcome names the data that would settle it; any other reason is shown as given
-    why = t["reason"].where(t["settle_with"] == "", "no open data yet")
+    why = t["reason"].where(t["settle_with"] == "", "no open data yet").map(period_text)  # "2026-27" kept whole
     return pd.DataFrame({"Claim": t["statement"], "Why it cannot be tested": why,
                          "Data that would settle it": t["settle_with"].replace("", "–")})
 
