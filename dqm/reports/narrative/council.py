@@ -80,9 +80,10 @@ def signed(value, dp: int = 1) -> str:
     return text[1:] if float(text) == 0 else text
 
 
-def interval_words(low, high, dp: int = 1, sign: bool = False) -> str:
+def interval_words(low, high, dp: int = 1, sign: bool = False, joiner: str = "to") -> str:
     """'2.6 to 3.2': an interval at ``dp`` places, or at as many more (up to 3) as its two ends need to differ, so
-    that a report never states an interval of no width that the figures do not have. ``sign``: '+0.1 to +0.5'.
+    that a report never states an interval of no width that the figures do not have. ``sign``: '+0.1 to +0.5';
+    ``joiner``: the word between the ends ('between 2.6 and 3.2').
 
     >>> interval_words(2.61, 3.24), interval_words(2.91, 2.94), interval_words(-0.12, 0.31, sign=True)
     ('2.6 to 3.2', '2.91 to 2.94', '-0.1 to +0.3')
@@ -90,7 +91,7 @@ def interval_words(low, high, dp: int = 1, sign: bool = False) -> str:
     fmt = signed if sign else number
     while dp < 3 and fmt(low, dp) == fmt(high, dp):
         dp += 1
-    return f"{fmt(low, dp)} to {fmt(high, dp)}"
+    return f"{fmt(low, dp)} {joiner} {fmt(high, dp)}"
 
 
 def rank_range(low, high, n) -> str:
@@ -104,8 +105,20 @@ def level_sentence(name: str, mine, model: Model) -> str:
     """The council's overall level from the measurement model, in the model's words, with its 90% interval."""
     return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}. Allowing for what its "
             f"respondents' answers cannot settle (their disagreement and leniency, rounding to whole levels and the "
-            f"bias of self-assessment), it lies between {interval_words(mine['level_low'], mine['level_high'])} "
+            f"bias of self-assessment), it is between {interval_words(mine['level_low'], mine['level_high'], joiner='and')} "
             "(90% interval).")
+
+
+def answered(profile: "pd.DataFrame") -> int:
+    """How many dimensions the council's respondents answered (the profile's dimension rows with a level)."""
+    return int(profile.loc[profile["dimension_id"] != "overall_mean", "level"].notna().sum())
+
+
+def has_overall(profile: "pd.DataFrame") -> bool:
+    """Whether the council answered enough dimensions for the quality model's overall level (its ``min_coverage``):
+    a council that did not is given no overall level or position, whatever the measurement model could infer."""
+    o = profile.loc[profile["dimension_id"] == "overall_mean", "level"]
+    return bool(len(o)) and o.iloc[0] == o.iloc[0]
 
 
 def position_sentence(name: str, mine, wave: int) -> str:
@@ -118,7 +131,20 @@ def position_sentence(name: str, mine, wave: int) -> str:
             f"{int(wave)} (90% interval; 1st is the highest level). That places it {POSITION_WORDS[mine['position']]}.")
 
 
-def sensitivity_sentence(sensitivity: "pd.DataFrame", council: str) -> str:
+def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensitivity: "pd.DataFrame", notes,
+                   wave: int, model: Model) -> list:
+    """The council report's position among councils: the measurement model's rank interval, the rank range under
+    other aggregation rules, and what the model had to assume; or, for a council that answered too few dimensions
+    for an overall level, why it is not placed."""
+    if not has_overall(profile):
+        return [f"{name} has no overall level this wave, so it is not placed among other councils: its respondents "
+                f"answered {number(answered(profile))} dimensions, and an overall level needs at least "
+                f"{number(model.min_coverage)}.", assumptions_paragraph(notes)]
+    return [position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
+            assumptions_paragraph(notes)]
+
+
+def rules_sensitivity_sentence(sensitivity: "pd.DataFrame", council: str) -> str:
     """The council's rank range when its answers, as given, are combined by other defensible rules (``sensitivity``:
     :func:`dqm.reports.wave.sensitivity_ranks`, where a council with no overall score under them has no row)."""
     rows = sensitivity[sensitivity["council_code"] == council]
@@ -159,7 +185,8 @@ def _ordered(changes: "pd.DataFrame", model: Model) -> "pd.DataFrame":
 
 
 def _chance(p) -> str:
-    return "under 1%" if p < 0.005 else ("over 99%" if p > 0.995 else percent(p))
+    """A chance for a table: '12%', 'under 1%', 'over 99%' (never a bare 0% or 100%)."""
+    return "under 1%" if p < 0.01 else ("over 99%" if p > 0.99 else percent(p))
 
 
 def council_change_table(changes: "pd.DataFrame", model: Model) -> "pd.DataFrame":
@@ -183,7 +210,7 @@ def in_tens(p) -> str:
     return "fewer than 1 in 10 times" if k < 1 else ("nearly every time" if k >= 10 else f"about {k} in 10 times")
 
 
-def power_sentence(changes: "pd.DataFrame") -> str:
+def change_power_sentence(changes: "pd.DataFrame") -> str:
     """What the test could find, said once: the chance a real change of one whole level is flagged, on a dimension
     (the median over the council's dimensions) and overall."""
     dims = changes[changes["dimension"] != "overall"]["power_one_level"]
@@ -220,7 +247,7 @@ def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int
     n = len(c)
     s += (f" With no real change at all, about 1 in {round(1 / alpha)} of these {number(n)} comparisons would be "
           f"flagged by chance (about {number(alpha * n, 1)} of them), so a single flag is weak evidence on its own.")
-    return s + " " + power_sentence(c)
+    return s + " " + change_power_sentence(c)
 
 
 # ---------------------------------------------------------------- council report helpers
@@ -260,12 +287,19 @@ def targets_below_level(profile: "pd.DataFrame") -> str:
 def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> Markup:
     """The council report's first lines: the overall level from the measurement model in the model's words with its
     90% interval, strengths and gaps with ties shown, where the council stands (``mine``: its row of
-    :func:`dqm.scoring.positions.council_positions`), and any target below the current level."""
-    lines = [level_sentence(name, mine, model)]
+    :func:`dqm.scoring.positions.council_positions`), and any target below the current level. A council that
+    answered too few dimensions for an overall level is given none, and no position."""
+    if has_overall(profile):
+        lines = [level_sentence(name, mine, model)]
+    else:
+        lines = [f"{name} has no overall level in this wave: too few dimensions were answered."]
     lines += strengths_and_gaps(profile, model)
-    lines.append(f"Allowing for what its respondents' answers cannot settle, it ranks "
-                 f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])}: "
-                 f"{POSITION_WORDS[mine['position']]}.")
+    if has_overall(profile):
+        lines.append(f"Allowing for what its respondents' answers cannot settle, it ranks "
+                     f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])}: "
+                     f"{POSITION_WORDS[mine['position']]}.")
+    else:
+        lines.append("Too few dimensions were answered for an overall level, so it is not placed among other councils.")
     below = targets_below_level(profile)
     if below:
         lines.append(below)
