@@ -172,6 +172,8 @@ def assumptions_paragraph(notes) -> Markup:
 def change_verdict(r) -> str:
     """One change as the model's test reads it, in the words of data/report_wording.yaml."""
     w = report_wording()["change_verdicts"]
+    if r.p_value != r.p_value:
+        return w["untested"]
     return w["beyond"] if r.flagged else w["noise"]
 
 
@@ -244,7 +246,7 @@ def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int
              "leniency and rounding to whole levels explain.")
     else:
         s = f"{base}, except {list_words(said(r) for r in flagged.itertuples())}."
-    n = len(c)
+    n = int(c["p_value"].notna().sum())  # a dimension not answered in both waves is estimated, not tested
     s += (f" With no real change at all, about 1 in {round(1 / alpha)} of these {number(n)} comparisons would be "
           f"flagged by chance (about {number(alpha * n, 1)} of them), so a single flag is weak evidence on its own.")
     return s + " " + change_power_sentence(c)
