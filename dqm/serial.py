@@ -222,6 +222,8 @@ class _Decoder:
             if len(cols) != len(columns):
                 raise ValueError("a table's columns do not match their names")
             frame = pd.DataFrame({i: c.array for i, c in enumerate(cols)}, index=index)  # no alignment
+            # an object column stays object (pandas 3 would otherwise infer its own string dtype from the values)
+            frame = frame.astype({i: object for i, c in enumerate(cols) if c.dtype == object})
             frame.columns = columns
             return frame
         if tag == "series":
@@ -268,7 +270,8 @@ class _Decoder:
             raise ValueError(f"unknown column kind {kind!r}")
         if values.ndim != 1 or (index is not None and len(values) != len(index)):
             raise ValueError("a column's length does not match its table")
-        return pd.Series(values, index=index, copy=False)
+        # an object column stays object (pandas 3 would otherwise infer its own string dtype from the values)
+        return pd.Series(values, index=index, copy=False, dtype=object if kind == "object" else None)
 
 
 _NAT = np.iinfo("i8").min  # numpy's integer for NaT

@@ -35,33 +35,37 @@ def _in_both_waves(data, n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ wave-level work
-def test_the_waves_change_table_gives_each_council_what_testing_it_alone_gives(demo_data, model):
-    """Each council draws from its own generator: its rows do not depend on which other councils are tested."""
-    from dqm.reports.wave import wave_change
-    from dqm.scoring.change import council_change
+def test_the_waves_change_table_gives_each_council_what_asking_for_it_alone_gives(demo_data, model):
+    """One fit of the measurement model serves every council: a council's change rows do not depend on which other
+    councils are asked for, and are the model's own (dqm.scoring.positions.dimension_changes)."""
+    from dqm.reports.wave import council_changes
+    from dqm.scoring.positions import dimension_changes
 
     codes = _in_both_waves(demo_data, 4)
     assert len(codes) == 4
-    table = wave_change(demo_data, model, WAVE, codes)
-    reversed_pair = wave_change(demo_data, model, WAVE, codes[:1:-1])
+    table, _, wave_from = council_changes(demo_data, model, WAVE, codes)
+    reversed_pair = council_changes(demo_data, model, WAVE, codes[:1:-1])[0]
+    everyone = dimension_changes(demo_data, model, WAVE)
+    assert wave_from == WAVE - 1
     for code in codes:
-        alone = council_change(demo_data.councils, demo_data.answers, model, WAVE - 1, WAVE, councils=[code])
+        alone = council_changes(demo_data, model, WAVE, [code])[0]
         mine = table[table["council_code"] == code].reset_index(drop=True)
-        assert len(mine) and mine["p_value"].notna().all()
-        pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
+        assert len(mine) and mine["p_value"].notna().any()
+        pd.testing.assert_frame_equal(mine, alone)
+        pd.testing.assert_frame_equal(mine, everyone[everyone["council_code"] == code].reset_index(drop=True))
     for code in codes[2:]:
         pd.testing.assert_frame_equal(table[table["council_code"] == code].reset_index(drop=True),
                                       reversed_pair[reversed_pair["council_code"] == code].reset_index(drop=True))
 
 
-def test_a_council_the_shared_inputs_did_not_test_gets_its_own_change_test(demo_store, demo_data, model, tmp_path):
-    from dqm.reports.wave import compute_wave_inputs, wave_change, wave_inputs, write_wave_inputs
+def test_a_council_the_shared_inputs_did_not_test_gets_its_own_changes(demo_store, demo_data, model, tmp_path):
+    from dqm.reports.wave import compute_wave_inputs, council_changes, wave_inputs, write_wave_inputs
 
     first, second = _in_both_waves(demo_data, 2)
     shared = write_wave_inputs(compute_wave_inputs(demo_store[0], WAVE, 20, councils=[first]), tmp_path / "w.jsonl")
     got = wave_inputs(demo_store[0], WAVE, 20, shared=str(shared), council=second)
     assert got.change_councils == [second]
-    pd.testing.assert_frame_equal(got.change, wave_change(demo_data, model, WAVE, [second]))
+    pd.testing.assert_frame_equal(got.changes, council_changes(demo_data, model, WAVE, [second])[0])
 
 
 def test_the_provenance_block_is_the_same_from_the_waves_inputs(demo_store, model):

@@ -47,6 +47,9 @@ def _profile(model, levels, targets=None, type_median=3.0, peers=True):
 
 
 MIXED = [4.0, 3.0, 3.0, 3.0, 4.0, 3.0, 3.0, 3.0, 4.0, 4.0]  # four at 4, six at 3: the demo's Milton Keynes
+# its row of the measurement model's positions (dqm.scoring.positions.council_positions), as far as the words read it
+MINE = {"level": 3.4, "level_low": 3.1, "level_high": 3.7, "rank_low": 40, "rank_high": 120, "councils_ranked": 224,
+        "n_respondents": 2, "position": "not clearly different from the middle"}
 
 
 # ---------------------------------------------------------------- levels in the model's words
@@ -67,8 +70,8 @@ def test_a_level_is_said_in_the_models_words(model):
 
 def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(model):
     profile, info = _profile(model, MIXED)
-    mine = {"position": "not clearly different from the middle"}
-    out = narrative.council_summary("Milton Keynes", mine, profile, info, model)
+    mine = MINE
+    out = narrative.council_summary("Milton Keynes", mine, profile, model)
     text = _text(out)
     assert "overall level in this wave is 3.4: between Impactful (" in text
     assert "on the 5-level scale" not in text
@@ -79,7 +82,7 @@ def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(m
     link = BeautifulSoup(str(out), "html.parser").find("a")
     assert link["href"] == "../../" + handbook_file_name(model)  # reports/councils/YEAR/ to reports/
     # every dimension at one level: said once, not as a highest and a lowest
-    same = narrative.council_summary("X", mine, _profile(model, [3.0] * 10)[0], info, model)
+    same = narrative.council_summary("X", mine, _profile(model, [3.0] * 10)[0], model)
     assert "Every answered dimension is at the same level (3: Impactful)." in _text(same)
     assert "Highest" not in _text(same)
 
@@ -87,7 +90,7 @@ def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(m
 def test_a_target_below_the_current_level_is_remarked_on(model):
     targets = [3.0] + [5.0] * 9  # Leadership: at 4, aiming for 3
     profile, info = _profile(model, MIXED, targets)
-    text = _text(narrative.council_summary("X", {"position": None}, profile, info, model))
+    text = _text(narrative.council_summary("X", MINE, profile, model))
     assert "The target is below the current level on Leadership (level 4, target 3)" in text
     assert narrative.targets_below_level(_profile(model, MIXED)[0]) == ""
     focus = profile.assign(below_peers=0.0, stretch=False).iloc[:1]
@@ -131,37 +134,38 @@ def test_withheld_peers_are_not_in_the_table_note_or_legend(model, monkeypatch):
 
 # ---------------------------------------------------------------- change since the last wave
 def _changes(model, flagged=()):
-    dims = DIMS + ["overall_mean"]
+    """A council's rows of the measurement model's changes (dqm.scoring.positions.dimension_changes)."""
+    dims = DIMS + ["overall"]
     return pd.DataFrame({
-        "council_code": "MIK", "dimension_id": dims,
-        "dimension": [model.dimension_name(d) if d != "overall_mean" else "Overall" for d in dims],
-        "wave_from": 2025, "wave_to": 2026, "before": [3.5, 3, 3, 2.5, 3.5, 2.5, 3, 3.5, 4, 4, 3.2],
-        "after": [4, 3, 3, 3, 4, 3, 3, 3, 4, 4, 3.4],
-        "beyond_noise": [d in flagged for d in dims], "clearly_beyond_noise": [d in flagged for d in dims]})
+        "council_code": "MIK", "wave": 2026, "wave_from": 2025, "dimension": dims,
+        "change": [0.5, 0, 0, 0.4, 0.5, 0.4, 0, -0.4, 0, 0, 0.2], "change_low": -0.2, "change_high": 0.9,
+        "prob_moved_one_level": 0.001, "p_value": [0.01 if d in flagged else 0.5 for d in dims],
+        "flagged": [d in flagged for d in dims], "power_one_level": [0.4] * 10 + [0.9]})
 
 
 def test_change_is_one_table_and_one_sentence_not_a_bullet_per_dimension(model):
     quiet = _changes(model)
-    table = narrative.council_change_table(quiet)
-    assert list(table.columns) == ["Dimension", "Level in 2025", "Level in 2026"]  # the verdict: same on every row
-    assert len(table) == 11 and list(table.iloc[0]) == ["Leadership", "3.5", "4"]
-    said = narrative.council_change_summary(quiet)
-    assert said.startswith("Nothing changed beyond what the disagreement between respondents explains.")
-    assert "within the range that disagreement between respondents could explain" not in said
+    table = narrative.council_change_table(quiet, model)
+    # the chance of a whole level and the verdict: the same on every row, so said once
+    assert list(table.columns) == ["Dimension", "Change in level (90% interval)"]
+    assert len(table) == 11 and list(table.iloc[0]) == ["Leadership", "+0.5 (-0.2 to +0.9)"]
+    assert table.iloc[-1, 0] == "Overall" and table.iloc[1, 1] == "0.0 (-0.2 to +0.9)"
+    said = narrative.council_change_summary(quiet, model, 2025, 0.05)
+    assert said.startswith("Nothing changed since 2025 beyond what the disagreement between respondents")
+    assert "a real change of one whole level on a dimension would be flagged about 4 in 10 times (on the overall " \
+           "level, about 9 in 10 times)" in said
     one = _changes(model, flagged=("leadership",))
-    assert "except Leadership (up from 3.5 to 4)." in narrative.council_change_summary(one)
-    table = narrative.council_change_table(one)
-    assert table.shape[1] == 4 and table.iloc[0, 3] == "larger than disagreement explains"
+    assert "except Leadership (up 0.5 levels)." in narrative.council_change_summary(one, model, 2025, 0.05)
+    table = narrative.council_change_table(one, model)
+    assert table.shape[1] == 3 and table.iloc[0, 2] == "larger than disagreement explains"
 
 
 def test_a_first_wave_report_says_once_why_there_is_no_change(model):
     from dqm.reports import sections
 
-    levels = pd.DataFrame({"council_code": ["A", "B"], "wave": 2024, "assessment_type": "self"})
-    first = sections.council_change_section("A", "Adur", levels, pd.DataFrame(), model, 2024)
+    first = sections.council_change_section("A", "Adur", _changes(model).iloc[:0], model, 2024, None)
     assert len(first) == 1 and "2024 is the first wave" in first[0].data
-    later = pd.concat([levels, levels.assign(wave=2025, council_code=["B", "C"])])
-    new = sections.council_change_section("C", "Cheshire East", later, pd.DataFrame(), model, 2025)
+    new = sections.council_change_section("C", "Cheshire East", _changes(model), model, 2025, 2024)
     assert "Cheshire East did not take part in 2024" in new[0].data
 
 

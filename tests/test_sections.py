@@ -38,11 +38,16 @@ def test_change_sections_say_when_there_is_no_earlier_wave(demo_store, model):
     assert len(first) == 1 and "no earlier wave" in first[0].data
     later = sections.sector_change_section(data.councils, model, 2026, "src")
     assert 'class="dqm-chart"' in later[0].data and "took part in both 2025 and 2026" in later[0].data
+    from dqm.reports.wave import council_changes
+
     code = data.councils.query("wave == 2026 and assessment_type == 'self'")["council_code"].iloc[0]
-    missing = sections.council_change_section("ZZZ", "Nowhere", data.councils, data.answers, model, 2026)
+    changes, notes, wave_from = council_changes(data, model, 2026, [code, "ZZZ"])
+    missing = sections.council_change_section("ZZZ", "Nowhere", changes, model, 2026, wave_from, notes)
     assert "did not take part in 2025" in missing[0].data
     # the store's first wave: said once, as the first wave (not as a council that did not take part)
-    assert sections.council_change_section(code, "X", data.councils, data.answers, model, 2024)[0].data.startswith(
+    first, notes, wave_from = council_changes(data, model, 2024, [code])
+    assert wave_from is None and first.empty
+    assert sections.council_change_section(code, "X", first, model, 2024, wave_from, notes)[0].data.startswith(
         "<p>2024 is the first wave")
 
 

@@ -54,8 +54,9 @@ def common_hashes(notebook: Path, parameters: dict) -> dict:
 def council_hashes(inputs: WaveInputs, codes: list[str]):
     """Per council, in turn (so that a batch can start on the first report to remake while it hashes the rest):
     ``(code, hashes)``, the hash of its own store content (all waves and assessment types) and of the peer and
-    sector figures its report shows (its peers' and same-type councils' levels, its scores and rank
-    interval, the answers its change test pools, the wave's target realism)."""
+    sector figures its report shows (its peers' and same-type councils' levels, its level, rank interval and
+    changes from the measurement model and what the model assumed, its rank range under other rules, the wave's
+    target realism)."""
     data = inputs.data
     subs = data.submissions.drop(columns=[c for c in ("ingest_id", "ingested_at") if c in data.submissions])
     ans = data.answers
@@ -68,10 +69,10 @@ def council_hashes(inputs: WaveInputs, codes: list[str]):
     realism = _frame_sha256(inputs.realism)
     by_sub = dict(tuple(subs.groupby("council_code")))
     by_ans = dict(tuple(ans.groupby("council_code")))
-    scores = inputs.scores.set_index("council_code")
-    # a council's change test pools every council's answers in the two waves (their covariance)
-    pooled = ans[ans["wave"].isin([inputs.wave - 1, inputs.wave]) & (ans["assessment_type"] == "self")]
-    pooled = _frame_sha256(pooled[["council_code", "wave", "submission_id", "dimension_id", "level"]])
+    # the measurement model is fitted to every council's answers: its figures for this council are hashed as shown
+    model_rows = {name: dict(tuple(table.groupby("council_code"))) for name, table in
+                  (("positions", inputs.positions), ("changes", inputs.changes), ("sensitivity", inputs.sensitivity))}
+    notes = hashlib.sha256(json.dumps([inputs.position_notes, inputs.change_notes, inputs.wave_from]).encode()).hexdigest()
     for code in codes:
         own = hashlib.sha256()
         for part in (by_sub.get(code), by_ans.get(code)):
@@ -80,8 +81,9 @@ def council_hashes(inputs: WaveInputs, codes: list[str]):
         group = set(peers.get(code, [])) | set(lv_wave.loc[lv_wave["council_code"].map(type_group) == type_group.get(code),
                                                              "council_code"])
         shown.update(_frame_sha256(lv_wave[lv_wave["council_code"].isin(group)].sort_values("council_code")).encode())
-        shown.update(_frame_sha256(scores.loc[[code]].reset_index() if code in scores.index else pd.DataFrame()).encode())
-        shown.update(pooled.encode())
+        for rows in model_rows.values():
+            shown.update(_frame_sha256(rows[code].reset_index(drop=True) if code in rows else pd.DataFrame()).encode())
+        shown.update(notes.encode())
         shown.update(realism.encode())
         shown.update(_frame_sha256(ref.loc[[code]].reset_index() if code in ref.index else pd.DataFrame()).encode())
         yield code, {"council_data": own.hexdigest(), "shown_peer_and_sector_data": shown.hexdigest()}

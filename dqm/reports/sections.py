@@ -103,27 +103,29 @@ def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
     return parts
 
 
-def council_change_section(council: str, name: str, council_levels: pd.DataFrame, answers: pd.DataFrame,
-                           model: Model, wave: int, change: pd.DataFrame | None = None) -> list:
-    """A council's change since the last wave as one sentence and one small table (dimension, before, after and,
-    when not the same on every row, how the change reads against the disagreement between respondents).
+def council_change_section(council: str, name: str, changes: pd.DataFrame, model: Model, wave: int,
+                           wave_from: int | None, notes=(), said=()) -> list:
+    """A council's change since the previous wave in the store, from the measurement model, as a few sentences and
+    one small table (dimension, change with its 90% interval and, when not the same on every row, the chance it
+    moved a whole level and how the change reads against the disagreement between respondents).
 
-    ``change``: the wave's change tests (:func:`dqm.reports.wave.wave_change`) when already computed, else the
-    council's test is computed here (the same figures either way).
+    ``changes``: the wave's change rows (:func:`dqm.reports.wave.council_changes`; the council's own are picked
+    here); ``wave_from``: the wave they are measured from (None: ``wave`` is the first in the store); ``notes``:
+    what the model had to assume for them, less any already ``said`` elsewhere in the report.
     """
-    lv = council_levels[council_levels["assessment_type"] == "self"]
-    if not (lv["wave"] == wave - 1).any():
+    from ..scoring.latent import load_config
+
+    if wave_from is None:
         return [block(f"{wave} is the first wave in this store, so there is no earlier assessment to compare with "
                       "and no change to report.")]
-    if not ((lv["wave"] == wave - 1) & (lv["council_code"] == council)).any():
-        return [block(f"{name} did not take part in {wave - 1}, so there is no change to report.")]
-    if change is None:
-        ch = scoring.council_change(council_levels, answers, model, wave - 1, wave, councils=[council])
-    else:
-        ch = change[change["council_code"] == council].reset_index(drop=True)
-    parts = [narrative.council_change_summary(ch)]
-    if len(ch):
-        parts.append(plots.html_table(narrative.council_change_table(ch), f"{name}: levels in {wave - 1} and {wave}"))
+    ch = changes[changes["council_code"] == council].reset_index(drop=True)
+    if ch.empty:
+        return [block(f"{name} did not take part in {wave_from}, so there is no change to report.")]
+    table = narrative.council_change_table(ch, model)
+    parts = [narrative.council_change_summary(ch, model, wave_from, load_config().alpha)]
+    parts.append(narrative.assumptions_paragraph([n for n in notes if n not in set(said)]))
+    parts += [paragraph(n) for n in table.attrs["notes"]]
+    parts.append(plots.html_table(table, f"{name}: change in level from {wave_from} to {wave}"))
     return [block(*parts)]
 
 

@@ -1,8 +1,8 @@
 """Wave-level inputs of the council reports, computed once per wave and handed to every report.
 
-The wave's shared inputs (store tables, reference data, Monte Carlo scores and ranks, target
-realism) and the claims battery are kept as typed JSON with an HMAC (:mod:`dqm.serial`; never a
-pickle, which would run code when read).
+The wave's shared inputs (store tables, reference data, the measurement model's levels, ranks and
+changes, the rank range under other aggregation rules, target realism) and the claims battery are kept
+as typed JSON with an HMAC (:mod:`dqm.serial`; never a pickle, which would run code when read).
 """
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from .provenance import file_sha256
 class WaveInputs:
     """What every council's report for a wave needs, computed once.
 
-    ``data`` is the store (:class:`dqm.store.StoreData`), ``ref`` the reference councils, ``scores``
-    the Monte Carlo scores and rank intervals of every council, ``realism`` the target realism per
-    dimension, ``neighbours`` every council's nearest neighbours (its peers), ``change`` the change
-    since the last wave of each council in ``change_councils`` (each tested with its own random
-    generator, so a council's figures are those of a report made for it alone: :func:`wave_change`),
-    ``actions`` the action library and ``input_files`` the store-level part of the provenance block.
+    ``data`` is the store (:class:`dqm.store.StoreData`), ``ref`` the reference councils. From the measurement
+    model (:mod:`dqm.scoring.positions`, one fit per store content): ``positions``, every council's overall level
+    with its 90% interval and its rank interval among the wave's councils, with ``position_notes`` (what the model
+    had to assume, in words); ``changes``, the change on each dimension since ``wave_from`` (the previous wave in the
+    store; None for the first) of each council in ``change_councils``, with ``change_notes``. ``sensitivity``: the
+    rank range of every council under other defensible aggregation rules, imputations and weights applied to its
+    answers as given (:func:`sensitivity_ranks`). ``realism`` is the target realism per dimension, ``neighbours``
+    every council's nearest neighbours (its peers), ``actions`` the action library and ``input_files`` the
+    store-level part of the provenance block.
     """
     wave: int
     draws: int
@@ -34,51 +37,83 @@ class WaveInputs:
     data: object
     ref: pd.DataFrame
     synthetic: bool
-    scores: pd.DataFrame
+    positions: pd.DataFrame
+    position_notes: list
+    changes: pd.DataFrame
+    change_notes: list
+    wave_from: int | None
+    change_councils: list
+    sensitivity: pd.DataFrame
     realism: pd.DataFrame
     neighbours: pd.DataFrame
-    change: pd.DataFrame
-    change_councils: list
     actions: object
     input_files: pd.DataFrame
 
 
-def wave_change(data, model, wave: int, councils) -> pd.DataFrame:
-    """The change since the last wave of each of ``councils`` (those that took part in both waves), as a
-    council report shows it: the pooled parts of the test computed once, each council's draws from its own
-    generator (``seed_per_council``), so the table holds for each council exactly what testing it alone gives."""
-    from ..scoring.change import council_change
+def fit_folder() -> Path:
+    """The build folder the measurement model's fit is kept in (``reports/_build``, or ``$DQM_REPORTS_DIR/_build``):
+    one for ``dqm run``, a batch and a report made alone, so the store's content is fitted once."""
+    from ..paths import reports_dir
 
-    return council_change(data.councils, data.answers, model, wave - 1, wave, councils=list(councils),
-                          seed_per_council=True)
+    return reports_dir() / "_build"
 
 
-def compute_wave_inputs(store, wave: int, draws: int = 1000, councils=None) -> WaveInputs:
-    """Compute the shared inputs of the council reports for ``wave`` from ``store``; the change tests for
-    ``councils`` (default: every council in the wave)."""
+def council_changes(data, model, wave: int, councils, build_dir=None) -> tuple[pd.DataFrame, list, int | None]:
+    """(the measurement model's change rows of ``councils`` since the previous wave in the store, its notes in words,
+    that previous wave or None). Each council's rows are the same whichever councils are asked for: one fit of
+    every council serves them all (:func:`dqm.scoring.positions.dimension_changes`)."""
+    from ..scoring.positions import dimension_changes, measurement_positions
+
+    table = dimension_changes(data, model, wave, build_dir)
+    waves = measurement_positions(data, model, build_dir).waves
+    earlier = [w for w in waves if w < int(wave)]
+    rows = table[table["council_code"].isin(list(councils))].reset_index(drop=True)
+    return rows, list(table.attrs["notes"]), (int(earlier[-1]) if earlier else None)
+
+
+def sensitivity_ranks(data, model, wave: int, draws: int) -> pd.DataFrame:
+    """Every council's rank range (5th to 95th percentile, 1 = highest) when its answers, as given, are combined by
+    other defensible rules (median or mean of respondents; missing dimensions left out or filled; mean, geometric
+    mean, median or minimum of dimensions; weights varied): the sensitivity of its position to those choices,
+    not an interval for its level (:func:`dqm.scoring.uncertainty.monte_carlo_ranks` without respondent error).
+    Councils answering too few dimensions for an overall score have no row."""
+    from ..scoring.uncertainty import monte_carlo_ranks
+
+    answers = data.answers
+    return monte_carlo_ranks(answers[answers["wave"] == int(wave)], model, n_draws=draws, respondent_error=False)
+
+
+def compute_wave_inputs(store, wave: int, draws: int = 1000, councils=None, build_dir=None) -> WaveInputs:
+    """Compute the shared inputs of the council reports for ``wave`` from ``store``: the changes of ``councils``
+    (default: every council in the wave); the measurement model's fit kept in ``build_dir`` (default
+    :func:`fit_folder`)."""
     from .. import scoring
     from ..documents.actions import load_actions
     from ..model import load_model
     from ..reference import councils as reference_councils
     from ..scoring.peers import nearest_neighbours
+    from ..scoring.positions import council_positions
     from ..scoring.profile import K
     from ..store import load
     from .provenance import input_files
 
     store = Path(store).resolve()
+    build_dir = fit_folder() if build_dir is None else Path(build_dir)
     model = load_model()
     data = load(store, model=model)
     subs = data.submissions
     synthetic = bool(subs.loc[subs["wave"] == wave, "synthetic"].any())
-    scores = scoring.council_scores(data.councils, data.answers, model, wave, n_draws=draws)
+    positions = council_positions(data, model, wave, build_dir)
     realism = scoring.target_realism(data.councils, data.answers, model, wave)
     ref = reference_councils().copy()
     if councils is None:
         lv = data.councils
         councils = sorted(lv.loc[(lv["wave"] == wave) & (lv["assessment_type"] == "self"), "council_code"].unique())
     councils = sorted(set(councils))
-    return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, ref, synthetic, scores,
-                      realism, nearest_neighbours(ref, k=K), wave_change(data, model, wave, councils), councils,
+    changes, change_notes, wave_from = council_changes(data, model, wave, councils, build_dir)
+    return WaveInputs(int(wave), int(draws), str(store), file_sha256(store), model, data, ref, synthetic, positions,
+                      list(positions.attrs["notes"]), changes, change_notes, wave_from, councils,
+                      sensitivity_ranks(data, model, wave, draws), realism, nearest_neighbours(ref, k=K),
                       load_actions(model), input_files(store))
 
 
@@ -102,7 +137,7 @@ def write_wave_inputs(inputs: WaveInputs, path) -> Path:
 
 def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None, council: str | None = None) -> WaveInputs:
     """The shared inputs for a council report: read from the batch's cache ``shared`` when named (and
-    made from the same store, wave and draws), otherwise computed here (with ``council``'s change test only).
+    made from the same store, wave and draws), otherwise computed here (with ``council``'s changes only).
 
     A notebook calls this once; in a batch the cache is read fresh for every council, so one council's
     report cannot change what the next one sees. A cache that is damaged, changed or not a kept
@@ -122,8 +157,8 @@ def wave_inputs(store, wave: int, draws: int = 1000, shared: str | None = None, 
         same_store = Path(inputs.store) == Path(store).resolve()
         if not (same_store and inputs.wave == int(wave) and inputs.draws == int(draws)):
             raise ParameterError(f"the shared inputs {shared} were made for another store, wave or number of draws.")
-        if council is not None and council not in inputs.change_councils:  # a council the batch did not test
-            inputs.change = wave_change(inputs.data, inputs.model, wave, [council])
+        if council is not None and council not in inputs.change_councils:  # a council the batch did not report on
+            inputs.changes = council_changes(inputs.data, inputs.model, wave, [council], fit_folder())[0]
             inputs.change_councils = [council]
         return inputs
     return compute_wave_inputs(store, wave, draws, only)

@@ -16,6 +16,8 @@ from .words import (
     level_words,
     list_words,
     number,
+    percent,
+    plural,
     report_wording,
     without_constant_columns,
 )
@@ -57,67 +59,197 @@ POSITION_WORDS = {
 }
 
 
-def position_sentence(name: str, row, min_coverage: int | None = None) -> str:
-    """What the rank interval supports, never a bare rank."""
-    if not isinstance(row.get("position"), str):
-        return (f"{name} has no overall score this wave, so it is not placed among other councils: its "
-                f"respondents answered {number(row['coverage'])} dimensions"
-                + (f", and an overall score needs at least {number(min_coverage)}." if min_coverage else "."))
-    k = row.get("n_respondents")
-    who = (f"its {number(k)} respondents" if k and k > 1 else "its single respondent") if k == k and k is not None else "its respondents"
-    return (f"Allowing for the disagreement between respondents (this score rests on {who}) and for the choices that "
-            f"could reasonably be made in building the overall score, {name} ranks between "
-            f"{number(row['rank_p5'])} and {number(row['rank_p95'])} of {number(row['councils_ranked'])} responding councils "
-            f"with an overall score (5th to 95th percentile). That places it {POSITION_WORDS[row['position']]}.")
+def ordinal(n) -> str:
+    """'1st', '2nd', '3rd', '11th', '112th', '1,021st'.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 112, 1021)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '112th', '1,021st']
+    """
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{number(n)}{suffix}"
+
+
+def signed(value, dp: int = 1) -> str:
+    """A change with its sign: '+0.3', '-0.1', and '0.0' (not '-0.0') for what rounds to nothing.
+
+    >>> signed(0.31), signed(-0.12), signed(-0.04)
+    ('+0.3', '-0.1', '0.0')
+    """
+    text = f"{float(value):+,.{dp}f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def interval_words(low, high, dp: int = 1, sign: bool = False, joiner: str = "to") -> str:
+    """'2.6 to 3.2': an interval at ``dp`` places, or at as many more (up to 3) as its two ends need to differ, so
+    that a report never states an interval of no width that the figures do not have. ``sign``: '+0.1 to +0.5';
+    ``joiner``: the word between the ends ('between 2.6 and 3.2').
+
+    >>> interval_words(2.61, 3.24), interval_words(2.91, 2.94), interval_words(-0.12, 0.31, sign=True)
+    ('2.6 to 3.2', '2.91 to 2.94', '-0.1 to +0.3')
+    """
+    fmt = signed if sign else number
+    while dp < 3 and fmt(low, dp) == fmt(high, dp):
+        dp += 1
+    return f"{fmt(low, dp)} {joiner} {fmt(high, dp)}"
+
+
+def rank_range(low, high, n) -> str:
+    """'between 54th and 140th of 224 councils' (whole ranks, 1st = highest); 'at 1st of 224 councils' only when
+    the model's draws put it there (nearly) every time."""
+    where = f"between {ordinal(low)} and {ordinal(high)}" if int(low) != int(high) else f"at {ordinal(low)}"
+    return f"{where} of {plural(n, 'council')}"
+
+
+def level_sentence(name: str, mine, model: Model) -> str:
+    """The council's overall level from the measurement model, in the model's words, with its 90% interval."""
+    return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}. Allowing for what its "
+            f"respondents' answers cannot settle (their disagreement and leniency, rounding to whole levels and the "
+            f"bias of self-assessment), it is between {interval_words(mine['level_low'], mine['level_high'], joiner='and')} "
+            "(90% interval).")
+
+
+def answered(profile: "pd.DataFrame") -> int:
+    """How many dimensions the council's respondents answered (the profile's dimension rows with a level)."""
+    return int(profile.loc[profile["dimension_id"] != "overall_mean", "level"].notna().sum())
+
+
+def has_overall(profile: "pd.DataFrame") -> bool:
+    """Whether the council answered enough dimensions for the quality model's overall level (its ``min_coverage``):
+    a council that did not is given no overall level or position, whatever the measurement model could infer."""
+    o = profile.loc[profile["dimension_id"] == "overall_mean", "level"]
+    return bool(len(o)) and o.iloc[0] == o.iloc[0]
+
+
+def position_sentence(name: str, mine, wave: int) -> str:
+    """Where the measurement model places the council among the wave's councils: its rank interval and what that
+    whole interval supports, never a bare rank (``mine``: its row of :func:`dqm.scoring.positions.council_positions`)."""
+    k = int(mine["n_respondents"])
+    who = f"its {number(k)} respondents" if k > 1 else "its single respondent"
+    return (f"Allowing for what {who} cannot settle, {name} ranks "
+            f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} that answered in "
+            f"{int(wave)} (90% interval; 1st is the highest level). That places it {POSITION_WORDS[mine['position']]}.")
+
+
+def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensitivity: "pd.DataFrame", notes,
+                   wave: int, model: Model) -> list:
+    """The council report's position among councils: the measurement model's rank interval, the rank range under
+    other aggregation rules, and what the model had to assume; or, for a council that answered too few dimensions
+    for an overall level, why it is not placed."""
+    if not has_overall(profile):
+        return [f"{name} has no overall level this wave, so it is not placed among other councils: its respondents "
+                f"answered {number(answered(profile))} dimensions, and an overall level needs at least "
+                f"{number(model.min_coverage)}.", assumptions_paragraph(notes)]
+    return [position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
+            assumptions_paragraph(notes)]
+
+
+def rules_sensitivity_sentence(sensitivity: "pd.DataFrame", council: str) -> str:
+    """The council's rank range when its answers, as given, are combined by other defensible rules (``sensitivity``:
+    :func:`dqm.reports.wave.sensitivity_ranks`, where a council with no overall score under them has no row)."""
+    rows = sensitivity[sensitivity["council_code"] == council]
+    sensitivity = rows.iloc[0] if len(rows) else None
+    rules = ("combining respondents by their median or mean, leaving missing dimensions out or filling them, taking "
+             "the mean, geometric mean, median or lowest of the dimensions, and weighting them differently")
+    if sensitivity is None:
+        return (f"Under other defensible rules for building an overall score ({rules}) it has none: too few "
+                "dimensions were answered.")
+    lo, hi = round(float(sensitivity["rank_p5"])), round(float(sensitivity["rank_p95"]))
+    return (f"Under other defensible rules for building the overall score from the same answers ({rules}), its "
+            f"position would be {rank_range(lo, hi, sensitivity['councils_ranked'])} with an overall score. This "
+            "shows how much the choice of rule matters; it is not part of the interval above.")
+
+
+def assumptions_paragraph(notes) -> Markup:
+    """What the measurement model could not tell from the data and assumed instead, as a paragraph (empty when it
+    estimated everything)."""
+    notes = [str(n) for n in notes if str(n).strip()]
+    if not notes:
+        return Markup("")
+    return paragraph(" ".join(notes), lead="What the model had to assume.")
 
 
 def change_verdict(r) -> str:
-    """One change, read against the disagreement between respondents, in the words of data/report_wording.yaml."""
+    """One change as the model's test reads it, in the words of data/report_wording.yaml."""
     w = report_wording()["change_verdicts"]
-    if not r.beyond_noise:
-        return w["noise"]
-    return w["beyond"] if getattr(r, "clearly_beyond_noise", True) else w["edge"]
+    if r.p_value != r.p_value:
+        return w["untested"]
+    return w["beyond"] if r.flagged else w["noise"]
 
 
-def council_change_table(changes: "pd.DataFrame") -> "pd.DataFrame":
-    """One row per dimension (and overall): before, after and what the change is read as. The verdict column is
-    left out when it is the same on every row (:func:`council_change_summary` then says it once)."""
-    before = f"Level in {int(changes['wave_from'].iloc[0])}" if len(changes) else "Before"
-    after = f"Level in {int(changes['wave_to'].iloc[0])}" if len(changes) else "After"
-    fmt = lambda d, v: number(v, 1) if d == "overall_mean" else level_number(v)
-    t = pd.DataFrame({"Dimension": changes["dimension"].to_numpy(),
-                      before: [fmt(d, v) for d, v in zip(changes["dimension_id"], changes["before"])],
-                      after: [fmt(d, v) for d, v in zip(changes["dimension_id"], changes["after"])],
-                      "Against respondents' disagreement": [change_verdict(r) for r in changes.itertuples()]})
-    if t.iloc[:, -1].nunique() <= 1:
-        t = t.iloc[:, :-1]
+def _dimension_label(dimension_id: str, model: Model) -> str:
+    return "Overall" if dimension_id == "overall" else model.dimension_name(dimension_id)
+
+
+def _ordered(changes: "pd.DataFrame", model: Model) -> "pd.DataFrame":
+    order = {d: i for i, d in enumerate(list(model.dimension_ids) + ["overall"])}
+    return changes.assign(_o=changes["dimension"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")
+
+
+def _chance(p) -> str:
+    """A chance for a table: '12%', 'under 1%', 'over 99%' (never a bare 0% or 100%)."""
+    return "under 1%" if p < 0.01 else ("over 99%" if p > 0.99 else percent(p))
+
+
+def council_change_table(changes: "pd.DataFrame", model: Model) -> "pd.DataFrame":
+    """One row per dimension (and overall): the change in level with its 90% interval, the chance it moved a whole
+    level, and what the model's test reads it as. A column the same on every row is left out;
+    ``attrs['notes']`` says it once (:func:`council_change_summary` gives the verdicts in words)."""
+    c = _ordered(changes, model)
+    t = pd.DataFrame({"Dimension": [_dimension_label(d, model) for d in c["dimension"]],
+                      "Change in level (90% interval)": [f"{signed(v)} ({interval_words(lo, hi, sign=True)})" for v, lo, hi
+                                                         in zip(c["change"], c["change_low"], c["change_high"])],
+                      "Chance it moved a whole level": c["prob_moved_one_level"].map(_chance).to_numpy(),
+                      "Against respondents' disagreement": [change_verdict(r) for r in c.itertuples()]})
+    t, notes = without_constant_columns(t.reset_index(drop=True), keep=("Dimension", "Change in level (90% interval)"))
+    t.attrs["notes"] = notes
     return t
 
 
-def council_change_summary(changes: "pd.DataFrame") -> str:
-    """The change since the last wave in one or two sentences: 'Nothing changed beyond what the disagreement between
-    respondents explains, except Leadership (up from 3 to 4).', and how many flags chance alone would give."""
-    from ...scoring.change import ALPHA
+def in_tens(p) -> str:
+    """A chance as 'about 4 in 10 times' (or 'fewer than 1 in 10 times', 'nearly every time')."""
+    k = round(float(p) * 10)
+    return "fewer than 1 in 10 times" if k < 1 else ("nearly every time" if k >= 10 else f"about {k} in 10 times")
 
+
+def change_power_sentence(changes: "pd.DataFrame") -> str:
+    """What the test could find, said once: the chance a real change of one whole level is flagged, on a dimension
+    (the median over the council's dimensions) and overall."""
+    dims = changes[changes["dimension"] != "overall"]["power_one_level"]
+    overall = changes[changes["dimension"] == "overall"]["power_one_level"]
+    s = "With this council's respondents, a real change of one whole level"
+    if len(dims):
+        s += f" on a dimension would be flagged {in_tens(dims.median())}"
+        if len(overall):
+            s += f" (on the overall level, {in_tens(overall.iloc[0])})"
+    elif len(overall):
+        s += f" on the overall level would be flagged {in_tens(overall.iloc[0])}"
+    return s + ", so a dimension that is not flagged may still have changed."
+
+
+def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int, alpha: float) -> str:
+    """The change since ``wave_from`` in a few sentences: what the model flags ('Nothing changed beyond what the
+    disagreement between respondents explains, except Leadership (up 0.6 levels).'), how many flags chance alone
+    would give at the test's level ``alpha``, and the test's power for a one-level change, stated once."""
     if changes.empty:
         return "No dimension was answered in both waves, so there is no change to report."
-    flagged = changes[changes["beyond_noise"]]
-    said = lambda r: (f"{r.dimension} ({'up' if r.after > r.before else 'down'} from "
-                      f"{number(r.before, 1) if r.dimension_id == 'overall_mean' else level_number(r.before)} to "
-                      f"{number(r.after, 1) if r.dimension_id == 'overall_mean' else level_number(r.after)}"
-                      + ("" if getattr(r, "clearly_beyond_noise", True) else "; at the edge of what the test can settle")
-                      + ")")
+    c = _ordered(changes, model)
+    flagged = c[c["flagged"]]
+    said = lambda r: (f"{_dimension_label(r.dimension, model)} ({'up' if r.change > 0 else 'down'} "
+                      f"{number(abs(r.change), 1)} levels)")
+    base = (f"Nothing changed since {int(wave_from)} beyond what the disagreement between respondents, their "
+            "leniency and rounding to whole levels explain")
     if flagged.empty:
-        s = "Nothing changed beyond what the disagreement between respondents explains."
-    elif len(flagged) == len(changes):
-        s = "Every change is larger than the disagreement between respondents explains."
+        s = base + "."
+    elif len(flagged) == len(c):
+        s = (f"Every change since {int(wave_from)} is larger than the disagreement between respondents, their "
+             "leniency and rounding to whole levels explain.")
     else:
-        s = ("Nothing changed beyond what the disagreement between respondents explains, except "
-             f"{list_words(said(r) for r in flagged.itertuples())}.")
-    n = len(changes)
-    s += (f" With no real change at all, about 1 in {round(1 / ALPHA)} of these {number(n)} comparisons would be "
-          f"flagged by chance (about {number(ALPHA * n, 1)} of them), so a single flag is weak evidence on its own.")
-    return s
+        s = f"{base}, except {list_words(said(r) for r in flagged.itertuples())}."
+    n = int(c["p_value"].notna().sum())  # a dimension not answered in both waves is estimated, not tested
+    s += (f" With no real change at all, about 1 in {round(1 / alpha)} of these {number(n)} comparisons would be "
+          f"flagged by chance (about {number(alpha * n, 1)} of them), so a single flag is weak evidence on its own.")
+    return s + " " + change_power_sentence(c)
 
 
 # ---------------------------------------------------------------- council report helpers
@@ -154,23 +286,22 @@ def targets_below_level(profile: "pd.DataFrame") -> str:
                "way; ") + "check with them before planning.")
 
 
-def council_summary(name: str, mine, profile: "pd.DataFrame", peers: dict, model: Model) -> Markup:
-    """The council report's first lines: the overall level in the model's words, strengths and gaps with ties
-    shown, where the council stands, and any target below the current level."""
-    o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
-    if o["level"] == o["level"]:
-        s = f"{name}'s overall level in this wave is {level_words(o['level'], model)}."
-        if peers.get("peers_shown") and o["peer_median"] == o["peer_median"]:
-            s += f" Its peers' median is {number(o['peer_median'], 1)}."
-        lines = [s]
+def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> Markup:
+    """The council report's first lines: the overall level from the measurement model in the model's words with its
+    90% interval, strengths and gaps with ties shown, where the council stands (``mine``: its row of
+    :func:`dqm.scoring.positions.council_positions`), and any target below the current level. A council that
+    answered too few dimensions for an overall level is given none, and no position."""
+    if has_overall(profile):
+        lines = [level_sentence(name, mine, model)]
     else:
         lines = [f"{name} has no overall level in this wave: too few dimensions were answered."]
     lines += strengths_and_gaps(profile, model)
-    if isinstance(mine.get("position"), str):
-        lines.append(f"Allowing for disagreement between respondents and reasonable ways of building the score, it is "
+    if has_overall(profile):
+        lines.append(f"Allowing for what its respondents' answers cannot settle, it ranks "
+                     f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])}: "
                      f"{POSITION_WORDS[mine['position']]}.")
     else:
-        lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
+        lines.append("Too few dimensions were answered for an overall level, so it is not placed among other councils.")
     below = targets_below_level(profile)
     if below:
         lines.append(below)
