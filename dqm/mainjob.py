@@ -269,7 +269,8 @@ def run_main_job(exports: Path, out_dir: Path, store: Path, wave: int | None = N
         council = council or example_council(store, wave)
         labels["council"] = f"the council report for {council}"
         echo(f"Building the reports of wave {wave} in {jobs} worker{'s' if jobs > 1 else ''}, longest first: "
-             + ", ".join(labels[k] for k in ("checks", "claims", "quality", "evidence", "annual", "council")) + ".")
+             + ", ".join(labels[k] for k in ("checks", "claims", "quality", "evidence", "annual", "council", "handbook"))
+             + ".")
         # longest first: the claims battery, which the annual report and the evidence review share; the evidence
         # review starts once the battery and the engine's checks are ready
         submit("claims", _claims, str(store), wave, a["bootstrap"], a["null_bootstrap"], claims_path)

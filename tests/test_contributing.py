@@ -15,7 +15,7 @@ import yaml
 from dqm.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-LINT_PATHS = ["dqm", "tests", "benchmarks", "studies", ".ci"]
+LINT_PATHS = ["dqm", "tests", "benchmarks", "studies", "tools", ".ci"]
 
 
 def _make_targets() -> set[str]:

@@ -123,6 +123,7 @@ def test_dqm_run_says_what_it_does_before_each_long_step(model, tmp_path, monkey
     monkeypatch.setattr(dqm.mainjob, "_claims", lambda *args: "claims.jsonl")
     monkeypatch.setattr(dqm.mainjob, "_report", made)
     monkeypatch.setattr(dqm.mainjob, "_council", lambda wave, store, out, council, extra: made("council"))
+    monkeypatch.setattr(dqm.mainjob, "_handbook", lambda out: "handbook.html")
     said = []
     out = dqm.mainjob.run_main_job(exports, tmp_path / "out", tmp_path / "out" / "_build" / "s.duckdb", council="BST",
                                    quick=True, jobs=2, echo=said.append)
@@ -131,13 +132,16 @@ def test_dqm_run_says_what_it_does_before_each_long_step(model, tmp_path, monkey
     plan = next(line for line in said if line.startswith("Building the reports of wave 2026 in 2 workers"))
     assert said.index(plan) > 1  # after the ingest's own summary
     for what in ("the engine's checks (50 replications", "the claims battery (200 bootstrap draws)",
-                 "the data-quality report", "the annual report", "the evidence review", "the council report for BST"):
+                 "the data-quality report", "the annual report", "the evidence review", "the council report for BST",
+                 "the model's handbook"):
         assert what in plan
     assert any(re.fullmatch(r"Finished the engine's checks .* in 0\.\d s\.", line) for line in said)
     assert "Finished the claims battery (200 bootstrap draws) in 0.0 s." in said
     assert sorted(line for line in said if line.startswith("Wrote ")) == [
-        f"Wrote {k}.html in 0.5 s." for k in ("annual", "council", "evidence", "quality")]
+        f"Wrote {k}.html in 0.5 s." for k in ("annual", "council", "evidence")] + [
+        "Wrote handbook.html in 0.0 s.", "Wrote quality.html in 0.5 s."]
     started = capsys.readouterr().err.splitlines()
     assert sorted(started) == sorted(f"Started {w}..." for w in (
         "the engine's checks (50 replications; kept between runs)", "the claims battery (200 bootstrap draws)",
-        "the data-quality report", "the annual report", "the evidence review", "the council report for BST"))
+        "the data-quality report", "the annual report", "the evidence review", "the council report for BST",
+        "the model's handbook"))
