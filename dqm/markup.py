@@ -71,6 +71,38 @@ def escape(value) -> Markup:
     return Markup("<bdi>") + out + Markup("</bdi>") if _has_rtl(s) else out
 
 
+LONG_RUN = 30  # a run of more than this many non-space characters (a URL, a file path, a pasted token) ...
+BREAK_EVERY = 20  # ... may wrap every this many characters; words and numbers never do
+
+
+def breakable(value) -> Markup:
+    """:func:`escape` for a table cell: a soft break (``<wbr>``) every 20 characters inside any run of more than 30
+    non-space characters, so that a long URL or a 5,000-character paste wraps within its column while a word or a
+    number (the cells break only between words: report.css) is never split and never widens the table.
+
+    >>> str(breakable("see https://example.org/" + "a" * 30))
+    'see https://example.org/<wbr>aaaaaaaaaaaaaaaaaaaa<wbr>aaaaaaaaaa'
+    """
+    if isinstance(value, Markup):
+        return value
+    s = clean(value)
+    if not re.search(rf"\S{{{LONG_RUN + 1},}}", s):
+        return escape(s)
+    out = Markup("")
+    for i, part in enumerate(re.split(rf"(\S{{{LONG_RUN + 1},}})", s)):
+        if i % 2:
+            out += Markup("<wbr>").join(_escape(part[j:j + BREAK_EVERY]) for j in range(0, len(part), BREAK_EVERY))
+        else:
+            out += _escape(part)
+    return Markup("<bdi>") + out + Markup("</bdi>") if _has_rtl(s) else out
+
+
+def scroll_region(label, table: Markup) -> Markup:
+    """A table in its scroll container: on a narrow screen a table wider than the page scrolls sideways inside it,
+    with its caption, instead of breaking words and numbers; a keyboard user can focus it to scroll (report.css)."""
+    return html('<div class="dqm-table-scroll" role="region" tabindex="0" aria-label="{}">', label) + table + Markup("</div>")
+
+
 def html(template: str, *args, **kwargs) -> Markup:
     """Fill a trusted HTML template; every argument is escaped (``{}`` placeholders, str.format syntax).
 

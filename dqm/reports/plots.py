@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 
-from ..markup import Markup, html  # noqa: E402
+from ..markup import Markup, breakable, html, scroll_region  # noqa: E402
 
 STYLE = "afcharts.afcharts"
 
@@ -115,16 +115,13 @@ def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict 
         if href is not None:  # the fragment names the target, so that repeated link text still reads clearly
             target = str(v).rsplit("#", 1)[-1]
             return html('<td><a href="{}">{}<span class="visually-hidden"> of {}</span></a></td>', href, links[col], target)
-        return html("<td>{}</td>", v)
+        return Markup("<td>") + breakable(v) + Markup("</td>")
 
     body = Markup("").join(Markup("<tr>") + Markup("").join(cell(c, v) for c, v in zip(d.columns, row)) + Markup("</tr>")
                            for row in d.itertuples(index=False, name=None))
     classes = " ".join(["dqm-table", *css_class.split()])
-    # the scroll container: on a narrow screen a table wider than the page scrolls sideways inside it (with its
-    # caption), so that no cell has to break a number or a word; a keyboard user can focus it to scroll
-    return (html('<div class="dqm-table-scroll" role="region" tabindex="0" aria-label="{}">', caption)
-            + html('<table class="{}"><caption>{}</caption><thead><tr>', classes, caption) + head
-            + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table></div>"))
+    return scroll_region(caption, html('<table class="{}"><caption>{}</caption><thead><tr>', classes, caption) + head
+                         + Markup("</tr></thead><tbody>") + body + Markup("</tbody></table>"))
 
 
 def chart_label(text, limit: int = 60) -> str:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
+from ...markup import Markup, breakable, bullets, escape, html, paragraph, scroll_region  # noqa: F401  (escape: the one escaping path)
 from .words import list_words, long_date, number, p_text, percent, period_text, plural
 
 # ---------------------------------------------------------------- claims (evidence review)
@@ -519,9 +519,12 @@ def claim_header(claim, model, measures) -> Markup:
     if getattr(claim, "supersedes", ()):
         rows.append(("Re-registration", f"replaces {', '.join(claim.supersedes)}, which stays in the registry and in this "
                                         f"review: {claim.supersedes_why}"))
-    body = Markup("").join(html('<tr><th scope="row">{}</th><td>{}</td></tr>', k, v) for k, v in rows)
-    return (html('<h3 id="claim-{}">{}</h3><table class="dqm-table"><caption>How claim {} is tested</caption>',
-                 claim.id, claim.id, claim.id) + body + Markup("</table>"))
+    body = Markup("").join(html('<tr><th scope="row">{}</th><td>', k) + breakable(v) + Markup("</td></tr>")
+                           for k, v in rows)
+    caption = f"How claim {claim.id} is tested"
+    return (html('<h3 id="claim-{}">{}</h3>', claim.id, claim.id)
+            + scroll_region(caption, html('<table class="dqm-table"><caption>{}</caption>', caption) + body
+                            + Markup("</table>")))
 
 
 RATIO_OF_MODEL = {"logistic": "odds ratio", "poisson": "rate ratio", "negative-binomial": "rate ratio"}
