@@ -167,9 +167,11 @@ def summarise(m: dict, small: int, large: int, n_naive: int) -> dict:
         "extrapolated_400": {"cpu_seconds": cpu_400, "wall_floor_seconds_on_2_idle_cores": cpu_400 / 2},
     }
     run = m.get("dqm_run_second")
-    checks = {"marginal_cpu_seconds_per_report": (marginal_cpu, "<=", TARGETS["marginal_cpu_seconds_per_report"]),
+    sound = marginal_cpu > 0  # a difference at or below zero is noise (or a cache one batch had): no figure
+    checks = {"marginal_cpu_seconds_per_report": (marginal_cpu if sound else None, "<=",
+                                                  TARGETS["marginal_cpu_seconds_per_report"]),
               "speed_up_vs_naive": (out["naive"]["cpu_ratio_to_batch_marginal"], ">=", TARGETS["speed_up_vs_naive"]),
-              "400_reports_wall_seconds": (cpu_400 / 2, "<", TARGETS["400_reports_wall_seconds"])}
+              "400_reports_wall_seconds": (cpu_400 / 2 if sound else None, "<", TARGETS["400_reports_wall_seconds"])}
     if run:
         checks["dqm_run_cpu_seconds"] = (run["cpu_seconds"], "<=", TARGETS["dqm_run_cpu_seconds"])
         checks["dqm_run_wall_seconds"] = (run["wall_seconds"], "<", TARGETS["dqm_run_wall_seconds"])
@@ -188,6 +190,8 @@ def markdown(result: dict) -> str:
     """A short table of the measurements and the targets."""
     m, s = result["measurements"], result["summary"]
     names = {"store": "`dqm run --no-reports` (demo store)",
+             "batch_first": f"`dqm report councils --jobs {result['jobs']}`, 1 council (the wave's first batch: "
+                            "fits the measurement model)",
              "batch_small": f"`dqm report councils --jobs {result['jobs']}`, {s['batch']['small_councils']} councils",
              "batch_large": f"`dqm report councils --jobs {result['jobs']}`, {s['batch']['large_councils']} councils",
              "naive": f"naive loop (papermill CLI + nbconvert CLI), {s['naive']['councils']} councils",
@@ -216,7 +220,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| `dqm run`, second run | {r['cpu_seconds']:.1f} CPU-s, {r['wall_seconds']:.1f} s wall "
                      "| <= 55 CPU-s, < 30 s wall |")
     met = {k: v["met"] for k, v in s["targets"].items()}
-    lines += ["", "Targets met (printed, never asserted): " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in met.items()), ""]
+    lines += ["", "Targets met (printed, never asserted): "
+              + ", ".join(f"{k} {'n/a' if v is None else 'yes' if v else 'no'}" for k, v in met.items()), ""]
     return "\n".join(lines)
 
 
@@ -246,6 +251,10 @@ def main(argv=None) -> dict:
                              log=logs / "store.log")
         store = tmp / "store" / "_build" / "demo.duckdb"
         codes = councils(store, large)
+        # the wave's measurement-model fit is made once per store content and kept (dqm.scoring.positions): a first
+        # batch pays it, later ones read it. Paid here, in a batch of one council measured on its own, so that the
+        # two batches below differ only in their number of reports
+        m["batch_first"] = batch(store, codes[:1], tmp / "batch-first", args.jobs, logs / "batch-first.log")
         m["batch_small"] = batch(store, codes[:small], tmp / "batch-small", args.jobs, logs / "batch-small.log")
         m["batch_large"] = batch(store, codes, tmp / "batch-large", args.jobs, logs / "batch-large.log")
         m["naive"] = naive(store, codes[:n_naive], tmp / "naive", logs / "naive.log")
