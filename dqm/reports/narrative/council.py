@@ -106,7 +106,10 @@ def level_sentence(name: str, mine, model: Model) -> str:
     return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}. Allowing for what its "
             f"respondents' answers cannot settle (their disagreement and leniency, rounding to whole levels and the "
             f"bias of self-assessment), it is between {interval_words(mine['level_low'], mine['level_high'], joiner='and')} "
-            "(90% interval).")
+            "(90% interval). It is the level on the scale of independent assessment: the model takes off the amount by "
+            "which councils' self-assessments run above independent ones, so it can be lower than the plain average of "
+            "the council's own answers (the score shown with the chart below) and than the sector averages, which are "
+            "of self-assessments.")
 
 
 def answered(profile: "pd.DataFrame") -> int:
@@ -127,8 +130,8 @@ def position_sentence(name: str, mine, wave: int) -> str:
     k = int(mine["n_respondents"])
     who = f"its {number(k)} respondents" if k > 1 else "its single respondent"
     return (f"Allowing for what {who} cannot settle, {name} ranks "
-            f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} that answered in "
-            f"{int(wave)} (90% interval; 1st is the highest level). That places it {POSITION_WORDS[mine['position']]}.")
+            f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} assessed in "
+            f"{int(wave)} (self, peer or independent assessment; 90% interval; 1st is the highest level). That places it {POSITION_WORDS[mine['position']]}.")
 
 
 def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensitivity: "pd.DataFrame", notes,

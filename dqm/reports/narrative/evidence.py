@@ -231,6 +231,9 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
             return w["untestable"]
         return w["untestable_other"].format(reason=reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason)
     est, lo, hi, sesoi = (float(row[k]) for k in ("estimate", "ci_low", "ci_high", "sesoi"))
+    adj_lo, adj_hi = (float(row.get(k, float("nan"))) for k in ("adj_ci_low", "adj_ci_high"))
+    if adj_lo == adj_lo and adj_hi == adj_hi:  # the verdict rests on the multiplicity-adjusted interval: say that one
+        lo, hi = adj_lo, adj_hi
     if row.get("kind") == "assessment_agreement":
         a = w["agreement"]
         key = v if v in a else "inconclusive"
