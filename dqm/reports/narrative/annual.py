@@ -184,7 +184,9 @@ def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
     up = dims[clear & (dims["change"] > 0)]["dimension"].tolist()
     down = dims[clear & (dims["change"] < 0)]["dimension"].tolist()
     standard = (f"after Holm adjustment over the {number(m)} dimensions, the standard the evidence review uses; "
-                f"simultaneous {percent(1 - alpha)} intervals over all {number(m)} dimensions are shown in the chart")
+                f"simultaneous {percent(1 - alpha)} intervals over all {number(m)} dimensions are shown in the chart; they "
+                f"are wider than Holm's method needs, so a change it calls clear can still have an interval there that "
+                f"reaches zero")
     if up:
         lines.append(f"The increase is clear for {list_words(up)} ({standard}).")
     if down:
