@@ -120,9 +120,9 @@ def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tup
     """The registered claims and their results for the wave, the results kept on disk between runs
     (:mod:`dqm.reports.cache`).
 
-    The key is the content of everything the battery reads (the claims, the store's council levels, the outcomes,
-    the model and the reference councils), the settings, and the code of the claims engine, the model and the
-    reference lists: a run on unchanged data reads the battery; any change computes it afresh.
+    The key is the content of everything the battery reads (the claims, the store's council levels, answers and
+    submissions, the outcomes, the model and the reference councils), the settings, and the code of the claims
+    engine, the measurement model, the quality model and the reference lists: a run on unchanged data reads the battery; any change computes it afresh.
     """
     from .claims import EngineConfig, evaluate_claims
     from .claims.registry import load_evidence
@@ -134,12 +134,15 @@ def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tup
 
     model = load_model()
     evidence = load_evidence(None, None, None, model=model)
-    levels = load(store, model=model).councils
+    data = load(store, model=model)
+    # the measurement model reads respondents' answers for the claims' exposure, as `dqm claims` and the backtest do
     key = {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
-           "inputs": content_sha256(evidence.claims, levels, evidence.outcomes, model, councils())}
+           "inputs": content_sha256(evidence.claims, data.councils, data.answers, data.submissions, evidence.outcomes,
+                                    model, councils())}
     return evidence.claims, disk_cached("claims-battery", key, lambda: evaluate_claims(
-        evidence.claims, levels, evidence.outcomes, model, wave, EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap)),
-        code=["claims", "model", "reference"], types=_claims_types())
+        evidence.claims, data.councils, evidence.outcomes, model, wave,
+        EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=data),
+        code=["claims", "model", "reference", "scoring"], types=_claims_types())
 
 
 def _claims(store: str, wave: int, bootstrap: int, null_bootstrap: int, path: str) -> str:
