@@ -7,8 +7,8 @@ report's kernel paid its imports after the ingest, and the council report went t
 - the PDFs print without the data behind the charts and lay their tables out from set column widths
   (:mod:`dqm.reports.pdf`, ``report.css``);
 - the claims battery is computed once per run for the annual report and the evidence review (``shared_claims``),
-  and kept on disk between runs keyed by its inputs' content and code (:func:`claims_battery`); the engine's checks
-  come from the committed record or the same cache (:mod:`dqm.reports.cache`), and so does each claim's panel view;
+  and kept on disk between runs keyed by its inputs' content and code
+  (:func:`dqm.reports.wave.claims_battery`); the engine's checks come from the committed record or the same cache (:mod:`dqm.reports.cache`), and so does each claim's panel view;
 - the worker processes start, each with a report kernel that has imported the reports' modules
   (:func:`dqm.reports.notebook.start_kernel`), while the main process ingests; the reports then run side by
   side (``jobs``, default the number of cores), longest first; each report reads the store once;
@@ -116,45 +116,12 @@ def _report(kind: str, wave: int, store: str, out_dir: str, extra: dict, pdf: bo
     return Made(kind, str(r.html), str(r.pdf or ""), r.seconds)
 
 
-def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tuple[list, list]:
-    """The registered claims and their results for the wave, the results kept on disk between runs
-    (:mod:`dqm.reports.cache`).
-
-    The key is the content of everything the battery reads (the claims, the store's council levels, answers and
-    submissions, the outcomes, the model and the reference councils), the settings, and the code of the claims
-    engine, the measurement model, the quality model and the reference lists: a run on unchanged data reads the battery; any change computes it afresh.
-    """
-    from .claims import EngineConfig, evaluate_claims
-    from .claims.registry import load_evidence
-    from .model import load_model
-    from .reference import councils
-    from .reports.cache import content_sha256, disk_cached
-    from .reports.wave import _claims_types
-    from .store import load
-
-    model = load_model()
-    evidence = load_evidence(None, None, None, model=model)
-    data = load(store, model=model)
-    # the measurement model reads respondents' answers for the claims' exposure, as `dqm claims` and the backtest do
-    key = {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
-           "inputs": content_sha256(evidence.claims, data.councils, data.answers, data.submissions, evidence.outcomes,
-                                    model, councils())}
-    return evidence.claims, disk_cached("claims-battery", key, lambda: evaluate_claims(
-        evidence.claims, data.councils, evidence.outcomes, model, wave,
-        EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=data),
-        code=["claims", "model", "reference", "scoring"], types=_claims_types())
-
-
 def _claims(store: str, wave: int, bootstrap: int, null_bootstrap: int, path: str) -> str:
-    """The run's claims battery (:func:`claims_battery`), written where the annual report and the evidence review
-    read it (their ``shared_claims``)."""
-    from .reports.wave import _claims_key
-    from .serial import write_value
+    """The run's claims battery, computed once (or read back, kept by its inputs' content) and written where the
+    annual report and the evidence review read it (their ``shared_claims``)."""
+    from .reports.wave import write_claims_results
 
-    claims, results = claims_battery(store, wave, bootstrap, null_bootstrap)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return str(write_value(Path(path), {"key": _claims_key(claims, wave, bootstrap, null_bootstrap),
-                                         "results": results}, "claims results"))
+    return str(write_claims_results(store, wave, bootstrap, null_bootstrap, path))
 
 
 def _engine_checks(replications: int, cache: str) -> None:

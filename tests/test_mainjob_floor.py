@@ -120,7 +120,7 @@ def store_copy(small_store, tmp_path):
 
 def test_the_claims_battery_is_kept_by_its_inputs(store_copy, tmp_path, monkeypatch, model, survey):
     import dqm.claims
-    from dqm.mainjob import claims_battery
+    from dqm.reports.wave import claims_battery
     from dqm.store import ingest_files
 
     monkeypatch.setenv("DQM_CACHE_DIR", str(tmp_path / "cache"))

@@ -204,20 +204,41 @@ def claims_results(claims, council_levels: pd.DataFrame, outcomes: pd.DataFrame,
                            EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=measurement)
 
 
-def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, path) -> Path:
-    """Compute the registered claims' battery once for a run and keep it (typed JSON with a SHA-256, atomically)
-    for the reports that show it."""
+def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tuple[list, list]:
+    """The registered claims and their results for the wave, kept on disk between runs (:mod:`dqm.reports.cache`).
+
+    The key is the content of everything the battery reads (the claims, the store's council levels, answers and
+    submissions, the outcomes, the model and the reference councils), the settings, and the code of the claims
+    engine, the measurement model, the quality model and the reference lists: a run on unchanged data reads the
+    battery; any change computes it afresh. The measurement model reads respondents' answers for the claims'
+    exposure, as ``dqm claims`` and the backtest do.
+    """
+    from ..claims import EngineConfig, evaluate_claims
     from ..claims.registry import load_evidence
     from ..model import load_model
-    from ..serial import write_value
+    from ..reference import councils
     from ..store import load
+    from .cache import content_sha256, disk_cached
 
     model = load_model()
     evidence = load_evidence(None, None, None, model=model)
     data = load(store, model=model)
-    results = claims_results(evidence.claims, data.councils, evidence.outcomes, model, wave, bootstrap, null_bootstrap,
-                             measurement=data)
+    key = {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
+           "inputs": content_sha256(evidence.claims, data.councils, data.answers, data.submissions, evidence.outcomes,
+                                    model, councils())}
+    return evidence.claims, disk_cached("claims-battery", key, lambda: evaluate_claims(
+        evidence.claims, data.councils, evidence.outcomes, model, wave,
+        EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=data),
+        code=["claims", "model", "reference", "scoring"], types=_claims_types())
+
+
+def write_claims_results(store, wave: int, bootstrap: int, null_bootstrap: int, path) -> Path:
+    """The registered claims' battery (:func:`claims_battery`), written once for a run (typed JSON with a SHA-256,
+    atomically) where the reports that show it read it (their ``shared_claims``)."""
+    from ..serial import write_value
+
+    claims, results = claims_battery(store, wave, bootstrap, null_bootstrap)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_value(path, {"key": _claims_key(evidence.claims, wave, bootstrap, null_bootstrap),
-                              "results": results}, "claims results")
+    return write_value(path, {"key": _claims_key(claims, wave, bootstrap, null_bootstrap), "results": results},
+                       "claims results")
