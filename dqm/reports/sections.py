@@ -16,9 +16,11 @@ from . import narrative, plots
 
 
 def claim_section(result, row, model: Model, measures: pd.DataFrame, council_levels: pd.DataFrame,
-                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str, registration: dict | None = None) -> list:
+                  outcomes: pd.DataFrame, wave: int, synthetic: bool, source: str, registration: dict | None = None,
+                  checks: pd.DataFrame | None = None) -> list:
     """One claim in the evidence review: how it is tested, when it was fixed (``registration``:
-    :func:`narrative.registration`), the councils it used and lost, what was found, robustness, caveats."""
+    :func:`narrative.registration`), the councils it used and lost, what was found, robustness, caveats.
+    ``checks`` (:func:`engine_checks`): the engine's own checks, said where they qualify this claim's figures."""
     from ..claims import losses_sentence
     from ..claims.engine import power_rows
 
@@ -37,10 +39,13 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
                            lead="What this test could find, before the result."),
                  plots.html_table(narrative.power_section_table(rows),
                                   f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")]
+        checked = narrative.chance_check_sentence(checks)
+        if checked:
+            head.append(paragraph(checked))
     head.append(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))
     if result.verdict != "untestable":  # the verdict as the table gives it: association, timing, reach
         head.append(paragraph(narrative.verdict_cell(row), lead="The verdict, with its limits."))
-        sens = narrative.sensitivity_sentence(row, c, model)
+        sens = narrative.sensitivity_sentence(row, c, model, checks)
         if sens:
             head.append(paragraph(sens, lead="Sensitivity to an unmeasured confounder (Cinelli and Hazlett 2020)."))
     parts = [block(*head)]

@@ -437,11 +437,30 @@ def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
     sup = int((table.get("superseded_by", pd.Series(dtype=str)).fillna("") != "").sum())
     if sup:
         s += f" {number(sup)} of them {'are' if sup != 1 else 'is'} superseded by a later registration; both are shown."
-    return s
+    return s + earlier_outcomes_sentence(table)
 
 
-def sensitivity_sentence(row, claim=None, model=None) -> str:
-    """What an unmeasured confounder would have to be to change the result (Cinelli and Hazlett 2020)."""
+def earlier_outcomes_sentence(table: "pd.DataFrame") -> str:
+    """The tested claims whose outcome was measured before the assessment, counted apart: their verdicts describe
+    how the councils' earlier circumstances line up with their digital level now, and cannot show a consequence of
+    it (empty when there are none)."""
+    if "timing" not in table:
+        return ""
+    t = table[(table["verdict"] != "untestable") & (table["timing"].fillna("") == "before")]
+    if not len(t):
+        return ""
+    tested = int((table["verdict"] != "untestable").sum())
+    periods = list_words(sorted({period_text(p) for p in t["period"]}))
+    verdicts = list_words([f"{number(v)} {k}" for k, v in t["verdict"].value_counts().items()])
+    return (f" {number(len(t))} of the {number(tested)} verdicts reached ({verdicts}) rest on outcomes measured "
+            f"before the assessment ({periods}, against {list_words(sorted({str(w) for w in t['wave']}))} "
+            "assessments). They say whether councils that are more digital now had different outcomes then; "
+            "they cannot show a consequence of digital, and they are counted as tests of the claim only in that sense.")
+
+
+def sensitivity_sentence(row, claim=None, model=None, checks=None) -> str:
+    """What an unmeasured confounder would have to be to change the result (Cinelli and Hazlett 2020); with the
+    engine's checks (``checks``), read beside its known limit for a control measured with error."""
     if row.get("verdict") == "untestable" or row.get("kind", "association") != "association":
         return ""
     x = exposure_words(claim, model) if claim is not None and model is not None else "digital level"
@@ -481,9 +500,64 @@ def sensitivity_sentence(row, claim=None, model=None) -> str:
         crosses = lo1 <= 0 <= hi1
         s += (" So a confounder no stronger than deprivation could bring it to zero." if crosses and row["estimate"] != 0
               else " So a confounder no stronger than deprivation could not bring it to zero." if not crosses else "")
+        s += mismeasured_control_sentence(checks)
     else:
         s += "The claim does not control for deprivation, so no benchmark bound is given."
     return s
+
+
+def _limit_row(checks, ends: str):
+    """The honest engine's known-limit check on a mismeasured deprivation control whose name ends with ``ends``."""
+    if checks is None or not len(checks):
+        return None
+    h = checks[(checks["engine"] == "honest") & (checks["rule"] == "known limit")
+               & checks["check"].str.contains("deprivation measured at reliability")
+               & checks["check"].str.contains(ends, regex=False)]
+    return h.iloc[0] if len(h) else None
+
+
+def mismeasured_control_sentence(checks) -> str:
+    """The benchmark bound read beside the engine's own known limit: it assumes deprivation is measured without
+    error, and the engine's check (``checks``: :func:`dqm.reports.sections.engine_checks`) shows what a control
+    measured with error does with no true effect at all (empty without the check)."""
+    mean0, fp = _limit_row(checks, "mean estimate"), _limit_row(checks, "false-positive rate")
+    if mean0 is None:
+        return ""
+    where = re.search(r"reliability ([0-9.]+)", mean0["check"])
+    sesoi = re.search(r"SESOI is ([0-9.]+)", mean0["check"])
+    s = (" Read this beside the engine's own known limit: the bound treats deprivation as measured without error. "
+         f"In the engine's checks ({number(int(mean0['replications']))} simulated replications), with deprivation "
+         f"measured at reliability {where.group(1) if where else 'below 1'} and no true effect at all, the estimate "
+         f"averaged {number(mean0['value'], 2)} (Monte Carlo s.e. {number(mean0['mc_se'], 2)})")
+    if sesoi:
+        s += f", against a smallest effect of interest of {sesoi.group(1)}"
+    if fp is not None:
+        s += f", and {percent(fp['value'], 1)} of tests found an effect where 5% should"
+    return s + ". An estimate of that size can come from a control measured with error alone."
+
+
+def chance_check_sentence(checks) -> str:
+    """Whether the engine's own check of the printed verdict chances passed, said beside each claim's table of
+    chances: where it failed, by how much and in which direction (empty without the check or when it passed)."""
+    if checks is None or not len(checks):
+        return ""
+    h = checks[(checks["engine"] == "honest") & checks["check"].str.startswith("printed chance of")]
+    failed = h[~h["passed"].astype(bool)]
+    if not len(failed):
+        return ""
+    parts = []
+    for _, r in failed.iterrows():
+        effect = re.search(r"true effect of ([0-9.]+)", r["check"])
+        verdict = re.search(r"chance of '([^']+)'", r["check"])
+        parts.append(f"at a true effect of {effect.group(1) if effect else 'the one tested'} it printed a "
+                     f"{percent(r['target'])} chance of '{verdict.group(1) if verdict else 'the verdict'}' against "
+                     f"{percent(r['value'])} observed in {number(int(r['replications']))} simulated replications "
+                     f"(further apart than two Monte Carlo standard errors, {number(100 * r['tolerance'], 1)} "
+                     "percentage points)")
+    high = (failed["target"] > failed["value"]).all()
+    return ("The engine's own check of these chances failed where it was tested: " + list_words(parts) + ". "
+            + ("Read the chances in this table as optimistic." if high else
+               "Read the chances in this table as approximate."))
 
 
 def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
