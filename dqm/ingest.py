@@ -68,6 +68,9 @@ def _decode(data: bytes, path: Path) -> str:
     refused with the row of the first bad byte: decoding it all as Windows-1252 would store every other
     accented letter as mojibake ("Ynys MÃ´n") without a word.
     """
+    if data[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):  # checked first: UTF-32LE's mark begins with UTF-16LE's
+        raise IngestError("the file is UTF-32 text, which dqm does not read.", file=path,
+                          hint="Save it as CSV UTF-8 (Excel: Save as, CSV UTF-8) and try again.")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise IngestError("the file is UTF-16 text (as Excel's 'Unicode Text' writes), which dqm does not read.",
                           file=path, hint="Save it as CSV UTF-8 (Excel: Save as, CSV UTF-8) and try again.")

@@ -172,6 +172,9 @@ add("png-named-xlsx", "export", lambda c: c.ingest(c.write("p.xlsx", b"\x89PNG\r
     "named .xlsx but is not an XLSX")
 add("corrupt-zip", "export", lambda c: c.ingest(c.write("z.xlsx", b"PK\x03\x04" + bytes(200))), "not a readable XLSX")
 add("utf16", "export", lambda c: c.ingest(c.write("u.csv", c.export().read_text().encode("utf-16"))), "UTF-16")
+add("utf32", "export", lambda c: c.ingest(c.write("u.csv", c.export().read_text().encode("utf-32"))), "UTF-32 text")
+add("utf32-be", "export", lambda c: c.ingest(c.write("u.csv", b"\x00\x00\xfe\xff" + c.export().read_text().encode(
+    "utf-32-be"))), "UTF-32 text")
 add("xls", "export", lambda c: c.ingest(c.write("old.xls", b"\xd0\xcf\x11\xe0" + bytes(100))), "not supported")
 add("ods", "export", lambda c: c.ingest(c.write("x.ods", b"not really")), "not supported")
 add("missing-file", "export", lambda c: c.ingest(c.tmp / "nope.csv"), "does not exist")
