@@ -291,16 +291,22 @@ def figure_words(value, dp: int = 2, lines=(), most: int = 3) -> str:
     return number(value, dp)
 
 
-def interval_places(low, high, dp: int = 1, lines=(), most: int = 3) -> int:
+def interval_places(low, high, dp: int = 1, lines=(), most: int = 3, sign: bool = False) -> int:
     """The decimal places an interval is printed at: ``dp``, or as many more (up to ``most``) as it takes for its two
     ends to differ and for no end to print as one of ``lines`` (a threshold a verdict is judged against) unless it
     is that threshold, so that the reader sees on which side of it each end lies.
 
+    ``sign``: the ends are printed with their signs (:func:`signed`, where -0.04 and +0.02 both read 0.0).
+
     >>> interval_places(0.16, 0.24), interval_places(0.247, 0.44, 2, lines=(0.25,)), interval_places(2.6, 3.2)
     (2, 3, 1)
+    >>> interval_places(-0.04, 0.02, sign=True)
+    2
     """
+    fmt = signed if sign else number
+
     def clear(d):
-        if f"{float(low):.{d}f}" == f"{float(high):.{d}f}":
+        if fmt(low, d) == fmt(high, d):
             return False
         return not any(_passes_for(end, line, d) for end in (low, high) for line in lines)
 
@@ -319,7 +325,7 @@ def interval_words(low, high, dp: int = 1, sign: bool = False, joiner: str = "to
     >>> interval_words(0.247, 0.44, 2, lines=(0.25,))
     '0.247 to 0.440'
     """
-    dp = interval_places(low, high, dp, lines)
+    dp = interval_places(low, high, dp, lines, sign=sign)
     fmt = signed if sign else number
     return f"{fmt(low, dp)} {joiner} {fmt(high, dp)}"
 
@@ -331,6 +337,6 @@ def estimate_interval(estimate, low, high, dp: int = 1, sign: bool = False, line
     >>> estimate_interval(0.2, 0.16, 0.24, sign=True), estimate_interval(0.34, 0.247, 0.44, 2, lines=(0.25,))
     ('+0.20 (+0.16 to +0.24)', '0.340 (0.247 to 0.440)')
     """
-    dp = interval_places(low, high, dp, lines)
+    dp = interval_places(low, high, dp, lines, sign=sign)
     fmt = signed if sign else number
     return f"{fmt(estimate, dp)} ({interval_words(low, high, dp, sign, lines=lines)})"
