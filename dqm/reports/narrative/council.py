@@ -21,7 +21,6 @@ from .words import (
     percent,
     plural,
     report_wording,
-    signed,
     without_constant_columns,
 )
 
@@ -382,8 +381,8 @@ def first_screen(name: str, mine, profile: "pd.DataFrame", model: Model, change:
 
 def profile_table(profile: "pd.DataFrame", peers: dict) -> "pd.DataFrame":
     """The dimensions (the overall row is :func:`overall_sentence`): the council's level and target, its peers'
-    median and middle 80% (at the precision the data have: whole or half levels) and the median of councils of
-    its type. A column that would say the same on every row is left out; ``attrs['notes']`` says it once."""
+    median and middle 80% and the median of councils of its type, all at the precision the levels have
+    (``peers['step']``, :func:`dqm.scoring.profile.council_profile`: whole or half levels). A column that would say the same on every row is left out; ``attrs['notes']`` says it once."""
     p = profile[profile["dimension_id"] != "overall_mean"]
     t = pd.DataFrame({"Dimension": p["dimension"], "Your level": p["level"].map(level_number),
                       "Your target": p["target"].map(level_number)})

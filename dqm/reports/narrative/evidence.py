@@ -9,8 +9,18 @@ from functools import lru_cache
 import pandas as pd
 
 from ...markup import Markup, breakable, bullets, escape, html, paragraph, scroll_region  # noqa: F401  (escape: the one escaping path)
-from .words import (estimate_interval, figure_words, interval_words, list_words, long_date, number, p_text, percent,
-                    period_text, plural)
+from .words import (
+    estimate_interval,
+    figure_words,
+    interval_words,
+    list_words,
+    long_date,
+    number,
+    p_text,
+    percent,
+    period_text,
+    plural,
+)
 
 # ---------------------------------------------------------------- claims (evidence review)
 VERDICT_WORDS = {
