@@ -120,12 +120,10 @@ def council_change_section(council: str, name: str, changes: pd.DataFrame, model
     """
     from ..scoring.latent import load_config
 
-    if wave_from is None:
-        return [block(f"{wave} is the first wave in this store, so there is no earlier assessment to compare with "
-                      "and no change to report.")]
     ch = changes[changes["council_code"] == council].reset_index(drop=True)
-    if ch.empty:
-        return [block(f"{name} did not take part in {wave_from}, so there is no change to report.")]
+    none = narrative.no_change_reason(name, ch, wave, wave_from)
+    if none:
+        return [block(none)]
     table = narrative.council_change_table(ch, model)
     parts = [narrative.council_change_summary(ch, model, wave_from, load_config().alpha)]
     parts.append(narrative.assumptions_paragraph([n for n in notes if n not in set(said)]))

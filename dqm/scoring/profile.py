@@ -18,6 +18,11 @@ def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.Data
                     ) -> tuple[pd.DataFrame, dict]:
     """(one row per dimension: level, target, peer median and range, type median), info about the peer group).
 
+    The peers' and the type's figures are at the precision the levels have (:func:`level_step`: whole or half levels
+    for a dimension, a median of whole answers; tenths for the overall score, a mean): the medians to the nearest
+    step, the middle 80% (10th to 90th percentile) rounded outwards, so all three read at one precision.
+    ``info['step']`` and ``info['overall_step']`` say which.
+
     ``neighbours``: every council's ``k`` nearest neighbours (:func:`dqm.scoring.peers.nearest_neighbours`), when
     already computed for the wave; otherwise computed here from ``reference``.
     """
@@ -32,23 +37,56 @@ def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.Data
     a = answers[(answers["wave"] == wave) & (answers["assessment_type"] == "self") & (answers["council_code"] == council)]
     targets = a.assign(t=a["target_level"].astype(float)).groupby("dimension_id")["t"].median()
     show_peers = len(peers) >= MIN_PEERS
+    steps = {"dimension": level_step(lv[[d for d in model.dimension_ids if d in lv]].to_numpy(float).ravel()),
+             "overall": level_step(lv["overall_mean"]) if "overall_mean" in lv else 0.1}
     rows = []
     for d in model.dimension_ids + ["overall_mean"]:
         pv = peers[d].dropna().astype(float) if d in peers else pd.Series(dtype=float)
         tv = same_type[d].dropna().astype(float)
+        step = steps["overall" if d == "overall_mean" else "dimension"]
+        shown = show_peers and len(pv)
         rows.append({
             "dimension_id": d, "dimension": "Overall" if d == "overall_mean" else model.dimension_name(d),
             "level": float(me[d].iloc[0]) if len(me) and pd.notna(me[d].iloc[0]) else np.nan,
             "target": float(targets.get(d, np.nan)) if d != "overall_mean" else float(targets.mean()) if len(targets) else np.nan,
-            "peer_median": pv.median() if show_peers and len(pv) else np.nan,
-            "peer_low": pv.quantile(0.1) if show_peers and len(pv) else np.nan,
-            "peer_high": pv.quantile(0.9) if show_peers and len(pv) else np.nan,
-            "type_median": tv.median() if len(tv) >= MIN_PEERS else np.nan,
+            "peer_median": at_step(pv.median(), step, "nearest") if shown else np.nan,
+            "peer_low": at_step(pv.quantile(0.1), step, "down") if shown else np.nan,
+            "peer_high": at_step(pv.quantile(0.9), step, "up") if shown else np.nan,
+            "type_median": at_step(tv.median(), step, "nearest") if len(tv) >= MIN_PEERS else np.nan,
         })
     info = {"peers_defined": len(peer_codes), "peers_responding": int(len(peers)), "peers_shown": show_peers,
+            "step": steps["dimension"], "overall_step": steps["overall"],
             "type_group": tg, "type_responding": int(len(same_type)), "pool": nn.loc[nn["council_code"] == council, "pool"].iloc[0]
             if (nn["council_code"] == council).any() else None}
     return pd.DataFrame(rows), info
+
+
+def level_step(values) -> float:
+    """The precision levels have: 1 when all are whole, 0.5 when all are whole or half levels (a median of whole
+    answers), else 0.1.
+
+    >>> level_step([3.0, 4.0]), level_step([3.0, 3.5, float("nan")]), level_step([3.4, 2.95])
+    (1.0, 0.5, 0.1)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    for step in (1.0, 0.5):
+        if np.allclose(v / step, np.round(v / step)):
+            return step
+    return 0.1
+
+
+def at_step(value, step: float, how: str = "nearest") -> float:
+    """``value`` at the precision ``step``: to the nearest step (halves up), or rounded ``down`` or ``up`` to one.
+
+    >>> at_step(3.75, 0.5), at_step(2.7, 0.5, "down"), at_step(4.8, 0.5, "up"), at_step(3.14, 0.1, "up")
+    (4.0, 2.5, 5.0, 3.2)
+    """
+    if value is None or value != value:
+        return np.nan
+    x = float(value) / step
+    k = {"nearest": np.floor(x + 0.5 + 1e-9), "down": np.floor(x + 1e-9), "up": np.ceil(x - 1e-9)}[how]
+    return round(float(k * step), 10)
 
 
 def focus_areas(profile: pd.DataFrame, realism: pd.DataFrame | None = None, top: int = 3) -> pd.DataFrame:

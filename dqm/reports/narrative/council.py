@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
+from ...markup import Markup, bullets, escape, heading, html, paragraph  # noqa: F401  (escape: the one escaping path)
 from ...model import Model
 from ...scoring.levels import round_half_up
 from .words import (
     TYPE_PLURALS,
+    estimate_interval,
     handbook_link,
+    interval_words,
     level_number,
     level_phrase,
     level_range,
@@ -70,30 +72,6 @@ def ordinal(n) -> str:
     return f"{number(n)}{suffix}"
 
 
-def signed(value, dp: int = 1) -> str:
-    """A change with its sign: '+0.3', '-0.1', and '0.0' (not '-0.0') for what rounds to nothing.
-
-    >>> signed(0.31), signed(-0.12), signed(-0.04)
-    ('+0.3', '-0.1', '0.0')
-    """
-    text = f"{float(value):+,.{dp}f}"
-    return text[1:] if float(text) == 0 else text
-
-
-def interval_words(low, high, dp: int = 1, sign: bool = False, joiner: str = "to") -> str:
-    """'2.6 to 3.2': an interval at ``dp`` places, or at as many more (up to 3) as its two ends need to differ, so
-    that a report never states an interval of no width that the figures do not have. ``sign``: '+0.1 to +0.5';
-    ``joiner``: the word between the ends ('between 2.6 and 3.2').
-
-    >>> interval_words(2.61, 3.24), interval_words(2.91, 2.94), interval_words(-0.12, 0.31, sign=True)
-    ('2.6 to 3.2', '2.91 to 2.94', '-0.1 to +0.3')
-    """
-    fmt = signed if sign else number
-    while dp < 3 and fmt(low, dp) == fmt(high, dp):
-        dp += 1
-    return f"{fmt(low, dp)} {joiner} {fmt(high, dp)}"
-
-
 def rank_range(low, high, n) -> str:
     """'between 54th and 140th of 224 councils' (whole ranks, 1st = highest); 'at 1st of 224 councils' only when
     the model's draws put it there (nearly) every time."""
@@ -102,14 +80,20 @@ def rank_range(low, high, n) -> str:
 
 
 def level_sentence(name: str, mine, model: Model) -> str:
-    """The council's overall level from the measurement model, in the model's words, with its 90% interval."""
-    return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}. Allowing for what its "
-            f"respondents' answers cannot settle (their disagreement and leniency, rounding to whole levels and the "
-            f"bias of self-assessment), it is between {interval_words(mine['level_low'], mine['level_high'], joiner='and')} "
-            "(90% interval). It is the level on the scale of independent assessment: the model takes off the amount by "
-            "which councils' self-assessments run above independent ones, so it can be lower than the plain average of "
-            "the council's own answers (the score shown with the chart below) and than the sector averages, which are "
-            "of self-assessments.")
+    """The council's overall level from the measurement model, in the model's words, with its 90% interval and, in
+    one clause, the scale it is on (:func:`scale_note` says why it can be below the council's own average)."""
+    return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}, between "
+            f"{interval_words(mine['level_low'], mine['level_high'], joiner='and')} (90% interval), on the scale of "
+            "independent assessment.")
+
+
+def scale_note(name: str) -> str:
+    """Why the model's level can be lower than the council's own average and the sector averages."""
+    return (f"{name}'s overall level allows for what its respondents' answers cannot settle (their disagreement and "
+            "leniency, rounding to whole levels and the bias of self-assessment). It is on the scale of independent "
+            "assessment: the model takes off the amount by which councils' self-assessments run above independent "
+            "ones, so it can be lower than the plain average of the council's own answers (the score shown with the "
+            "chart of levels) and than the sector averages, which are of self-assessments.")
 
 
 def answered(profile: "pd.DataFrame") -> int:
@@ -143,7 +127,7 @@ def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensi
         return [f"{name} has no overall level this wave, so it is not placed among other councils: its respondents "
                 f"answered {number(answered(profile))} dimensions, and an overall level needs at least "
                 f"{number(model.min_coverage)}.", assumptions_paragraph(notes)]
-    return [position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
+    return [scale_note(name), position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
             assumptions_paragraph(notes)]
 
 
@@ -200,7 +184,7 @@ def council_change_table(changes: "pd.DataFrame", model: Model) -> "pd.DataFrame
     ``attrs['notes']`` says it once (:func:`council_change_summary` gives the verdicts in words)."""
     c = _ordered(changes, model)
     t = pd.DataFrame({"Dimension": [_dimension_label(d, model) for d in c["dimension"]],
-                      "Change in level (90% interval)": [f"{signed(v)} ({interval_words(lo, hi, sign=True)})" for v, lo, hi
+                      "Change in level (90% interval)": [estimate_interval(v, lo, hi, sign=True) for v, lo, hi
                                                          in zip(c["change"], c["change_low"], c["change_high"])],
                       "Chance it moved a whole level": c["prob_moved_one_level"].map(_chance).to_numpy(),
                       "Against respondents' disagreement": [change_verdict(r) for r in c.itertuples()]})
@@ -230,10 +214,20 @@ def change_power_sentence(changes: "pd.DataFrame") -> str:
     return s + ", so a dimension that is not flagged may still have changed."
 
 
-def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int, alpha: float) -> str:
-    """The change since ``wave_from`` in a few sentences: what the model flags ('Nothing changed beyond what the
-    disagreement between respondents explains, except Leadership (up 0.6 levels).'), how many flags chance alone
-    would give at the test's level ``alpha``, and the test's power for a one-level change, stated once."""
+def no_change_reason(name: str, changes: "pd.DataFrame", wave: int, wave_from: int | None) -> str:
+    """Why there is no change to report ('' when there is one): ``wave`` is the store's first, or the council did
+    not take part in ``wave_from`` (``changes``: the council's own change rows)."""
+    if wave_from is None:
+        return (f"{int(wave)} is the first wave in this store, so there is no earlier assessment to compare with and "
+                "no change to report.")
+    if changes.empty:
+        return f"{name} did not take part in {int(wave_from)}, so there is no change to report."
+    return ""
+
+
+def change_headline(changes: "pd.DataFrame", model: Model, wave_from: int) -> str:
+    """What changed since ``wave_from``, in one sentence: 'Nothing changed since 2025 beyond what the disagreement
+    between respondents, their leniency and rounding to whole levels explain, except Leadership (up 0.6 levels).'"""
     if changes.empty:
         return "No dimension was answered in both waves, so there is no change to report."
     c = _ordered(changes, model)
@@ -243,12 +237,29 @@ def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int
     base = (f"Nothing changed since {int(wave_from)} beyond what the disagreement between respondents, their "
             "leniency and rounding to whole levels explain")
     if flagged.empty:
-        s = base + "."
-    elif len(flagged) == len(c):
-        s = (f"Every change since {int(wave_from)} is larger than the disagreement between respondents, their "
-             "leniency and rounding to whole levels explain.")
-    else:
-        s = f"{base}, except {list_words(said(r) for r in flagged.itertuples())}."
+        return base + "."
+    if len(flagged) == len(c):
+        return (f"Every change since {int(wave_from)} is larger than the disagreement between respondents, their "
+                "leniency and rounding to whole levels explain.")
+    return f"{base}, except {list_words(said(r) for r in flagged.itertuples())}."
+
+
+def change_line(council: str, name: str, changes: "pd.DataFrame", model: Model, wave: int,
+                wave_from: int | None) -> str:
+    """The first screen's one sentence on change: :func:`no_change_reason`, else :func:`change_headline` for the
+    council's rows of the wave's ``changes`` (:func:`dqm.reports.wave.council_changes`)."""
+    ch = changes[changes["council_code"] == council].reset_index(drop=True)
+    return no_change_reason(name, ch, wave, wave_from) or change_headline(ch, model, wave_from)
+
+
+def council_change_summary(changes: "pd.DataFrame", model: Model, wave_from: int, alpha: float) -> str:
+    """The change since ``wave_from`` in a few sentences: what the model flags (:func:`change_headline`), how many
+    flags chance alone would give at the test's level ``alpha``, and the test's power for a one-level change,
+    stated once."""
+    s = change_headline(changes, model, wave_from)
+    if changes.empty:
+        return s
+    c = _ordered(changes, model)
     n = int(c["p_value"].notna().sum())  # a dimension not answered in both waves is estimated, not tested
     s += (f" With no real change at all, about 1 in {round(1 / alpha)} of these {number(n)} comparisons would be "
           f"flagged by chance (about {number(alpha * n, 1)} of them), so a single flag is weak evidence on its own.")
@@ -289,9 +300,9 @@ def targets_below_level(profile: "pd.DataFrame") -> str:
                "way; ") + "check with them before planning.")
 
 
-def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> Markup:
-    """The council report's first lines: the overall level from the measurement model in the model's words with its
-    90% interval, strengths and gaps with ties shown, where the council stands (``mine``: its row of
+def summary_lines(name: str, mine, profile: "pd.DataFrame", model: Model) -> list[str]:
+    """The council report's summary as lines: the overall level from the measurement model in the model's words
+    with its 90% interval, strengths and gaps with ties shown, where the council stands (``mine``: its row of
     :func:`dqm.scoring.positions.council_positions`), and any target below the current level. A council that
     answered too few dimensions for an overall level is given none, and no position."""
     if has_overall(profile):
@@ -308,19 +319,76 @@ def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> M
     below = targets_below_level(profile)
     if below:
         lines.append(below)
-    return bullets(lines) + handbook_link(model, "council")
+    return lines
+
+
+def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> Markup:
+    """:func:`summary_lines` as a list, with the link to the handbook that says what the levels mean."""
+    return bullets(summary_lines(name, mine, profile, model)) + handbook_link(model, "council")
+
+
+# ---------------------------------------------------------------- the first screen: one printed page
+NEXT_ACTIONS = 3
+ACTIONS_RULE = ("Picked by one rule: for each dimension in the order of \u201cWhere to focus\u201d (how far it is below "
+                "the peers\u2019 median, plus half its distance from its target), the action library\u2019s first "
+                "action for its next level. All the library\u2019s actions are listed under \u201cWhere to focus\u201d.")
+
+
+def next_actions(profile: "pd.DataFrame", realism, model: Model, library, n: int = NEXT_ACTIONS) -> "pd.DataFrame":
+    """The council's next ``n`` actions by one rule (:data:`ACTIONS_RULE`): the dimensions in the order of
+    :func:`dqm.scoring.profile.focus_areas`, skipping any with no next level or no action for it in the library
+    ``library``, and the library's first action for each one's next level (columns of
+    :func:`dqm.documents.actions.next_level_actions`)."""
+    from ...documents.actions import next_level_actions
+    from ...scoring.profile import focus_areas
+
+    ranked = focus_areas(profile, realism, top=len(profile))
+    top = max(model.level_values)
+    has_step = [pd.notna(r.level) and int(round_half_up(r.level)) < top
+                and bool(library.for_step(r.dimension_id, int(round_half_up(r.level)))) for r in ranked.itertuples()]
+    chosen = ranked[has_step].head(n)
+    acts = next_level_actions(chosen, model, library)
+    return acts.groupby("Dimension", sort=False).head(1).reset_index(drop=True)
+
+
+def _actions_list(actions: "pd.DataFrame") -> Markup:
+    """The actions as a numbered list: the dimension and the level it moves towards, then the action."""
+    items = Markup("").join(html("<li><strong>{}</strong>, towards {}: {}</li>", dimension, level, action)
+                            for dimension, level, action in zip(actions["Dimension"], actions["Next level"],
+                                                                actions["Action"]))
+    return Markup("<ol>") + items + Markup("</ol>")
+
+
+def first_screen(name: str, mine, profile: "pd.DataFrame", model: Model, change: str,
+                 actions: "pd.DataFrame") -> Markup:
+    """The council report's first screen, one printed A4 page (report.css starts the detail on the next): the
+    summary (:func:`summary_lines`), what changed in one sentence (``change``: :func:`change_headline` or
+    :func:`no_change_reason`), the next actions (``actions``: :func:`next_actions`) with the rule that picked them,
+    and the link to the handbook."""
+    k = len(actions)
+    count = {1: "action", 2: "two actions", 3: "three actions"}.get(k, f"{number(k)} actions")
+    parts = [html('<section class="dqm-first-screen" aria-labelledby="summary">'), heading("Summary", 2, id="summary"),
+             bullets(summary_lines(name, mine, profile, model)), paragraph(change, lead="What changed.")]
+    if k:
+        parts += [heading(f"The next {count}", 3), _actions_list(actions), paragraph(ACTIONS_RULE, cls="dqm-rule")]
+    else:
+        parts.append(paragraph("The action library has no next step for this council's dimensions: every answered "
+                               "dimension is at the top level, or the library has no action for its next one.",
+                               lead="Next actions."))
+    parts += [handbook_link(model, "council"), Markup("</section>")]
+    return Markup("").join(parts)
 
 
 def profile_table(profile: "pd.DataFrame", peers: dict) -> "pd.DataFrame":
     """The dimensions (the overall row is :func:`overall_sentence`): the council's level and target, its peers'
-    median and middle 80% (at the precision the data have: whole or half levels) and the median of councils of
-    its type. A column that would say the same on every row is left out; ``attrs['notes']`` says it once."""
+    median and middle 80% and the median of councils of its type, all at the precision the levels have
+    (``peers['step']``, :func:`dqm.scoring.profile.council_profile`: whole or half levels). A column that would say the same on every row is left out; ``attrs['notes']`` says it once."""
     p = profile[profile["dimension_id"] != "overall_mean"]
     t = pd.DataFrame({"Dimension": p["dimension"], "Your level": p["level"].map(level_number),
                       "Your target": p["target"].map(level_number)})
     if peers["peers_shown"]:
         t["Peers' median"] = p["peer_median"].map(level_number)
-        t["Peers' middle 80%"] = [level_range(lo, hi) for lo, hi in zip(p["peer_low"], p["peer_high"])]
+        t["Peers' middle 80%"] = [level_range(lo, hi, peers.get("step", 0.5)) for lo, hi in zip(p["peer_low"], p["peer_high"])]
     t[_type_column(peers)] = p["type_median"].map(level_number)
     t, notes = without_constant_columns(t.reset_index(drop=True), keep=("Dimension", "Your level"))
     t.attrs["notes"] = notes
@@ -341,7 +409,7 @@ def overall_sentence(profile: "pd.DataFrame", peers: dict) -> str:
         parts[0] += f", average target {number(o['target'], 1)}"
     if peers["peers_shown"] and o["peer_median"] == o["peer_median"]:
         parts.append(f"peers' median {number(o['peer_median'], 1)} (middle 80%: "
-                     f"{level_range(o['peer_low'], o['peer_high'], 0.1)})")
+                     f"{level_range(o['peer_low'], o['peer_high'], peers.get('overall_step', 0.1))})")
     if o["type_median"] == o["type_median"]:
         col = _type_column(peers)
         parts.append(f"{col[:1].lower() + col[1:]} {number(o['type_median'], 1)}")

@@ -9,7 +9,18 @@ from functools import lru_cache
 import pandas as pd
 
 from ...markup import Markup, breakable, bullets, escape, html, paragraph, scroll_region  # noqa: F401  (escape: the one escaping path)
-from .words import list_words, long_date, number, p_text, percent, period_text, plural
+from .words import (
+    estimate_interval,
+    figure_words,
+    interval_words,
+    list_words,
+    long_date,
+    number,
+    p_text,
+    percent,
+    period_text,
+    plural,
+)
 
 # ---------------------------------------------------------------- claims (evidence review)
 VERDICT_WORDS = {
@@ -43,7 +54,8 @@ def _reason_sentence(row, claim) -> str:
     p_adj = "Holm-adjusted " + p_text(row["p_adjusted"]).replace("p ", "p ", 1)
     share = (f"{percent(row['spec_curve_share'])} of the {number(row['specifications_counted'])} specifications that "
              f"keep the claim's controls")
-    est, sesoi = number(abs(row["estimate"]), 2), number(claim.sesoi, 2)
+    # the estimate is what the rule compares with the SESOI: printed so that it never reads as the SESOI it is not
+    est, sesoi = figure_words(abs(row["estimate"]), 2, (claim.sesoi,)), number(claim.sesoi, 2)
     detail = {
         "supported": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; {share} agree",
         "contradicted": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; "
@@ -86,7 +98,7 @@ def _result_sentences(row, claim, model, measure_name: str) -> list[str]:
         return [
             f"In {number(row['n'])} councils assessed both ways in {row['period']}, self-assessed overall levels were "
             f"on average {number(abs(row['estimate']), 2)} levels {'higher' if row['estimate'] > 0 else 'lower'} than "
-            f"independent ones (95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; "
+            f"independent ones (95% confidence interval {interval_words(row['ci_low'], row['ci_high'], 2, lines=(claim.sesoi, -claim.sesoi))}; "
             f"the claim allows a difference of up to {number(claim.sesoi, 2)} levels).",
             f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
         ]
@@ -237,8 +249,9 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
     if row.get("kind") == "assessment_agreement":
         a = w["agreement"]
         key = v if v in a else "inconclusive"
-        return a[key].format(gap=number(abs(est), 2), allowed=number(sesoi, 2), low=number(lo, 2),
-                             high=number(hi, 2), direction="higher" if est > 0 else "lower")
+        low, high = interval_words(lo, hi, 2, lines=(sesoi, -sesoi)).split(" to ")  # no end passes for the SESOI
+        return a[key].format(gap=figure_words(abs(est), 2, (sesoi,)), allowed=number(sesoi, 2), low=low, high=high,
+                             direction="higher" if est > 0 else "lower")
     exposure = str(row.get("exposure") or "overall")
     exposure = ("digital levels" if exposure == "overall" or model is None
                 else f"levels on {model.dimension_name(exposure)}")
@@ -361,15 +374,21 @@ GROUP_CAPTIONS = {"registered": "Verdicts on the registered claims",
                   "user": "Verdicts on the claims added by the user (exploratory: not in the registry)"}
 
 
+def estimate_cell(r) -> str:
+    """A claim's estimate with its 95% interval for the verdict table ('–' when untestable). A claim that
+    self-assessments agree with independent ones is judged against its SESOI in levels, so no figure may print as
+    the SESOI it is not ('0.340 (0.247 to 0.440)' against 0.25, not '0.34 (0.25 to 0.44)')."""
+    if r["verdict"] == "untestable":
+        return "–"
+    if r.get("kind") == "assessment_agreement":
+        return estimate_interval(r["estimate"], r["ci_low"], r["ci_high"], 2, lines=(r["sesoi"], -r["sesoi"]))
+    return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
+
+
 def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=None) -> "pd.DataFrame":
     """One row per claim: the association tested, who makes it, the verdict in plain words with its limits, the
     estimate with its interval, councils. Links to the review. The registered words are in each claim's section
     of the review. :func:`verdict_tables` gives registered and exploratory claims apart."""
-    def est(r):
-        if r["verdict"] == "untestable":
-            return "–"
-        return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
-
     def claim(r):
         s = association_statement(r, model, measures)
         if r["exploratory"]:
@@ -388,7 +407,7 @@ def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=No
         "Association tested": [claim(r) for _, r in table.iterrows()],
         "Who makes it": table["side"].map(lambda s: s[:1].upper() + s[1:] if s else ""),
         "Verdict": [verdict(r) for _, r in table.iterrows()],
-        "Effect (95% interval)": [est(r) for _, r in table.iterrows()],
+        "Effect (95% interval)": [estimate_cell(r) for _, r in table.iterrows()],
         "Councils": [number(n) if v != "untestable" else "–" for n, v in zip(table["n"], table["verdict"])],
         "Details": [f"{link}#claim-{i}" for i in table["id"]],
     })

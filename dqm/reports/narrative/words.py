@@ -261,3 +261,82 @@ def without_constant_columns(table: "pd.DataFrame", keep=()) -> "tuple[pd.DataFr
     same = [c for c in table.columns if c not in keep and table[c].astype(str).nunique() == 1]
     notes = [fmt.format(column=c, value=table[c].iloc[0]) for c in same]
     return table.drop(columns=same), notes
+
+
+# ---------------------------------------------------------------- intervals: one way of printing them
+def signed(value, dp: int = 1) -> str:
+    """A change with its sign: '+0.3', '-0.1', and '0.0' (not '-0.0') for what rounds to nothing.
+
+    >>> signed(0.31), signed(-0.12), signed(-0.04)
+    ('+0.3', '-0.1', '0.0')
+    """
+    text = f"{float(value):+,.{dp}f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def _passes_for(value, line, dp: int) -> bool:
+    """Whether ``value`` prints at ``dp`` places as the threshold ``line`` without being it."""
+    return f"{float(value):.{dp}f}" == f"{float(line):.{dp}f}" and abs(float(value) - float(line)) > 1e-12
+
+
+def figure_words(value, dp: int = 2, lines=(), most: int = 3) -> str:
+    """A figure a verdict is judged on, at ``dp`` places or as many more (up to ``most``) as it takes not to print
+    as a threshold in ``lines`` that it is not: against 0.25, 0.247 reads '0.247', not '0.25'.
+
+    >>> figure_words(0.247, lines=(0.25,)), figure_words(0.34, lines=(0.25,)), figure_words(0.25, lines=(0.25,))
+    ('0.247', '0.34', '0.25')
+    """
+    while dp < most and any(_passes_for(value, line, dp) for line in lines):
+        dp += 1
+    return number(value, dp)
+
+
+def interval_places(low, high, dp: int = 1, lines=(), most: int = 3, sign: bool = False) -> int:
+    """The decimal places an interval is printed at: ``dp``, or as many more (up to ``most``) as it takes for its two
+    ends to differ and for no end to print as one of ``lines`` (a threshold a verdict is judged against) unless it
+    is that threshold, so that the reader sees on which side of it each end lies.
+
+    ``sign``: the ends are printed with their signs (:func:`signed`, where -0.04 and +0.02 both read 0.0).
+
+    >>> interval_places(0.16, 0.24), interval_places(0.247, 0.44, 2, lines=(0.25,)), interval_places(2.6, 3.2)
+    (2, 3, 1)
+    >>> interval_places(-0.04, 0.02, sign=True)
+    2
+    """
+    fmt = signed if sign else number
+
+    def clear(d):
+        if fmt(low, d) == fmt(high, d):
+            return False
+        return not any(_passes_for(end, line, d) for end in (low, high) for line in lines)
+
+    while dp < most and not clear(dp):
+        dp += 1
+    return dp
+
+
+def interval_words(low, high, dp: int = 1, sign: bool = False, joiner: str = "to", lines=()) -> str:
+    """'2.6 to 3.2': an interval at ``dp`` places, or at as many more as :func:`interval_places` needs (its ends
+    differ; no end passes for a threshold in ``lines``), so a report never states an interval of no width that the
+    figures do not have. ``sign``: '+0.1 to +0.5'; ``joiner``: the word between the ends ('between 2.6 and 3.2').
+
+    >>> interval_words(2.61, 3.24), interval_words(2.91, 2.94), interval_words(-0.12, 0.31, sign=True)
+    ('2.6 to 3.2', '2.91 to 2.94', '-0.1 to +0.3')
+    >>> interval_words(0.247, 0.44, 2, lines=(0.25,))
+    '0.247 to 0.440'
+    """
+    dp = interval_places(low, high, dp, lines, sign=sign)
+    fmt = signed if sign else number
+    return f"{fmt(low, dp)} {joiner} {fmt(high, dp)}"
+
+
+def estimate_interval(estimate, low, high, dp: int = 1, sign: bool = False, lines=()) -> str:
+    """An estimate with its interval, all three at the places the interval needs (:func:`interval_places`):
+    '+0.2 (0.0 to +0.3)', '+0.20 (+0.16 to +0.24)' (never '0.2 (0.2 to 0.2)'), '0.340 (0.247 to 0.440)'.
+
+    >>> estimate_interval(0.2, 0.16, 0.24, sign=True), estimate_interval(0.34, 0.247, 0.44, 2, lines=(0.25,))
+    ('+0.20 (+0.16 to +0.24)', '0.340 (0.247 to 0.440)')
+    """
+    dp = interval_places(low, high, dp, lines, sign=sign)
+    fmt = signed if sign else number
+    return f"{fmt(estimate, dp)} ({interval_words(low, high, dp, sign, lines=lines)})"
