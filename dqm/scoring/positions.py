@@ -313,7 +313,8 @@ def dimension_changes(data, model: Model, wave: int, build_dir=None, config: Lat
 # ------------------------------------------------------------------------------------------ the sector's figures
 GROUP_COLUMNS = {**LEVEL_COLUMNS, "suppressed": "bool"}
 SECTOR_CHANGE_COLUMNS = {"wave": "int64", "wave_from": "int64", "dimension": "object", "councils": "int64",
-                         "change": "float64", "ci_low": "float64", "ci_high": "float64", "tested": "int64",
+                         "change": "float64", "ci_low": "float64", "ci_high": "float64", "sd": "float64",
+                         "tested": "int64",
                          "flagged": "int64", "expected_flags": "float64"}
 
 
@@ -328,14 +329,27 @@ def _sector(data, model: Model, wave: int, build_dir, config, part: str = "posit
     return pos, pos.notes_in_words(wave, part=part)
 
 
+def level_scale(pos: MeasurementPositions) -> tuple[str, str]:
+    """(the scale the fit's levels are on, ``independent`` or ``self``; the fit's note on the self-assessment bias):
+    with no independent or peer assessment the bias cannot be estimated and the levels stay on the self-assessment
+    scale (the note says what was assumed instead)."""
+    for topic, status, text in pos.notes:
+        if topic == "self-assessment bias":
+            return ("self" if status == "assumed" else "independent"), text
+    return "independent", ""
+
+
 def sector_levels(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
     """The average latent level across the councils assessed in ``wave``, per dimension and ``overall``: councils,
     mean, ci_low, ci_high (95% of the fit's draws of that average: the uncertainty of the councils' measured levels).
-    On the scale of independent assessment; ``attrs["notes"]``: what the model assumed, in words."""
+    ``attrs["notes"]``: what the model assumed, in words; ``attrs["scale"]``, ``attrs["scale_note"]``:
+    :func:`level_scale` (the scale of independent assessment, unless no council had one)."""
     pos, notes = _sector(data, model, wave, build_dir, config)
     t = pos.sector_levels
     t = t[(t["wave"] == int(wave)) & (t["grouping"] == ALL)]
-    return _typed(t, {c: d for c, d in LEVEL_COLUMNS.items() if c not in ("grouping", "group")}, notes)
+    out = _typed(t, {c: d for c, d in LEVEL_COLUMNS.items() if c not in ("grouping", "group")}, notes)
+    out.attrs["scale"], out.attrs["scale_note"] = level_scale(pos)
+    return out
 
 
 def group_levels(data, model: Model, wave: int, by: str, build_dir=None, config: LatentConfig | None = None,

@@ -9,8 +9,8 @@ the self-assessment bias and the variance components), not a bootstrap of median
   overall across the wave's councils, and per group (council type, region, nation, deprivation quintile),
   with 95% intervals; the share of councils at each level; the mean change between waves for the councils
   in both. The positions keep these tables, so the figures cost nothing once the model is fitted.
-* :func:`group_levels`, :func:`level_bands` and :func:`sector_change` (in :mod:`dqm.scoring.positions`'
-  terms: ``data, model, wave, build_dir``) read them for one wave; groups of fewer than
+* :func:`dqm.scoring.positions.sector_levels`, ``group_levels``, ``level_bands`` and ``sector_change`` (each
+  ``data, model, wave, build_dir``) read them for one wave, from the one cached fit; groups of fewer than
   :data:`dqm.scoring.sector.SUPPRESS_BELOW` councils are suppressed exactly as before.
 
 **What "the share at level k" means on a continuous scale.** A council's latent level is a real number
@@ -44,7 +44,7 @@ LEVEL_COLUMNS = {"wave": "int64", "grouping": "object", "group": "object", "dime
 BAND_COLUMNS = {"wave": "int64", "dimension": "object", "level": "int64", "share": "float64", "share_low": "float64",
                 "share_high": "float64", "councils": "int64"}
 CHANGE_COLUMNS = {"wave": "int64", "wave_from": "int64", "dimension": "object", "councils": "int64",
-                  "change": "float64", "ci_low": "float64", "ci_high": "float64"}
+                  "change": "float64", "ci_low": "float64", "ci_high": "float64", "sd": "float64"}
 
 
 def group_map(data) -> pd.DataFrame:
@@ -105,7 +105,8 @@ def sector_tables(fit, model, groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     ``levels``: the average latent level per dimension and ``overall`` over the wave's councils (grouping
     ``all``) and per group of each grouping in ``groups`` (:func:`group_map`), unsuppressed; ``bands``: the share
     of councils at each level (module docstring); ``change``: the average change per dimension and overall
-    between consecutive waves among the councils assessed in both. Every interval is the central 95% of draws.
+    between consecutive waves among the councils assessed in both (and ``sd``, the draws' spread, for simultaneous
+    intervals). Every interval is the central 95% of draws.
     """
     names = list(fit.design.dims) + ["overall"]
     levels = [int(v) for v in model.level_values]
@@ -130,7 +131,8 @@ def sector_tables(fit, model, groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         d = _with_overall((fit.theta[:, cs, w, :] - fit.theta[:, cs, w - 1, :]).astype(float))
         mean, low, high = _summary(d.mean(axis=1))
         out_change.append(pd.DataFrame({"wave": int(fit.waves[w]), "wave_from": int(fit.waves[w - 1]), "dimension": names,
-                                        "councils": len(cs), "change": mean, "ci_low": low, "ci_high": high}))
+                                        "councils": len(cs), "change": mean, "ci_low": low, "ci_high": high,
+                                        "sd": d.mean(axis=1).std(axis=0)}))
     return (_frame(out_levels, LEVEL_COLUMNS), _frame(out_bands, BAND_COLUMNS), _frame(out_change, CHANGE_COLUMNS))
 
 
