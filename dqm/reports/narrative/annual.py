@@ -39,7 +39,7 @@ def tied(values: "pd.Series", labels: "pd.Series", largest: bool = True, dp: int
     >>> tied(pd.Series([2.94, 2.91, 2.5]), pd.Series(["A", "B", "C"]))
     ['A', 'B']
     """
-    shown = pd.Series(values, dtype=float).round(dp).to_numpy()
+    shown = np.array([float(f"{v:.{dp}f}") if v == v else np.nan for v in pd.Series(values, dtype=float)])  # as printed
     best = np.nanmax(shown) if largest else np.nanmin(shown)
     return [str(lab) for lab, v in zip(labels, shown) if v == best]
 
