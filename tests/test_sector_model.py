@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dqm.cli import main
-from dqm.reports import narrative, sections
+from dqm.reports import narrative
 from dqm.scoring import positions as P
 from dqm.scoring import target_gaps
 from dqm.scoring.latent import load_config
