@@ -321,11 +321,7 @@ SECTOR_CHANGE_COLUMNS = {"wave": "int64", "wave_from": "int64", "dimension": "ob
 def _sector(data, model: Model, wave: int, build_dir, config, part: str = "positions"):
     """(the fit's positions, refusing a wave the store does not have; its notes in words for ``part``)."""
     pos = measurement_positions(data, model, build_dir, config)
-    _wave_rows(pos.councils, pos, wave)
-    if not len(group_map(data)) and not len(pos.sector_levels):
-        from ..errors import DQMError
-
-        raise DQMError("the sector's figures need the store's councils table (dqm.store.load), not bare answers.")
+    _wave_rows(pos.councils, pos, wave)  # refuses a wave the store does not have
     return pos, pos.notes_in_words(wave, part=part)
 
 
