@@ -108,8 +108,12 @@ def sector_levels_section(data, model: Model, wave: int, source: str, build_dir=
     levels = sector_levels(data, model, wave, fit)
     means = narrative.sector_means(levels, model)
     bands = level_bands(data, model, wave, fit)
-    shares = bands.assign(dimension=[("Overall" if d == "overall" else model.dimension_name(d)) for d in bands["dimension"]],
-                          n=(bands["share"] * bands["councils"]).round().astype(int))  # expected councils at each level
+    shares = pd.DataFrame({
+        "dimension": [("Overall" if d == "overall" else model.dimension_name(d)) for d in bands["dimension"]],
+        "level": bands["level"], "share": bands["share"],
+        "n": (bands["share"] * bands["councils"]).round().astype(int),  # councils at each level, on average over draws
+        "95% interval": [f"{narrative.percent(lo)} to {narrative.percent(hi)}"
+                         for lo, hi in zip(bands["share_low"], bands["share_high"])]})
     scale = narrative.scale_sentence(levels.attrs["scale"], "")
     return [block(scale),
             block(plots.level_distribution(shares, model.level_names, f"Share of councils at each level, by dimension, "
@@ -122,8 +126,9 @@ def sector_levels_section(data, model: Model, wave: int, source: str, build_dir=
 
 def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, interval: str) -> pd.DataFrame:
     """The four columns a dot chart draws, named for the reader (they are the chart's data table too)."""
-    return pd.DataFrame({"Dimension": df[label].to_numpy(), what: df[est].to_numpy(),
-                         f"{interval}, low": df[lo].to_numpy(), f"{interval}, high": df[hi].to_numpy()})
+    shown = lambda col: df[col].to_numpy(float).round(2) + 0.0  # noqa: E731  (as the table prints them; no "-0.0")
+    return pd.DataFrame({"Dimension": df[label].to_numpy(), what: shown(est), f"{interval}, low": shown(lo),
+                         f"{interval}, high": shown(hi)})
 
 
 def sector_change_section(data, model: Model, wave: int, source: str, build_dir=None) -> list:

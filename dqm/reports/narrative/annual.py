@@ -303,9 +303,8 @@ def change_sentences(family: "pd.DataFrame", alpha: float = 0.05) -> str:
         lines.append(f"On {list_words(unclear)} the change could be noise once {number(m)} dimensions are compared at "
                      "once.")
     lines.append(f"Council by council, the model's test flagged between {number(dims['flagged'].min())} and "
-                 f"{number(dims['flagged'].max())} councils on a dimension, against about "
-                 f"{number(r['expected_flags'])} a dimension that the test's level alone would flag if nothing had "
-                 "changed.")
+                 f"{number(dims['flagged'].max())} councils per dimension; if nothing had changed, the test's level "
+                 f"alone would flag about {number(r['expected_flags'])} per dimension.")
     lines.append("The change is on the scale of independent assessment, so a rise in how generously councils rate "
                  "themselves is taken off as far as the councils assessed both ways show it.")
     return " ".join(lines)
