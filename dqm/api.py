@@ -209,31 +209,78 @@ def councils() -> pd.DataFrame:
     return tidy(ref_councils())
 
 
-def scores(data: Data | None = None, wave: int | None = None, draws: int = 1000, seed: int = 20261122) -> pd.DataFrame:
-    """Council scores for a wave: overall level and the Monte Carlo score and rank intervals (names councils).
+SCORE_METHODS = ("model", "rules")  # what scores(method=) and `dqm score --method` accept
 
-    One row per council (self-assessments): respondents, coverage, overall level under the model's
-    rule, overall mean, median score and rank with 5th to 95th percentile intervals over ``draws``
-    defensible ways of building the index, and the position its whole rank interval supports.
 
-    >>> s = scores(draws=100)
+def scores(data: Data | None = None, wave: int | None = None, method: str = "model", draws: int | None = None,
+           seed: int | None = None) -> pd.DataFrame:
+    """Council levels and ranks for a wave, with their uncertainty (names councils: for analysts).
+
+    ``method="model"`` (the default): the measurement model's, as in the council reports
+    (:func:`dqm.scoring.positions.council_positions`, one fit per store content, kept in the reports' build
+    folder): one row per council assessed in the wave (self, peer or independent) with its overall level on the
+    scale of independent assessment and its 90% interval (``level``, ``level_low``, ``level_high``, ``level_name``),
+    its rank (1 = highest) with the whole ranks containing its 5th-95th percentile interval (``rank``,
+    ``rank_low``, ``rank_high``, ``councils_ranked``), what that interval supports (``position``), its respondents,
+    and its level on each dimension (a column per dimension id; their intervals are in
+    :func:`dqm.scoring.positions.dimension_positions`). ``attrs["notes"]`` say what the model assumed. Fit the model
+    to every wave (``load()`` without ``wave``) so that waves are linked as in the reports.
+
+    ``method="rules"``: the older display, kept as a sensitivity check ("under other defensible rules your position
+    would be ..."): self-assessments only, the overall level under the model file's rule and the median and
+    5th-95th percentile score and rank over ``draws`` (default 1000, seeded by ``seed``) Monte Carlo draws of
+    defensible ways of building the index (aggregation rule, imputation, weights). Those intervals mix the
+    choices with the measurement and miss where the model does not (studies/measurement).
+
+    >>> s = scores()
     >>> s.columns[:4].tolist()
-    ['council_code', 'council_name', 'wave', 'n_respondents']
-    >>> ranked = s.dropna(subset=["rank_median"])
-    >>> bool(((ranked["rank_p5"] <= ranked["rank_median"]) & (ranked["rank_median"] <= ranked["rank_p95"])).all())
+    ['council_code', 'council_name', 'wave', 'level']
+    >>> bool(((s["rank_low"] <= s["rank"]) & (s["rank"] <= s["rank_high"])).all())
     True
+    >>> scores(method="rules", draws=100).columns[:4].tolist()
+    ['council_code', 'council_name', 'wave', 'n_respondents']
     """
-    from .scoring import council_scores
-
     data = _data(data)
     wave = _wave(data, wave)
+    if method not in SCORE_METHODS:
+        raise DQMError(f"there is no scoring method {method!r}." + did_you_mean(str(method), SCORE_METHODS),
+                       hint="Use method='model' (the measurement model, as the reports) or method='rules' (the "
+                            "older Monte Carlo over aggregation rules, a sensitivity display).")
+    if method == "rules":
+        return _rule_scores(data, wave, 1000 if draws is None else draws, 20261122 if seed is None else seed)
+    if draws is not None or seed is not None:
+        raise DQMError("draws and seed set the Monte Carlo of method='rules'; the measurement model's intervals come "
+                       "from its fit (its draws and seed are in data/measurement.yaml).",
+                       hint="Leave them out, or ask for method='rules'.")
+    return _model_scores(data, wave)
+
+
+def _model_scores(data: Data, wave: int) -> pd.DataFrame:
+    """The measurement model's levels and ranks (:func:`scores` with ``method="model"``)."""
+    from .paths import reports_dir
+    from .scoring.positions import council_positions, dimension_positions
+
+    model = _model(data)
+    fit = reports_dir() / "_build"  # the reports' build folder: one fit per store content, shared with them
+    out = council_positions(data, model, wave, fit)
+    notes = list(out.attrs["notes"])
+    dims = dimension_positions(data, model, wave, fit).pivot(index="council_code", columns="dimension", values="level")
+    out = out.join(dims.reindex(columns=[d for d in model.dimension_ids if d in dims.columns]), on="council_code")
+    out.attrs = {"notes": notes}
+    return _tag(out, "scores", wave=wave, source=_source(data, wave), method="model")
+
+
+def _rule_scores(data: Data, wave: int, draws: int, seed: int) -> pd.DataFrame:
+    """The older Monte Carlo over defensible rules (:func:`scores` with ``method="rules"``)."""
+    from .scoring import council_scores
+
     out = council_scores(data.councils, data.answers, _model(data), wave, n_draws=draws, seed=seed)
     names = data.councils.drop_duplicates("council_code").set_index("council_code")["council_name"]
     out.insert(1, "council_name", out["council_code"].map(names))
     ranked = pd.to_numeric(out["councils_ranked"]).dropna()
     # how many councils the wave ranked: one whole number for every row (unranked councils too), in every wave
     out["councils_ranked"] = pd.array([int(round(ranked.max())) if len(ranked) else 0] * len(out), dtype="Int64")
-    return _tag(out, "scores", wave=wave, source=_source(data, wave))
+    return _tag(out, "scores", wave=wave, source=_source(data, wave), method="rules")
 
 
 def for_people(table: pd.DataFrame) -> pd.DataFrame:
@@ -608,6 +655,8 @@ def chart(table: pd.DataFrame, title: str | None = None):
     if table.empty:
         raise DQMError(f"the {kind} table is empty: there is nothing to draw.")
     if kind == "scores":
+        if info.get("method") == "model":  # the model's rank and the whole ranks around its 5th-95th percentiles
+            table = table.rename(columns={"rank": "rank_median", "rank_low": "rank_p5", "rank_high": "rank_p95"})
         ranked = table.dropna(subset=["rank_median"])
         if ranked.empty:
             raise DQMError("no council in this scores table has a rank to draw.")

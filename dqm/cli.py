@@ -221,13 +221,20 @@ def _cmd_score(args) -> int:
 
     if args.out:
         _check_output_file(args.out, ".csv", "scores file")
+    if args.method == "model" and (args.draws is not None or args.seed is not None):
+        raise DQMError("--draws and --seed set the Monte Carlo of --method rules; the measurement model's intervals "
+                       "come from its fit (its draws and seed are in data/measurement.yaml).",
+                       hint="Leave them out, or add --method rules.")
     model = load_model()
     args.store = _read_store(args.store)
-    data = load(args.store, wave=args.wave, model=model)
-    if data.answers.empty:
+    # the model is fitted to every wave (waves linked through the same councils and respondents, as in the reports)
+    data = load(args.store, wave=None if args.method == "model" else args.wave, model=model)
+    if not (data.answers["wave"] == args.wave).any():
         raise DQMError(f"the store has no submissions for wave {args.wave}.", file=args.store)
     # the API's table (council_name, integer councils_ranked), rounded for a person in the CSV and on screen
-    scores = api_scores(data, args.wave, draws=args.draws, seed=args.seed)
+    scores = api_scores(data, args.wave, method=args.method, draws=args.draws, seed=args.seed)
+    for note in scores.attrs.get("notes", []):  # what the model had to assume, beside the table
+        print(f"Assumed: {note}", file=sys.stderr)
     scores.attrs = {}
     if args.out:
         write_atomic(args.out, csv_text(for_people(scores)), "scores file")
@@ -651,15 +658,23 @@ def build_parser() -> argparse.ArgumentParser:
     _user_options(s)
     s.set_defaults(func=_cmd_report)
 
-    s = sub.add_parser("score", help="council scores with Monte Carlo score and rank intervals",
-                       description="Score every council for a wave (self-assessments): overall level under the "
-                       "model's rule, and the median and 5th-95th percentile score and rank over a Monte Carlo of "
-                       "defensible choices. Names councils: for analysts, not for publication.")
+    s = sub.add_parser("score", help="council levels and rank intervals from the measurement model",
+                       description="Every council assessed in a wave: its overall level from the measurement model "
+                       "(on the scale of independent assessment) with a 90% interval, its rank with the whole ranks "
+                       "around its 5th-95th percentile interval, what that interval supports, and its level on each "
+                       "dimension, as in the council reports (one fit per store content, kept in reports/_build). "
+                       "--method rules gives instead the older Monte Carlo over defensible aggregation rules, "
+                       "imputations and weights, as a sensitivity display. Names councils: for analysts, not for "
+                       "publication.")
     s.add_argument("--wave", type=year, required=True, help="assessment year (2000 to 2100)")
     s.add_argument("--store", help=STORE_HELP)
-    s.add_argument("--draws", type=positive(int, MOST_DRAWS), default=1000,
-                   help=f"Monte Carlo draws, 1 to {MOST_DRAWS:,} (default 1000)")
-    s.add_argument("--seed", type=seed, default=20261122, help="Monte Carlo seed, 0 to 2**32 - 1")
+    s.add_argument("--method", choices=("model", "rules"), default="model",
+                   help="model: the measurement model, as the reports (default); rules: the older Monte Carlo over "
+                        "defensible rules, a sensitivity display")
+    s.add_argument("--draws", type=positive(int, MOST_DRAWS), default=None,
+                   help=f"with --method rules: Monte Carlo draws, 1 to {MOST_DRAWS:,} (default 1000)")
+    s.add_argument("--seed", type=seed, default=None, help="with --method rules: Monte Carlo seed, 0 to 2**32 - 1 "
+                   "(default 20261122)")
     out = s.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON records")
     out.add_argument("--out", help="write a CSV file")

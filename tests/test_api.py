@@ -60,7 +60,7 @@ def test_load_and_cli_use_the_demo_store_and_say_so(empty_project, demo_store):
     demo.write_bytes(demo_store[0].read_bytes())
     data = dqm.load()
     assert data.store == demo and "demo store" in repr(data)
-    p = subprocess.run([sys.executable, "-m", "dqm.cli", "score", "--wave", "2026", "--draws", "20", "--json"],
+    p = subprocess.run([sys.executable, "-m", "dqm.cli", "score", "--wave", "2026", "--json"],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "demo store" in p.stderr and p.stderr.count("\n") == 1  # one line on stderr, the JSON on stdout
@@ -86,7 +86,7 @@ def test_repr_is_short_and_says_what_is_there(data):
 def test_every_frame_the_api_returns_is_snake_case(data):
     frames = {
         "councils": dqm.councils(), "load.councils": data.councils,
-        "scores": dqm.scores(data=data, draws=20), "profile": dqm.profile("BST", data=data),
+        "scores": dqm.scores(data=data), "profile": dqm.profile("BST", data=data),
         "peers": dqm.peers("BST", data=data), "compare": dqm.compare(by="region", data=data),
         "trend": dqm.trend("data", data=data),
         "associate": dqm.associate("overall", "population", data=data, bootstrap=50, spec_curve=False),

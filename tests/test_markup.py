@@ -111,7 +111,7 @@ def test_narrative_escapes_data_file_text(payload):
     means = pd.DataFrame({"dimension_id": ["overall_mean", "a", "b"], "dimension": ["Overall", payload, "B"],
                           "mean": [2.5, 2.0, 3.0], "ci_low": [2.4, 1.9, 2.9], "ci_high": [2.6, 2.1, 3.1]})
     gaps = pd.DataFrame({"dimension": [payload], "gap": [1.0]})
-    soup = _only_text(narrative.annual_summary(2026, 10, 20, means, means, gaps))
+    soup = _only_text(narrative.annual_summary(2026, 10, 20, means, None, gaps))  # (change: from the model)
     assert payload in soup.get_text()
     focus = pd.DataFrame({"dimension": [payload], "level": [2.0], "peer_median": [3.0], "below_peers": [1.0],
                           "target": [4.0], "stretch": [True]})

@@ -181,23 +181,28 @@ def _means(model, scored=221):
 
 def test_the_annual_summary_uses_the_level_names_and_its_counts_add_up(model):
     gaps = pd.DataFrame({"dimension": ["Data and insight"], "gap": [1.3]})
-    shares = pd.DataFrame({"level": [1, 2, 3, 4, 5] * 2, "n": [2, 16, 47, 29, 6] * 2})
-    out = narrative.annual_summary(2026, 223, 382, _means(model), None, gaps, model, shares)
+    # the model's share of councils at each level (overall), each with its interval
+    bands = pd.DataFrame({"dimension": "overall", "level": [1, 2, 3, 4, 5], "share": [0.02, 0.16, 0.47, 0.29, 0.06],
+                          "share_low": [0.01, 0.12, 0.42, 0.25, 0.04], "share_high": [0.03, 0.2, 0.52, 0.33, 0.08],
+                          "councils": 224})
+    out = narrative.annual_summary(2026, 223, 382, _means(model, 224), None, gaps, model, bands)
     text = _text(out)
     for name in ("Passive", "Developing", "Impactful", "Mainstreamed", "Transformative"):
         assert name in text, name
     assert "on the 5-level scale: between Impactful (" in text
-    assert "2% were Passive (1), 16% Developing (2), 47% Impactful (3), 29% Mainstreamed (4) and 6% Transformative (5)" in text
-    assert "221 of them answered enough dimensions for an overall score (at least 8 of 10); the other 2" in text
+    assert ("of the 224 councils 2% (95% interval 1% to 3%) were Passive (1), 16% (95% interval 12% to 20%) "
+            "Developing (2)") in text and "6% (95% interval 4% to 8%) Transformative (5)" in text
+    # the model gives every council assessed a level: its count is said against those that self-assessed
+    assert "The levels below are of the 224 councils assessed in 2026 in any way" in text
     assert BeautifulSoup(str(out), "html.parser").find("a")["href"] == handbook_file_name(model)
-    # when every council that took part has an overall score there is nothing to explain
-    assert "the other" not in _text(narrative.annual_summary(2026, 221, 382, _means(model), None, gaps, model))
+    # when the model's councils are those that took part there is nothing to explain
+    assert "in any way" not in _text(narrative.annual_summary(2026, 221, 382, _means(model), None, gaps, model))
 
 
 def test_a_first_wave_targets_table_has_no_column_of_not_available(model):
     gaps = pd.DataFrame({"dimension_id": DIMS[:3], "dimension": ["Leadership", "Strategy", "Culture"],
                          "current": [3.3, 3.2, 3.1], "target": [4.5, 4.4, 4.4], "gap": [1.2, 1.2, 1.3],
-                         "answers": [313, 321, 316]})
+                         "councils": [213, 221, 216]})
     first = pd.DataFrame({"dimension_id": DIMS[:3], "share_targets_beyond_p90": np.nan})
     table = narrative.target_table(gaps, first)
     assert "not available" not in table.to_string() and narrative.REALISM_COLUMN not in table.columns

@@ -86,8 +86,10 @@ def test_annual_report_content(demo_run):
     assert "principal councils" in text and "completed a self-assessment in 2026" in text
     # the headline level is said to be of the councils that responded, with the response rate
     assert re.search(r"Among the councils that responded \(\d+% of principal councils\), the average overall level", text)
-    # a change is called clear only after Holm adjustment over the dimensions, as in the evidence review
-    assert "The increase is clear" not in text or "after Holm adjustment over the" in text
+    # the levels are the measurement model's, and the report says on which scale
+    assert "These levels are the measurement model's, on the scale of independent assessment" in text
+    # a change is called clear only when its simultaneous interval over the dimensions leaves out zero
+    assert "rose clearly" not in text or "simultaneous 95% interval over the 10 dimensions" in text
     # no council is named: no council's official name appears anywhere in the sector report
     from dqm.reference import councils
 

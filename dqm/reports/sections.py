@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import scoring
 from ..markup import block, bullets, heading, paragraph
 from ..model import Model
 from . import narrative, plots
@@ -81,30 +80,96 @@ def kept_panel_view(council_levels: pd.DataFrame, outcomes: pd.DataFrame, model:
                        lambda: panel_view(council_levels, outcomes, model, exposure, measure), code=["claims/panel"])
 
 
-def sector_change_section(council_levels: pd.DataFrame, model: Model, wave: int, source: str) -> list:
-    """Change since the previous wave among the councils that took part in both."""
-    if not (council_levels["wave"] == wave - 1).any():
+def _fit_dir(build_dir):
+    """The folder the measurement model's fit is kept in: as given, else the reports' (one fit per store content)."""
+    from .wave import fit_folder
+
+    return fit_folder() if build_dir is None else build_dir
+
+
+def annual_findings(data, model: Model, wave: int, principal: int, gaps: pd.DataFrame, build_dir=None) -> list:
+    """The annual report's main findings from the measurement model (:func:`narrative.annual_summary`): the sector's
+    levels, their spread over the named levels and their change, with what the model assumed; the targets as
+    councils' respondents gave them. ``data``: the store's data (all waves); ``principal``: principal councils."""
+    from ..scoring.positions import level_bands, sector_change, sector_levels
+
+    fit = _fit_dir(build_dir)
+    levels = sector_levels(data, model, wave, fit)
+    this = data.councils[(data.councils["wave"] == wave) & (data.councils["assessment_type"] == "self")]
+    said = float(this["overall_mean"].mean()) if len(this) else None
+    change = sector_change(data, model, wave, fit)
+    summary = narrative.annual_summary(wave, this["council_code"].nunique(), principal,
+                                       narrative.sector_means(levels, model), change, gaps, model,
+                                       level_bands(data, model, wave, fit), said)
+    return [block(summary, narrative.assumptions_paragraph(levels.attrs["notes"]))]
+
+
+def sector_levels_section(data, model: Model, wave: int, source: str, build_dir=None) -> list:
+    """The model's level by dimension: the share of councils at each level (nearest whole level, over the draws)
+    and the average level with its 95% interval, with the scale they are on said once."""
+    from ..scoring.positions import level_bands, sector_levels
+
+    fit = _fit_dir(build_dir)
+    levels = sector_levels(data, model, wave, fit)
+    means = narrative.sector_means(levels, model)
+    bands = level_bands(data, model, wave, fit)
+    shares = pd.DataFrame({
+        "dimension": [("Overall" if d == "overall" else model.dimension_name(d)) for d in bands["dimension"]],
+        "level": bands["level"], "share": bands["share"],
+        "n": (bands["share"] * bands["councils"]).round().astype(int),  # councils at each level, on average over draws
+        "95% interval": [f"{narrative.percent(lo)} to {narrative.percent(hi)}"
+                         for lo, hi in zip(bands["share_low"], bands["share_high"])]})
+    scale = narrative.scale_sentence(levels.attrs["scale"], "")
+    return [block(scale),
+            block(plots.level_distribution(shares, model.level_names, f"Share of councils at each level, by dimension, "
+                                           f"{wave} (the model's level, to the nearest whole level)", source)),
+            block(plots.dot_interval(_shown(means, "dimension", "mean", "ci_low", "ci_high", "Average level",
+                                            "95% interval"), "Dimension", "Average level", "95% interval, low",
+                                     "95% interval, high", f"Average level by dimension, {wave} (95% intervals)",
+                                     "Average level (1 to 5)", source))]
+
+
+def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, interval: str) -> pd.DataFrame:
+    """The four columns a dot chart draws, named for the reader (they are the chart's data table too)."""
+    shown = lambda col: df[col].to_numpy(float).round(2) + 0.0  # noqa: E731  (as the table prints them; no "-0.0")
+    return pd.DataFrame({"Dimension": df[label].to_numpy(), what: shown(est), f"{interval}, low": shown(lo),
+                         f"{interval}, high": shown(hi)})
+
+
+def sector_change_section(data, model: Model, wave: int, source: str, build_dir=None) -> list:
+    """Change since the previous wave among the councils assessed in both, from the measurement model: a chart of
+    the average change per dimension with simultaneous intervals (the overall level with its own 95% interval) and
+    sentences (:func:`narrative.change_sentences`)."""
+    from ..scoring.positions import sector_change
+
+    change = sector_change(data, model, wave, _fit_dir(build_dir))
+    if change.empty:
         return [block(f"There is no earlier wave to compare {wave} with.")]
-    panel = scoring.panel_change(council_levels, model, wave - 1, wave)
-    fam = narrative.dimension_family(panel)  # the evidence review's multiplicity standard over the dimensions
+    alpha = 0.05
+    fam = narrative.change_family(change, alpha)
+    fam["name"] = [("Overall" if d == "overall" else model.dimension_name(d)) for d in fam["dimension"]]
     m = int(fam["family_size"].max())
-    return [block(plots.dot_interval(fam, "dimension", "change", "simul_low", "simul_high",
-                               f"Change in average level, same councils, {wave - 1} to {wave} (dimensions: "
-                               f"simultaneous 95% intervals over {m}; overall: 95% interval)", "Change in level",
-                               source.replace(str(wave), f"{wave - 1} and {wave}"), xlim=(-1, 1)),
-                  narrative.panel_sentences(panel))]
+    w0 = int(fam["wave_from"].iloc[0])
+    shown = _shown(fam, "name", "change", "simul_low", "simul_high", "Change in level", "Interval")
+    return [block(plots.dot_interval(shown, "Dimension", "Change in level", "Interval, low", "Interval, high",
+                                     f"Change in average level, same councils, {w0} to {wave} (dimensions: "
+                                     f"simultaneous 95% intervals over {m}; overall: 95% interval)", "Change in level",
+                                     source.replace(str(wave), f"{w0} and {wave}"), xlim=(-1, 1)),
+                  narrative.change_sentences(fam, alpha))]
 
 
-def group_overall_section(council_levels: pd.DataFrame, model: Model, wave: int,
+def group_overall_section(data, model: Model, wave: int, build_dir=None,
                           groupings=(("type_group", "council type"), ("nation", "nation"),
                                      ("deprivation_quintile", "deprivation quintile"))) -> list:
-    """Average overall score by group, with small groups suppressed and the suppression stated."""
+    """Average overall level by group, from the measurement model, with groups of fewer than 5 councils suppressed
+    and the suppression stated."""
+    from ..scoring.positions import group_levels
+
     parts = []
     for by, label in groupings:
-        trend = scoring.sector_trend(council_levels, model, by=by)
-        trend = scoring.suppress_small(trend[trend["wave"] == wave], "councils", ["mean", "ci_low", "ci_high"])
-        parts.append(block(plots.html_table(narrative.group_table(trend, by, label), f"Average overall score by {label}, {wave}"),
-                           narrative.suppression_note(trend.assign(group=trend[by]), label)))
+        t = group_levels(data, model, wave, by, _fit_dir(build_dir)).rename(columns={"group": by})
+        parts.append(block(plots.html_table(narrative.group_table(t, by, label), f"Average overall level by {label}, {wave}"),
+                           narrative.suppression_note(t, label)))
     return parts
 
 

@@ -13,6 +13,13 @@ the same councils and respondents) gives three tidy tables for every wave, kept 
   store, the calibrated test of "no change" (``p_value``, ``flagged``) and the chance that test flags a
   one-level change with this council's respondents (``power_one_level``).
 
+The sector's figures for the annual report come from the same fit (:mod:`dqm.scoring.sector_levels`):
+:func:`sector_levels` (the average level per dimension and overall, with a 95% interval from the draws),
+:func:`group_levels` (the same by council type, region, nation or deprivation quintile, groups of fewer than 5
+councils suppressed), :func:`level_bands` (the share of councils at each level) and :func:`sector_change` (the
+average change among the councils in both waves, and how many councils the change test flags against how many
+its level alone would flag).
+
 Each table carries ``attrs["notes"]``: what the data could not identify and what the model assumed
 instead, in words (no council with two respondents; no independent or peer assessment; one wave only;
 the first wave, with nothing to change from). Nothing is silently zero: where respondents' disagreement
@@ -36,7 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +52,11 @@ import pandas as pd
 from ..model import Model
 from .latent import LatentConfig, fit_latent, load_config
 from .latent_ranks import latent_change, latent_levels, latent_ranks
+from .sector import SUPPRESS_BELOW, suppress_small
+from .sector_levels import ALL, BAND_COLUMNS, LEVEL_COLUMNS, group_map, groups_key, sector_tables
 from .uncertainty import rank_statement
 
-CODE = ("latent.py", "latent_ranks.py", "positions.py")  # the code a cached fit depends on (in dqm/scoring/)
+CODE = ("latent.py", "latent_ranks.py", "positions.py", "sector_levels.py")  # the code a cached fit depends on (in dqm/scoring/)
 CACHE_PREFIX = "measurement-positions-"
 _MEMORY: dict = {}  # key -> MeasurementPositions (the last few, so a run or a batch fits once per process)
 _MEMORY_SIZE = 4
@@ -71,7 +80,9 @@ class MeasurementPositions:
 
     ``councils``, ``dimensions``, ``changes``: the three tables for all waves (a ``wave`` column);
     ``notes``: (topic, status, text) of the fit; ``waves``: the fitted waves, oldest first;
-    ``variance_components``: the fitted spread of each term; ``fit_cpu_seconds``: what the fit cost.
+    ``variance_components``: the fitted spread of each term; ``fit_cpu_seconds``: what the fit cost;
+    ``sector_levels``, ``sector_bands``, ``sector_change``: the sector's figures from the draws
+    (:func:`dqm.scoring.sector_levels.sector_tables`), by the council groups whose hash is ``groups_key``.
     """
     key: str
     waves: list
@@ -81,6 +92,10 @@ class MeasurementPositions:
     notes: list
     variance_components: pd.DataFrame
     fit_cpu_seconds: float
+    groups_key: str = ""
+    sector_levels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sector_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sector_change: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def notes_in_words(self, wave: int | None = None, part: str = "positions") -> list:
         """What was assumed or cannot be told, one sentence or more per item ('' items left out).
@@ -198,14 +213,18 @@ def measurement_positions(data, model: Model, build_dir=None, config: LatentConf
 
     cfg = config or load_config()
     key = content_key(data, model, cfg)
-    if key in _MEMORY:
+    groups = group_map(data)
+    gkey = groups_key(groups)
+    # a fit kept for other council groups serves a caller without groups; one with groups needs its own figures
+    usable = lambda v: v.key == key and (not len(groups) or v.groups_key == gkey)  # noqa: E731
+    if key in _MEMORY and usable(_MEMORY[key]):
         return _MEMORY[key]
     value = None
     path = _cache_path(build_dir, key) if build_dir is not None else None
     if path is not None and path.is_file() and not path.is_symlink():
         try:
             value = read_value(path, types=(MeasurementPositions,))
-            if not isinstance(value, MeasurementPositions) or value.key != key:
+            if not isinstance(value, MeasurementPositions) or not usable(value):
                 value = None
         except UnreadableValue:
             value = None  # damaged, changed or forged: fitted again and replaced
@@ -215,7 +234,7 @@ def measurement_positions(data, model: Model, build_dir=None, config: LatentConf
         councils, dims, changes = _tables(fit, model)
         value = MeasurementPositions(key, [int(w) for w in fit.waves], councils, dims, changes,
                                      [tuple(map(str, n)) for n in fit.notes], fit.variance_components(),
-                                     float(fit.cpu_seconds))
+                                     float(fit.cpu_seconds), gkey, *sector_tables(fit, model, groups))
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,3 +308,85 @@ def dimension_changes(data, model: Model, wave: int, build_dir=None, config: Lat
     _wave_rows(pos.councils, pos, wave)  # refuses a wave the store does not have
     t = pos.changes[pos.changes["wave"] == int(wave)]
     return _typed(t, CHANGE_COLUMNS, pos.notes_in_words(wave, part="changes"))
+
+
+# ------------------------------------------------------------------------------------------ the sector's figures
+GROUP_COLUMNS = {**LEVEL_COLUMNS, "suppressed": "bool"}
+SECTOR_CHANGE_COLUMNS = {"wave": "int64", "wave_from": "int64", "dimension": "object", "councils": "int64",
+                         "change": "float64", "ci_low": "float64", "ci_high": "float64", "sd": "float64",
+                         "tested": "int64",
+                         "flagged": "int64", "expected_flags": "float64"}
+
+
+def _sector(data, model: Model, wave: int, build_dir, config, part: str = "positions"):
+    """(the fit's positions, refusing a wave the store does not have; its notes in words for ``part``)."""
+    pos = measurement_positions(data, model, build_dir, config)
+    _wave_rows(pos.councils, pos, wave)  # refuses a wave the store does not have
+    return pos, pos.notes_in_words(wave, part=part)
+
+
+def level_scale(pos: MeasurementPositions) -> tuple[str, str]:
+    """(the scale the fit's levels are on, ``independent`` or ``self``; the fit's note on the self-assessment bias):
+    with no independent or peer assessment the bias cannot be estimated and the levels stay on the self-assessment
+    scale (the note says what was assumed instead)."""
+    for topic, status, text in pos.notes:
+        if topic == "self-assessment bias":
+            return ("self" if status == "assumed" else "independent"), text
+    return "independent", ""
+
+
+def sector_levels(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
+    """The average latent level across the councils assessed in ``wave``, per dimension and ``overall``: councils,
+    mean, ci_low, ci_high (95% of the fit's draws of that average: the uncertainty of the councils' measured levels).
+    ``attrs["notes"]``: what the model assumed, in words; ``attrs["scale"]``, ``attrs["scale_note"]``:
+    :func:`level_scale` (the scale of independent assessment, unless no council had one)."""
+    pos, notes = _sector(data, model, wave, build_dir, config)
+    t = pos.sector_levels
+    t = t[(t["wave"] == int(wave)) & (t["grouping"] == ALL)]
+    out = _typed(t, {c: d for c, d in LEVEL_COLUMNS.items() if c not in ("grouping", "group")}, notes)
+    out.attrs["scale"], out.attrs["scale_note"] = level_scale(pos)
+    return out
+
+
+def group_levels(data, model: Model, wave: int, by: str, build_dir=None, config: LatentConfig | None = None,
+                 dimension: str = "overall", threshold: int = SUPPRESS_BELOW) -> pd.DataFrame:
+    """The average latent level in ``wave`` by group (``by``: type_group, region, nation or deprivation_quintile),
+    one row per group: group, councils, mean, ci_low, ci_high as :func:`sector_levels`, and ``suppressed``: groups
+    of fewer than ``threshold`` councils have their figures and count blanked
+    (:func:`dqm.scoring.sector.suppress_small`, as every sector breakdown)."""
+    from ..errors import DQMError
+
+    pos, notes = _sector(data, model, wave, build_dir, config)
+    t = pos.sector_levels
+    t = t[(t["wave"] == int(wave)) & (t["grouping"] == by) & (t["dimension"] == dimension)]
+    if t.empty:
+        known = sorted(set(pos.sector_levels["grouping"]) - {ALL})
+        raise DQMError(f"there are no sector figures by {by!r} for dimension {dimension!r} in wave {wave}.",
+                       hint=f"Group by one of {', '.join(known)}." if known else None)
+    out = suppress_small(t.reset_index(drop=True), "councils", ["mean", "ci_low", "ci_high"], threshold)
+    out.attrs["notes"] = list(notes)
+    return out
+
+
+def level_bands(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
+    """The share of the wave's councils at each level, per dimension and ``overall``: a council is at level k when
+    k is the whole level nearest its latent level; ``share`` is the mean over the fit's draws and
+    ``share_low``/``share_high`` their central 95%, so a council near a boundary counts partly on each side."""
+    pos, notes = _sector(data, model, wave, build_dir, config)
+    t = pos.sector_bands
+    return _typed(t[t["wave"] == int(wave)], BAND_COLUMNS, notes)
+
+
+def sector_change(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
+    """The average change per dimension and ``overall`` from the previous wave in the store to ``wave`` among the
+    councils assessed in both (change with the central 95% of the fit's draws), and the council-level test of no
+    change: ``tested`` councils, ``flagged`` by it and ``expected_flags`` (its level alone, alpha x tested, would
+    flag this many if nothing had changed). Empty, with a note saying why, for the first wave."""
+    pos, notes = _sector(data, model, wave, build_dir, config, part="changes")
+    alpha = (config or load_config()).alpha
+    ch = pos.sector_change[pos.sector_change["wave"] == int(wave)]
+    test = pos.changes[pos.changes["wave"] == int(wave)].groupby("dimension").agg(
+        tested=("flagged", "size"), flagged=("flagged", "sum"))
+    out = ch.merge(test, left_on="dimension", right_index=True, how="left").fillna({"tested": 0, "flagged": 0})
+    out["expected_flags"] = alpha * out["tested"]
+    return _typed(out, SECTOR_CHANGE_COLUMNS, notes)

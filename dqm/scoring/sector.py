@@ -103,12 +103,19 @@ def dimension_means(levels: pd.DataFrame, model: Model, by: list[str] | str | No
 
 
 def target_gaps(answers: pd.DataFrame, model: Model) -> pd.DataFrame:
-    """Per dimension: mean current level, mean target and mean gap among answers giving both."""
+    """Per dimension, over councils (the unit of analysis): the mean of the councils' current levels, of their
+    targets and of their gaps, among councils with at least one respondent giving both.
+
+    A council's current level and its target on a dimension are the medians of its respondents' answers (among
+    the respondents who gave both), and its gap is target minus current; so a council with five respondents counts
+    once, like a council with one. ``councils``: how many councils each mean is over; ``below_current``: how many of
+    them aim below their current level.
+    """
     a = answers.dropna(subset=["level", "target_level"]).astype({"level": float, "target_level": float})
-    a = a.assign(gap=a["target_level"] - a["level"])
-    g = a.groupby("dimension_id").agg(current=("level", "mean"), target=("target_level", "mean"),
-                                      gap=("gap", "mean"), answers=("gap", "size"),
-                                      below_current=("gap", lambda s: int((s < 0).sum())))
+    c = a.groupby(["council_code", "dimension_id"]).agg(level=("level", "median"), target=("target_level", "median"))
+    c = c.assign(gap=c["target"] - c["level"]).reset_index()
+    g = c.groupby("dimension_id").agg(current=("level", "mean"), target=("target", "mean"), gap=("gap", "mean"),
+                                      councils=("gap", "size"), below_current=("gap", lambda s: int((s < 0).sum())))
     g = g.reindex(model.dimension_ids).reset_index()
     g.insert(1, "dimension", g["dimension_id"].map(model.dimension_name))
     return g

@@ -165,7 +165,7 @@ def test_a_store_holding_one_is_not_ranked(tmp_path, survey, capsys, body):
     assert main(["ingest", str(export), "--wave", str(WAVE), "--store", str(store)]) == 0
     _add_body(store, body)
     capsys.readouterr()
-    assert main(["score", "--wave", str(WAVE), "--store", str(store), "--draws", "40", "--json"]) == 0
+    assert main(["score", "--wave", str(WAVE), "--store", str(store), "--json"]) == 0
     cap = capsys.readouterr()
     scores = pd.DataFrame(json.loads(cap.out))
     assert body not in set(scores["council_code"])

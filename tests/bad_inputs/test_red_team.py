@@ -71,7 +71,7 @@ COMPANIONS = [
 ]
 COMMANDS = [
     ("ingest", lambda store, export: ["ingest", export, "--wave", WAVE, "--store", store]),
-    ("score", lambda store, export: ["score", "--wave", WAVE, "--store", store, "--draws", 20]),
+    ("score", lambda store, export: ["score", "--wave", WAVE, "--store", store]),
     ("report-quality", lambda store, export: ["report", "quality", "--wave", WAVE, "--store", store, "--out-dir",
                                              store.parent / "out"]),
 ]
@@ -99,8 +99,7 @@ def test_a_named_pipe_for_a_write_ahead_log_is_refused_at_once(base_store, tmp_p
     """A pipe at STORE.wal blocked every command for ever; it is refused before DuckDB opens anything."""
     store = _copy(base_store, tmp_path)
     os.mkfifo(str(store) + ".wal")
-    p = subprocess.run([sys.executable, "-m", "dqm.cli", "score", "--wave", str(WAVE), "--store", str(store),
-                        "--draws", "20"], capture_output=True, text=True, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "dqm.cli", "score", "--wave", str(WAVE), "--store", str(store)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "write-ahead log store.duckdb.wal is not a file" in p.stderr, p.stderr
 
 
@@ -111,7 +110,7 @@ def test_a_crashed_runs_own_write_ahead_log_is_still_read(base_store, tmp_path, 
     con.execute("SET wal_autocheckpoint = '1TB'")
     con.execute("UPDATE answers SET evidence = 'kept in the log' WHERE evidence IS NOT NULL")
     con.close()  # (a clean close checkpoints; the log case is covered by DuckDB itself: here, no .wal or a file)
-    code, err = _cli(capsys, "score", "--wave", WAVE, "--store", store, "--draws", 20, "--json")
+    code, err = _cli(capsys, "score", "--wave", WAVE, "--store", store, "--json")
     assert code == 0, err
 
 
@@ -146,7 +145,7 @@ def test_a_code_the_reference_does_not_know_is_never_ranked(base_store, tmp_path
     con = duckdb.connect(str(store))
     con.execute("UPDATE submissions SET council_code = 'ZZZ' WHERE council_code = 'YOR'")
     con.close()
-    code, err = _cli(capsys, "score", "--wave", WAVE, "--store", store, "--draws", 20, "--json")
+    code, err = _cli(capsys, "score", "--wave", WAVE, "--store", store, "--json")
     capsys.readouterr()
     assert code == 0
     from dqm.reports.notebook import councils_in_wave

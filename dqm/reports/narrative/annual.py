@@ -21,67 +21,124 @@ from .words import (
 )
 
 
-def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", previous: "pd.DataFrame | None",
-                   gaps: "pd.DataFrame", model=None, shares: "pd.DataFrame | None" = None) -> Markup:
+def sector_means(levels: "pd.DataFrame", model) -> "pd.DataFrame":
+    """The model's sector levels (:func:`dqm.scoring.positions.sector_levels`) in the shape of
+    :func:`dqm.scoring.dimension_means`: dimension_id (``overall_mean`` for the overall level), dimension (its name),
+    mean, ci_low, ci_high, councils; the dimensions in the model's order, the overall level last."""
+    out = levels.rename(columns={"dimension": "dimension_id"}).copy()
+    out["dimension_id"] = out["dimension_id"].replace({"overall": "overall_mean"})
+    out.insert(1, "dimension", [("Overall" if d == "overall_mean" else model.dimension_name(d)) for d in out["dimension_id"]])
+    out.attrs = dict(levels.attrs)
+    return out[["dimension_id", "dimension", "mean", "ci_low", "ci_high", "councils"]]
+
+
+def tied(values: "pd.Series", labels: "pd.Series", largest: bool = True, dp: int = 1) -> list:
+    """The labels whose value is the largest (or smallest) at the precision it is printed (``dp`` places), in their
+    order: two dimensions that both print as 2.9 are both highest.
+
+    >>> tied(pd.Series([2.94, 2.91, 2.5]), pd.Series(["A", "B", "C"]))
+    ['A', 'B']
+    """
+    shown = np.array([float(f"{v:.{dp}f}") if v == v else np.nan for v in pd.Series(values, dtype=float)])  # as printed
+    best = np.nanmax(shown) if largest else np.nanmin(shown)
+    return [str(lab) for lab, v in zip(labels, shown) if v == best]
+
+
+def scale_sentence(scale: str = "independent", note: str = "", said=None) -> str:
+    """Which scale the model's levels are on, and why they differ from what councils say of themselves.
+
+    ``scale``: ``independent`` (the model takes off the self-assessment inflation it estimates from the councils
+    assessed both ways) or ``self`` (no independent or peer assessment: not corrected; the assumptions, said
+    elsewhere, widen the intervals); ``note``: the fit's own note on the self-assessment bias, in words (said with
+    the independent scale); ``said``: the plain average of the councils' own overall answers, to set beside it.
+    """
+    if scale == "self":
+        return ("These levels are the measurement model's. No council had an independent or peer assessment, so they "
+                "are on the self-assessment scale: not corrected for any inflation in how councils rate themselves.")
+    s = ("These levels are the measurement model's, on the scale of independent assessment: the model takes off "
+         "the inflation of self-assessments, so they are lower than the plain average of what councils said about "
+         "themselves" + (f" ({number(said, 1)} overall)" if said is not None and said == said else "") + ".")
+    return s + (f" {note}" if note else "")
+
+
+def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFrame", change: "pd.DataFrame | None",
+                   gaps: "pd.DataFrame", model=None, bands: "pd.DataFrame | None" = None, said=None) -> Markup:
     """Main findings of the State of Digital report as a bulleted list, every number from the data.
 
-    ``means``/``previous``: dimension_means() rows for this and the previous wave (dimension, mean, ci_low, ci_high,
-    councils). Every level is said to be *among the councils that responded*, with the response rate: response is
-    voluntary and may depend on maturity, so the figures describe respondents, not the sector. With ``model``,
-    levels are named in the model's words and the list ends with a link to the handbook; with ``shares``
-    (:func:`dqm.scoring.level_shares`), it says how many council levels were at each named level. When fewer
-    councils have an overall score than took part, it says how many and why, so that the tables add up.
+    ``means``: the model's sector levels (:func:`sector_means`: dimension, mean, ci_low, ci_high, councils);
+    ``change``: :func:`dqm.scoring.positions.sector_change` (None or empty in a first wave); ``gaps``:
+    :func:`dqm.scoring.target_gaps` (what councils said); ``bands``: :func:`dqm.scoring.positions.level_bands`;
+    the scale is ``means.attrs["scale"]``/``["scale_note"]`` (:func:`scale_sentence`, independent when not given),
+    ``said`` the plain average of the councils' own overall answers. The levels are said to be on the scale of independent assessment,
+    and of the councils assessed, with the response rate: response is voluntary and may depend on maturity, so the
+    figures describe respondents, not the sector. The highest and lowest dimensions and the largest target gap are
+    compared at the precision printed, and all tied are named. With ``model``, levels are named in the model's
+    words and the list ends with a link to the handbook.
     """
     overall = means[means["dimension_id"] == "overall_mean"].iloc[0]
-    dims = means[means["dimension_id"] != "overall_mean"].sort_values("mean")
+    dims = means[means["dimension_id"] != "overall_mean"]
     rate = percent(responded / principal) if principal else "not available"
     named = (lambda v: f", {level_phrase(v, model)}") if model is not None else (lambda v: "")
     first = (f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in "
              f"{wave}.")
-    scored = overall.get("councils")
-    if scored is not None and scored == scored and int(scored) < responded:
-        first += (f" {number(int(scored))} of them answered enough dimensions for an overall score"
-                  + (f" (at least {number(model.min_coverage)} of {number(len(model.dimension_ids))})" if model is not None else "")
-                  + f"; the other {number(responded - int(scored))} appear in the counts of who took part but not in "
-                    "the figures for the overall score, which are of those " + number(int(scored)) + ".")
+    assessed = overall.get("councils")
+    if assessed is not None and assessed == assessed and int(assessed) != responded:
+        first += (f" The levels below are of the {number(int(assessed))} councils assessed in {wave} in any way (self, "
+                  "peer or independent assessment): the measurement model gives each a level from whatever was "
+                  "answered.")
     first += (" Every figure below describes the councils that responded, not all councils: councils that consider "
               "themselves less mature may be less likely to respond, which would make the sector look more mature "
               "than it is.")
     words = f": {level_words(overall['mean'], model).split(': ', 1)[1]}" if model is not None else ""
+    high = tied(dims["mean"], dims["dimension"])
+    low = tied(dims["mean"], dims["dimension"], largest=False)
+    hv, lv = dims["mean"].max(), dims["mean"].min()
     lines = [
         first,
         f"Among the councils that responded ({rate} of principal councils), the average overall level was "
-        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high'])} on the "
-        f"{number(len(model.level_values)) if model is not None else '5'}-level scale{words}.",
-        f"The councils that responded rated themselves highest on {dims.iloc[-1]['dimension']} (average "
-        f"{number(dims.iloc[-1]['mean'], 1)}{named(dims.iloc[-1]['mean'])}) and lowest on {dims.iloc[0]['dimension']} "
-        f"(average {number(dims.iloc[0]['mean'], 1)}{named(dims.iloc[0]['mean'])}).",
+        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high']).replace('confidence interval', 'interval')}"
+        f" on the {number(len(model.level_values)) if model is not None else '5'}-level scale{words}. "
+        + scale_sentence(means.attrs.get("scale", "independent"), means.attrs.get("scale_note", ""), said),
+        f"Councils' levels were highest on {list_words(high)} (average {number(hv, 1)}{named(hv)}) and lowest on "
+        f"{list_words(low)} (average {number(lv, 1)}{named(lv)})."
+        + (" Dimensions tied at the precision shown are all named." if len(high) > 1 or len(low) > 1 else ""),
     ]
-    if model is not None and shares is not None and not shares.empty:
-        lines.append(level_shares_sentence(shares, model))
-    if previous is not None and not previous.empty:
-        prev = previous[previous["dimension_id"] == "overall_mean"].iloc[0]
-        lines.append(change_sentence(f"Since {wave - 1}, the average overall level among the councils that responded",
-                                     prev["mean"], overall["mean"])
-                     + " The councils taking part differ between years, so part of any change may reflect who responded.")
-    if not gaps.empty:
-        widest = gaps.sort_values("gap").iloc[-1]
-        lines.append(f"Among the councils that responded, the largest gap between current level and the level aimed "
-                     f"for within two years is in {widest['dimension']} ({number(widest['gap'], 1)} levels on average).")
+    if model is not None and bands is not None and not bands.empty:
+        lines.append(level_shares_sentence(bands, model))
+    if change is not None and not change.empty:
+        lines.append(overall_change_sentence(change))
+    if not gaps.empty and gaps["gap"].notna().any():
+        g = gaps.dropna(subset=["gap"])
+        widest = tied(g["gap"], g["dimension"])
+        lines.append(f"Respondents said where their council aims to be within two years. The largest gap between a "
+                     f"council's current level and its target, as its respondents gave them, is in {list_words(widest)} "
+                     f"({number(g['gap'].max(), 1)} levels on average over councils).")
     return bullets(lines) + (handbook_link(model, "annual") if model is not None else Markup(""))
 
 
-def level_shares_sentence(shares: "pd.DataFrame", model) -> str:
-    """How the councils' levels spread over the named levels, all dimensions together: 'Of the 2,150 levels
-    councils gave themselves (10 dimensions), 4% were Passive, …'. ``shares``: :func:`dqm.scoring.level_shares`."""
-    by_level = shares.groupby("level")["n"].sum().reindex(model.level_values, fill_value=0)
-    total = int(by_level.sum())
-    if not total:
-        return "No council gave itself a level on any dimension."
-    parts = [f"{percent(n / total)} {model.level_name(lv)} ({number(lv)})" for lv, n in by_level.items()]
-    parts[0] = parts[0].replace(" ", " were ", 1)
-    return (f"Of the {number(total)} dimension levels the councils that responded gave themselves (each rounded to a "
-            f"whole level), {list_words(parts)}.")
+def level_shares_sentence(bands: "pd.DataFrame", model) -> str:
+    """How the councils' overall levels spread over the named levels, from the model
+    (:func:`dqm.scoring.positions.level_bands`): 'Of the 224 councils, 1% (95% interval 1% to 2%) were at Passive (1),
+    …', a council counted at the whole level nearest its overall level, in every draw of the model."""
+    b = bands[bands["dimension"] == "overall"].set_index("level").reindex(model.level_values)
+    if b["councils"].isna().all():
+        return "No council has an overall level in this wave."
+    parts = [f"{percent(r.share)} (95% interval {percent(r.share_low)} to {percent(r.share_high)}) "
+             f"{model.level_name(lv)} ({number(lv)})" for lv, r in b.iterrows()]
+    parts[0] = parts[0].replace(") ", ") were ", 1)
+    return (f"Counting each council at the whole level nearest its overall level (partly on each side when the "
+            f"model is unsure which), of the {number(int(b['councils'].max()))} councils {list_words(parts)}.")
+
+
+def overall_change_sentence(change: "pd.DataFrame") -> str:
+    """The overall level's change among the councils in both waves, and how many councils the model's test flags
+    against how many its level alone would (``change``: :func:`dqm.scoring.positions.sector_change`)."""
+    r = change[change["dimension"] == "overall"].iloc[0]
+    return (f"Among the {number(r['councils'])} councils assessed in both {r['wave_from']} and {r['wave']}, the "
+            f"average overall level changed by {number(r['change'], 2)} levels (95% interval {number(r['ci_low'], 2)} "
+            f"to {number(r['ci_high'], 2)}). The model's test of change flagged the overall level of "
+            f"{number(r['flagged'])} of {number(r['tested'])} councils; if no council had changed, its level alone "
+            f"would flag about {number(r['expected_flags'])}.")
 
 
 def change_list(both: "pd.DataFrame", wave: int) -> Markup:
@@ -100,12 +157,14 @@ def change_list(both: "pd.DataFrame", wave: int) -> Markup:
 
 
 def gap_table(gaps: "pd.DataFrame") -> "pd.DataFrame":
+    """What councils said of their current level and target (:func:`dqm.scoring.target_gaps`: a council's level and
+    target are the medians of its respondents'), averaged over councils, with how many councils."""
     return pd.DataFrame({
         "Dimension": gaps["dimension"],
-        "Average current level": gaps["current"].map(lambda v: number(v, 1)),
+        "Average current level (as respondents said)": gaps["current"].map(lambda v: number(v, 1)),
         "Average target level": gaps["target"].map(lambda v: number(v, 1)),
         "Average gap (levels)": gaps["gap"].map(lambda v: number(v, 1)),
-        "Answers": gaps["answers"].map(number),
+        "Councils": gaps["councils"].map(number),
     })
 
 
@@ -126,13 +185,15 @@ def nonresponse_note(profile: "pd.DataFrame") -> str:
 
 
 def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
+    """Average overall level by group (``trend``: suppressed rows of :func:`dqm.scoring.positions.group_levels`, the
+    group in column ``by``), suppressed figures shown as [c]."""
     fmt = lambda v, dp=1: "[c]" if v is None or (isinstance(v, float) and math.isnan(v)) else number(v, dp)
     return pd.DataFrame({
         label[:1].upper() + label[1:]: trend[by].astype(str),
         "Councils": [fmt(v, 0) for v in trend["councils"]],
-        "Average overall score": [fmt(v) for v in trend["mean"]],
-        "95% confidence interval": ["[c]" if lo is None or hi is None else f"{number(lo, 1)} to {number(hi, 1)}"
-                                    for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
+        "Average overall level": [fmt(v) for v in trend["mean"]],
+        "95% interval": ["[c]" if lo is None or hi is None else f"{number(lo, 1)} to {number(hi, 1)}"
+                         for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
     })
 
 
@@ -197,6 +258,55 @@ def panel_sentences(panel: "pd.DataFrame", alpha: float = 0.05) -> str:
                      + ("." if up or down else f" ({standard})."))
     lines.append("These are self-assessments by the councils that responded in both years: a rise may reflect real "
                  "improvement or respondents rating more generously.")
+    return " ".join(lines)
+
+
+def change_family(change: "pd.DataFrame", alpha: float = 0.05) -> "pd.DataFrame":
+    """The model's sector change (:func:`dqm.scoring.positions.sector_change`) with the multiplicity standard the
+    evidence review uses: the dimensions (not the overall level) are one family of m, each with a simultaneous
+    interval at 1 - alpha/m (Bonferroni, from the draws' mean and spread), so that all m cover together at least
+    95% of the time; a dimension's change is *clear* when its simultaneous interval leaves out zero. The overall
+    level keeps its own 95% interval."""
+    from scipy import stats
+
+    out = change.copy()
+    dims = out["dimension"] != "overall"
+    m = int(dims.sum())
+    out["family_size"] = np.where(dims, m, 1)
+    out["simul_low"], out["simul_high"] = out["ci_low"], out["ci_high"]
+    if m:
+        z = stats.norm.ppf(1 - alpha / (2 * m))
+        out.loc[dims, "simul_low"] = out.loc[dims, "change"] - z * out.loc[dims, "sd"]
+        out.loc[dims, "simul_high"] = out.loc[dims, "change"] + z * out.loc[dims, "sd"]
+    out["clear"] = (out["simul_low"] > 0) | (out["simul_high"] < 0)
+    return out
+
+
+def change_sentences(family: "pd.DataFrame", alpha: float = 0.05) -> str:
+    """The sector's change in words, from :func:`change_family` with a ``name`` column: the overall level, which
+    dimensions clearly rose or fell (simultaneous intervals), and how many councils the model's test flags on each
+    against how many its level alone would flag."""
+    r = family[family["dimension"] == "overall"].iloc[0]
+    dims = family[family["dimension"] != "overall"]
+    m = len(dims)
+    lines = [overall_change_sentence(family)]
+    up = dims[dims["clear"] & (dims["change"] > 0)]["name"].tolist()
+    down = dims[dims["clear"] & (dims["change"] < 0)]["name"].tolist()
+    standard = (f"its simultaneous {percent(1 - alpha)} interval over the {number(m)} dimensions, shown in the chart, "
+                "leaves out zero")
+    if up:
+        lines.append(f"The average level rose clearly on {list_words(up)} ({standard}).")
+    if down:
+        lines.append(f"It fell clearly on {list_words(down)}" + ("." if up else f" ({standard})."))
+    unclear = dims[~dims["clear"]]["name"].tolist()
+    if unclear:
+        lines.append(f"On {list_words(unclear)} the change could be noise once {number(m)} dimensions are compared at "
+                     "once.")
+    lines.append(f"Council by council, the model's test flagged between {number(dims['flagged'].min())} and "
+                 f"{number(dims['flagged'].max())} councils per dimension; if nothing had changed, the test's level "
+                 f"alone would flag about {number(r['expected_flags'])} per dimension.")
+    lines.append("The change is on the scale of independent assessment, so a rise in how generously councils rate "
+                 "themselves is taken off as far as the councils assessed both ways show it.")
     return " ".join(lines)
 
 
