@@ -93,7 +93,8 @@ def scale_note(name: str) -> str:
             "leniency, rounding to whole levels and the bias of self-assessment). It is on the scale of independent "
             "assessment: the model takes off the amount by which councils' self-assessments run above independent "
             "ones, so it can be lower than the plain average of the council's own answers (the score shown with the "
-            "chart of levels) and than the sector averages, which are of self-assessments.")
+            "chart of levels) and than the peers' and type medians shown there, which are of self-assessments too. "
+            "The State of Digital report's sector averages are on the model's scale, like this level.")
 
 
 def answered(profile: "pd.DataFrame") -> int:
