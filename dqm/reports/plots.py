@@ -295,15 +295,13 @@ class Chart:
         src = self.desktop.data_url() if self.desktop else "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
         img = html('<img src="{}" alt="{}"', src, self.alt)
         if self.desktop:
-            img += html(' width="{}" height="{}" data-dqm-label-px="{}"', self.desktop.width, self.desktop.height,
-                        self.desktop.label_px)
+            img += html(' data-dqm-label-px="{}"', self.desktop.label_px)
         img += Markup(">")
         below = self.phone_below()
         if below is None:
             return img
-        return (html('<picture><source media="(max-width: {}px)" srcset="{}" width="{}" height="{}" '
-                     'data-dqm-label-px="{}">', below, self.phone.data_url(), self.phone.width, self.phone.height,
-                     self.phone.label_px) + img + Markup("</picture>"))
+        return (html('<picture><source media="(max-width: {}px)" srcset="{}" data-dqm-label-px="{}">', below,
+                     self.phone.data_url(), self.phone.label_px) + img + Markup("</picture>"))
 
     def _repr_html_(self) -> str:
         large = len(self.data) > LARGE_TABLE
