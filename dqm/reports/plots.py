@@ -5,7 +5,9 @@ The title and source are HTML text in the figure caption rather than pixels in t
 readers and search can read them (Analysis Function guidance on accessible charts).
 
 A :class:`Chart` displays in a notebook (and in exported HTML) as a ``<figure>`` holding the PNG
-(embedded as base64), its alt text, a caption and a collapsible data table.
+(embedded as base64), its alt text, a caption and a collapsible data table. Each chart is drawn for a wide screen
+(and paper) and again for a phone's width (:class:`Layout`), so that its labels stay readable on a phone; the page
+picks the drawing by the screen's width (``<picture>``), and print always has the wide one.
 """
 from __future__ import annotations
 
@@ -145,7 +147,7 @@ LARGE_TABLE = 60  # rows; larger data tables are left out of print and PDF (they
 # labels at about 5 px; so every chart is drawn twice, once for each :class:`Layout`, and the page shows the phone
 # drawing (``<picture><source media=...>``) on a screen too narrow for the other's labels. Print has no viewport:
 # WeasyPrint reads only the ``<img>``, the desktop drawing, so printing is unchanged.
-LABEL_FLOOR_PX = 9  # CSS px: the smallest label a reader is shown on a screen
+LABEL_FLOOR_PX = 9  # CSS px: the smallest label a chart shows on a screen 360 CSS px wide or wider
 PAGE_MARGIN_PX = 40  # CSS px: the report's side padding (report.css ``main``) beside a chart on a narrow screen
 NARROWEST_PX = 320  # CSS px: the narrowest screen the reports are laid out for (tests/test_layout.py)
 
@@ -182,7 +184,6 @@ class Layout:
 
         if not self.wrap:
             return str(text)
-
         per_line = int(0.8 * self.width * 72 / (0.6 * (self.font or 14)))  # characters of that size that fit
         return textwrap.fill(str(text), per_line, break_on_hyphens=False)
 
@@ -294,8 +295,7 @@ class Chart:
     def _image(self) -> Markup:
         """The ``<img>`` (desktop drawing, which print uses) in a ``<picture>`` with the phone drawing's
         ``<source>`` for narrow screens; each records the size of its smallest text (``data-dqm-label-px``)."""
-        src = self.desktop.data_url() if self.desktop else "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-        img = html('<img src="{}" alt="{}"', src, self.alt)
+        img = html('<img src="data:image/png;base64,{}" alt="{}"', base64.b64encode(self.png).decode("ascii"), self.alt)
         if self.desktop:
             img += html(' data-dqm-label-px="{}"', self.desktop.label_px)
         img += Markup(">")
