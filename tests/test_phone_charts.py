@@ -23,6 +23,7 @@ from dqm.reports import plots
 
 FLOOR_PX = 9  # CSS px: the smallest label a chart may show at 390 px and at 1280 px
 PHONE_PX, DESKTOP_PX = 390, 1280
+SMALL_PHONE_PX = 360
 COLUMN_PX = PHONE_PX - plots.PAGE_MARGIN_PX  # the width a chart is shown at on a 390 px phone
 HOSTILE = '"><img src=x onerror="window.__xss=1"> & <script>alert(1)</script>'
 DIMS = ["Leadership and culture", "Technology and infrastructure platforms", "Governance and assurance of digital "
@@ -75,6 +76,8 @@ def test_every_chart_type_has_a_phone_drawing_whose_labels_show_at_least_the_flo
     assert all(desk < FLOOR_PX for desk, _ in shown.values()), "a desktop drawing was readable on a phone: why redraw?"
     small = {name: round(phone, 1) for name, (_, phone) in shown.items() if phone < FLOOR_PX}
     assert not small, f"phone drawings with labels under {FLOOR_PX} px at {PHONE_PX} px: {small}"
+    column = SMALL_PHONE_PX - plots.PAGE_MARGIN_PX  # and on a smaller phone, as plots.LABEL_FLOOR_PX promises
+    assert all(c.phone.shown_label_px(min(column, c.phone.width)) >= plots.LABEL_FLOOR_PX for c in charts.values())
 
 
 def test_chart_html_is_a_picture_of_two_inline_pngs_with_the_desktop_one_as_its_img(charts):
