@@ -307,8 +307,12 @@ def _check_dom(soup: BeautifulSoup, title: str) -> None:
             if attr.lower() in URL_ATTRS:
                 v = re.sub(r"\s", "", str(value)).lower()
                 assert not v.startswith(("javascript:", "http:", "https:", "file:", "//", "vbscript:")), (el.name, v[:80])
-                if el.name == "img":
-                    assert v.startswith("data:image/png;base64,")
+                if el.name in ("img", "source"):  # a chart: an inline PNG, or its phone drawing in a <picture>
+                    assert v.startswith("data:image/png;base64,") and "," not in v.split(",", 1)[1], (el.name, v[:80])
+    for source in soup.find_all("source"):
+        assert source.parent.name == "picture" and set(source.attrs) == {"media", "srcset", "data-dqm-label-px"}
+    for picture in soup.find_all("picture"):
+        assert picture.find("img") and picture.find("img").get("alt"), "a chart's picture without its alt-texted image"
     for details in soup.find_all("details"):
         assert set(details.attrs) <= {"class"}
 

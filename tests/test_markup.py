@@ -35,7 +35,7 @@ def _only_text(fragment) -> BeautifulSoup:
     soup = BeautifulSoup(str(fragment), "html.parser")
     for el in soup.find_all(True):
         assert el.name in {"p", "strong", "ul", "li", "table", "caption", "thead", "tbody", "tr", "th", "td", "h1", "h3",
-                           "div", "bdi", "a", "span", "figure", "img", "figcaption", "br", "details", "summary", "wbr"}, el
+                           "div", "bdi", "a", "span", "figure", "picture", "source", "img", "figcaption", "br", "details", "summary", "wbr"}, el
         for attr, value in el.attrs.items():
             assert not attr.startswith("on"), el
             if attr in ("href", "src", "action", "formaction", "srcset", "xlink:href"):
