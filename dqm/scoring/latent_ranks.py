@@ -220,6 +220,26 @@ def _flag_chance(beyond: np.ndarray, tied: np.ndarray, alpha: float) -> np.ndarr
     return np.where(tied > 0, part, (beyond < alpha).astype(float))
 
 
+def _one_level_power(fit: LatentFit, con: dict, sd: np.ndarray, rng, level: tuple, null: np.ndarray,
+                     middle: float) -> np.ndarray:
+    """The chance the calibrated test flags a real change of one whole level (dimensions + overall).
+
+    A dimension's power: every dimension moved one level toward the middle of the scale (so the move stays on
+    the scale), each dimension's own test. The overall power: the council's overall level moved one whole level,
+    i.e. *every* dimension moved one level in the same direction (toward the middle from the council's overall
+    level). Where the council's dimensions lie on both sides of the middle the two shifts differ (moving each
+    dimension toward the middle would leave the mean of the dimensions almost unmoved), so the overall shift is
+    simulated on its own; otherwise the one simulation serves both.
+    """
+    toward_middle = np.where(level[0] > middle, -1.0, 1.0)
+    overall = np.full_like(toward_middle, -1.0 if level[0].mean() > middle else 1.0)
+    alt = _simulate_stats(fit, con, sd, rng, level, toward_middle)
+    if not np.array_equal(toward_middle, overall):
+        alt[-1] = _simulate_stats(fit, con, sd, rng, level, overall)[-1]
+    a_beyond, a_tied = _tail(null, alt)
+    return _flag_chance(a_beyond, a_tied, fit.config.alpha).mean(axis=1)
+
+
 def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) -> pd.DataFrame:
     """Per council answering in both waves, per dimension and overall: the change on the latent scale.
 
@@ -236,7 +256,9 @@ def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) ->
     answers make ``z`` take few values (one respondent a wave: the change is a whole number), so without the
     tie share no test could be flagged 5% of the time; ``u`` and the simulations are seeded by the council's
     answers, not its code, so the same answers always give the same flags. ``power_one_level``: the chance
-    this test flags a change of one whole level (toward the middle of the scale), with this council's design.
+    this test flags a change of one whole level (toward the middle of the scale), with this council's design: on a
+    dimension, that dimension moving one level; overall, the overall level moving one level (every dimension in the
+    same direction), :func:`_one_level_power`.
     """
     w1, w2 = _wave_index(fit, wave_from), _wave_index(fit, wave_to)
     alpha = fit.config.alpha
@@ -261,12 +283,9 @@ def latent_change(fit: LatentFit, model: Model, wave_from: int, wave_to: int) ->
         rng = np.random.default_rng(_data_seed(fit, con))
         level = _level_posterior(fit, con, sd, w1, w2)
         null = _simulate_stats(fit, con, sd, rng, level, np.zeros(D))
-        toward_middle = np.where(level[0] > (lo + hi) / 2, -1.0, 1.0)
-        alt = _simulate_stats(fit, con, sd, rng, level, toward_middle)
         beyond, tied = _tail(null, np.nan_to_num(z))
         p = np.where(np.isfinite(z), beyond + _tie_break(fit, con, len(z)) * tied, np.nan)
-        a_beyond, a_tied = _tail(null, alt)
-        power = np.where(np.isfinite(z), _flag_chance(a_beyond, a_tied, alpha).mean(axis=1), np.nan)
+        power = np.where(np.isfinite(z), _one_level_power(fit, con, sd, rng, level, null, (lo + hi) / 2), np.nan)
         rows.append(pd.DataFrame({
             "council_code": fit.councils[c], "dimension_id": dims + ["overall"], "wave_from": int(wave_from),
             "wave_to": int(wave_to), "change_mean": dr.mean(axis=0), "change_p5": np.percentile(dr, 5, axis=0),

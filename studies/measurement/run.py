@@ -57,6 +57,9 @@ def main(argv=None) -> None:
                     help="comma-separated model methods of the ranks part (the old engine: --old)")
     ap.add_argument("--variants", default="no_independent",
                     help="comma-separated variants of the engine_exposure part: " + ", ".join(EXPOSURE_VARIANTS))
+    ap.add_argument("--whole-level", type=int, default=0,
+                    help="1: in the change part, changed councils move one level on every dimension (the overall "
+                         "level moves one level) instead of on one dimension")
     ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
     a = ap.parse_args(argv)
     parts = [p for p in a.parts.split(",") if p]
@@ -85,12 +88,14 @@ def main(argv=None) -> None:
         for same in (True, False):
             for r in range(a.reps):
                 changes += change_replication(SCENARIOS["mixed_1_to_3"], a.councils, a.seed + 500 + r, same=same,
-                                              change_share=0.3, old=bool(a.old))
+                                              change_share=0.3, old=bool(a.old), whole_level=bool(a.whole_level))
             print(f"change same={same}: {time.time() - t0:.0f} s", flush=True)
         changes = pd.DataFrame(changes)
         changes.to_csv(OUT / f"change_replications{tag}.csv", index=False, float_format="%.4f")
-        cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"])
-        sections.append(("Change flags (two waves; 30% of councils move one level on one dimension)", cs))
+        cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"]
+                        + ["overall_false_flag", "overall_power", "overall_stated_power"])
+        moved = "every dimension (the overall level)" if a.whole_level else "one dimension"
+        sections.append((f"Change flags (two waves; 30% of councils move one level on {moved})", cs))
     if "exposure" in parts:
         exposure = pd.DataFrame([row for r in range(a.reps) for row in exposure_replication(a.exposure_councils,
                                                                                             a.seed + 900 + r)])
