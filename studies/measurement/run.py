@@ -17,6 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from study import (  # noqa: E402
+    ALL_SCENARIOS,
     EXPOSURE_VARIANTS,
     SCENARIOS,
     change_replication,
@@ -52,9 +53,11 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
     ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
-    ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--scenarios", default="",
+                    help="comma-separated scenario names for the ranks part (default: all of study.SCENARIOS; "
+                         "also NAME_unclipped: the answers not clipped at 1 and 5)")
     ap.add_argument("--methods", default="latent,latent_plugin,latent_mixture",
-                    help="comma-separated model methods of the ranks part (the old engine: --old)")
+                    help="comma-separated model methods of the ranks part: latent, latent_posterior, latent_plugin, latent_mixture (the old engine: --old)")
     ap.add_argument("--variants", default="no_independent",
                     help="comma-separated variants of the engine_exposure part: " + ", ".join(EXPOSURE_VARIANTS))
     ap.add_argument("--whole-level", type=int, default=0,
@@ -74,7 +77,7 @@ def main(argv=None) -> None:
         ranks = []
         chosen = [n for n in a.scenarios.split(",") if n] or list(SCENARIOS)
         for name in chosen:
-            sc = SCENARIOS[name]
+            sc = ALL_SCENARIOS[name]
             for r in range(a.reps):
                 ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old),
                                           methods=tuple(m for m in a.methods.split(",") if m))

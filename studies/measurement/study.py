@@ -56,8 +56,9 @@ SCENARIOS = {s.name: s for s in [
              independent_share=0.25),
 ]}
 # Round 3: each scenario with the answers' clipping at levels 1 and 5 turned off (the rounding kept), to test whether
-# the clipping is what pulls extreme councils toward the middle.
-SCENARIOS.update({f"{n}_unclipped": replace(s, name=f"{n}_unclipped", clip=False) for n, s in list(SCENARIOS.items())})
+# the clipping is what pulls extreme councils toward the middle. Run by name (--scenarios), not by default.
+UNCLIPPED = {f"{n}_unclipped": replace(s, name=f"{n}_unclipped", clip=False) for n, s in SCENARIOS.items()}
+ALL_SCENARIOS = {**SCENARIOS, **UNCLIPPED}
 
 
 def _council_effects(sc: Scenario, n: int, rng) -> np.ndarray:
@@ -132,6 +133,9 @@ def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draw
                      methods=("latent", "latent_plugin", "latent_mixture")) -> list[dict]:
     """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine.
 
+    ``latent``: the reports' rank intervals (each council as its answers measure it, among the others' posterior
+    draws); ``latent_posterior``: the plain posterior rank interval of rounds 1-2 (the same fit).
+
     ``latent_mixture``: the ``latent`` fit with the councils' normal distribution of overall levels replaced by a
     two-component normal mixture (:func:`dqm.scoring.latent_mixture.mixture_ranks`)."""
     from dqm.scoring.latent_mixture import mixture_ranks
@@ -144,47 +148,20 @@ def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draw
     out = []
     configs = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
     for name, c in configs.items():
-        if name not in methods and not (name == "latent" and {"latent_mixture", "latent_confidence"} & set(methods)):
+        if name not in methods and not (name == "latent" and {"latent_mixture", "latent_posterior"} & set(methods)):
             continue
         fit = fit_latent(answers, model, config=c, seed=seed)
         if name in methods:
             out.append(_summ(sc.name, name, seed, _rank_hits(latent_ranks(fit, 2024), truth), fit.cpu_seconds))
         if name == "latent" and "latent_mixture" in methods:
             out.append(_summ(sc.name, "latent_mixture", seed, _rank_hits(mixture_ranks(fit, 2024), truth), np.nan))
-        if name == "latent" and "latent_confidence" in methods:
-            out.append(_summ(sc.name, "latent_confidence", seed, _rank_hits(confidence_ranks(fit, 2024, seed), truth),
-                             np.nan))
+        if name == "latent" and "latent_posterior" in methods:
+            out.append(_summ(sc.name, "latent_posterior", seed,
+                             _rank_hits(latent_ranks(fit, 2024, interval="posterior"), truth), np.nan))
     if old:
         mc = monte_carlo_ranks(answers, model, n_draws=old_draws, seed=seed)
         out.append(_summ(sc.name, "old_engine", seed, _rank_hits(mc, truth), np.nan))
     return out
-
-
-def confidence_ranks(fit, wave: int, seed: int = 0) -> pd.DataFrame:
-    """Round 3: rank intervals that hold for every true level, not only on average over councils.
-
-    Each council's own overall level is drawn from its *unshrunk* measurement (``W_c ± sqrt(s2_c)``: what its own
-    answers say, without the pull toward the sector mean; :func:`dqm.scoring.latent_mixture._measurements`), and
-    ranked among the other councils' posterior draws (which, draw by draw, have the spread of the true levels).
-    A 90% interval of ``W_c`` covers the council's true level 90% of the time whatever that level is, and the rank
-    is a monotone function of it, so the rank interval's coverage does not fall for extreme councils the way the
-    posterior's does (the posterior mean of a top council sits below its true level by (1 - reliability) times its
-    distance from the mean). The price: wider intervals, by about 1 / sqrt(reliability) in the middle.
-    """
-    from dqm.scoring.latent_mixture import _measurements
-    from dqm.scoring.latent_ranks import _wave_index
-
-    w = _wave_index(fit, wave)
-    cs = np.flatnonzero(fit.present[:, w])
-    W, s2, _, _ = _measurements(fit, w, cs)
-    post = fit.theta[:, cs, w, :].astype(float).mean(axis=2)  # draws x councils
-    own = W[None] + np.sqrt(s2)[None] * np.random.default_rng(seed).standard_normal(post.shape)
-    srt = np.sort(post, axis=1)
-    n = len(cs)
-    above = np.stack([n - np.searchsorted(srt[d], own[d], side="right") for d in range(len(post))])
-    ranks = 1 + above - (post > own)  # the council's own posterior draw is not one of the others
-    return pd.DataFrame({"council_code": fit.councils[cs], "rank_p5": np.percentile(ranks, 5, axis=0),
-                         "rank_p95": np.percentile(ranks, 95, axis=0)})
 
 
 def _summ(scenario, method, seed, h, cpu):
