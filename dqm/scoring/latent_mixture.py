@@ -25,20 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm, rankdata
 
-from .latent import _G, _H, _K, _S, LatentFit
-
-
-def _measurements(fit: LatentFit, w: int, cs: np.ndarray):
-    """(W, s2, mu, tau2) of the councils ``cs`` in wave index ``w`` (module docstring, step 1)."""
-    D, W_ = len(fit.design.dims), len(fit.waves)
-    sd = fit.sd_hat.to_numpy()
-    multi = W_ > 1
-    tau2 = sd[_G] ** 2 + sd[_S] ** 2 / D + ((sd[_H] ** 2 + sd[_K] ** 2 / D) if multi else 0.0)
-    mu = float(fit.beta[:, :W_ * D].mean(axis=0).reshape(W_, D)[w].mean())
-    x = fit.theta[:, cs, w, :].astype(float).mean(axis=2)
-    m, v = x.mean(axis=0), x.var(axis=0, ddof=1)
-    k = np.clip(1 - v / tau2, 1e-6, 1.0)
-    return mu + (m - mu) / k, tau2 * v / np.maximum(tau2 - v, 1e-12), mu, tau2
+from .latent import LatentFit
+from .latent_ranks import _wave_index
+from .latent_ranks import council_measurements as _measurements
 
 
 def fit_mixture(W: np.ndarray, s2: np.ndarray, mu: float, tau2: float, components: int = 2,
@@ -85,8 +74,6 @@ def mixture_draws(W: np.ndarray, s2: np.ndarray, mix: dict, n: int, rng) -> np.n
 def mixture_ranks(fit: LatentFit, wave: int, components: int = 2) -> pd.DataFrame:
     """Rank intervals in ``wave`` (1 = highest) with the councils' overall levels drawn under a fitted normal
     mixture (module docstring). Columns as :func:`dqm.scoring.latent_ranks.latent_ranks` (without ``position``)."""
-    from .latent_ranks import _wave_index
-
     w = _wave_index(fit, wave)
     cs = np.flatnonzero(fit.present[:, w])
     W, s2, mu, tau2 = _measurements(fit, w, cs)

@@ -17,6 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from study import (  # noqa: E402
+    ALL_SCENARIOS,
     EXPOSURE_VARIANTS,
     SCENARIOS,
     change_replication,
@@ -52,11 +53,16 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
     ap.add_argument("--old", type=int, default=1, help="0: leave out the old engine (ranks and change parts)")
-    ap.add_argument("--scenarios", default="", help="comma-separated scenario names for the ranks part (default: all)")
+    ap.add_argument("--scenarios", default="",
+                    help="comma-separated scenario names for the ranks part (default: all of study.SCENARIOS; "
+                         "also NAME_unclipped: the answers not clipped at 1 and 5)")
     ap.add_argument("--methods", default="latent,latent_plugin,latent_mixture",
-                    help="comma-separated model methods of the ranks part (the old engine: --old)")
+                    help="comma-separated model methods of the ranks part: latent, latent_posterior, latent_plugin, latent_mixture (the old engine: --old)")
     ap.add_argument("--variants", default="no_independent",
                     help="comma-separated variants of the engine_exposure part: " + ", ".join(EXPOSURE_VARIANTS))
+    ap.add_argument("--whole-level", type=int, default=0,
+                    help="1: in the change part, changed councils move one level on every dimension (the overall "
+                         "level moves one level) instead of on one dimension")
     ap.add_argument("--tag", default="", help="added to the names of the files written for a partial run")
     a = ap.parse_args(argv)
     parts = [p for p in a.parts.split(",") if p]
@@ -71,7 +77,7 @@ def main(argv=None) -> None:
         ranks = []
         chosen = [n for n in a.scenarios.split(",") if n] or list(SCENARIOS)
         for name in chosen:
-            sc = SCENARIOS[name]
+            sc = ALL_SCENARIOS[name]
             for r in range(a.reps):
                 ranks += rank_replication(sc, a.councils, a.seed + r, old=bool(a.old),
                                           methods=tuple(m for m in a.methods.split(",") if m))
@@ -85,12 +91,14 @@ def main(argv=None) -> None:
         for same in (True, False):
             for r in range(a.reps):
                 changes += change_replication(SCENARIOS["mixed_1_to_3"], a.councils, a.seed + 500 + r, same=same,
-                                              change_share=0.3, old=bool(a.old))
+                                              change_share=0.3, old=bool(a.old), whole_level=bool(a.whole_level))
             print(f"change same={same}: {time.time() - t0:.0f} s", flush=True)
         changes = pd.DataFrame(changes)
         changes.to_csv(OUT / f"change_replications{tag}.csv", index=False, float_format="%.4f")
-        cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"])
-        sections.append(("Change flags (two waves; 30% of councils move one level on one dimension)", cs))
+        cs = mc_summary(changes, ["respondents", "method"], ["false_flag", "power", "stated_power"]
+                        + ["overall_false_flag", "overall_power", "overall_stated_power"])
+        moved = "every dimension (the overall level)" if a.whole_level else "one dimension"
+        sections.append((f"Change flags (two waves; 30% of councils move one level on {moved})", cs))
     if "exposure" in parts:
         exposure = pd.DataFrame([row for r in range(a.reps) for row in exposure_replication(a.exposure_councils,
                                                                                             a.seed + 900 + r)])

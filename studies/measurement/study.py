@@ -36,6 +36,7 @@ class Scenario:
     inflation_sd: float = 0.0  # council-to-council spread of inflation (shared by its self-assessors)
     independent_share: float = 0.0  # councils that also have an independent assessment
     centre: float = 2.9
+    clip: bool = True  # answers kept between levels 1 and 5 (False: the rounding only, any whole number)
 
 
 SCENARIOS = {s.name: s for s in [
@@ -54,6 +55,10 @@ SCENARIOS = {s.name: s for s in [
     Scenario("inflation_indep_25pct", respondents=(3,), probs=(1.0,), inflation_mean=0.35, inflation_sd=0.25,
              independent_share=0.25),
 ]}
+# Round 3: each scenario with the answers' clipping at levels 1 and 5 turned off (the rounding kept), to test whether
+# the clipping is what pulls extreme councils toward the middle. Run by name (--scenarios), not by default.
+UNCLIPPED = {f"{n}_unclipped": replace(s, name=f"{n}_unclipped", clip=False) for n, s in SCENARIOS.items()}
+ALL_SCENARIOS = {**SCENARIOS, **UNCLIPPED}
 
 
 def _council_effects(sc: Scenario, n: int, rng) -> np.ndarray:
@@ -67,11 +72,12 @@ def _council_effects(sc: Scenario, n: int, rng) -> np.ndarray:
 
 
 def simulate(sc: Scenario, n: int, rng, waves: int = 1, same_respondents: bool = True, change_share: float = 0.0,
-             dims=None):
+             dims=None, whole_level: bool = False):
     """(answers with respondent_key, true latent levels councils x waves x dims, changed mask councils x dims).
 
     With ``waves=2`` nothing changes between waves, except for ``change_share`` of councils whose level on
-    one random dimension moves by one whole level (up or down).
+    one random dimension moves by one whole level (up or down), or with ``whole_level`` whose overall level
+    moves by one whole level (every dimension, in the same direction: toward the middle from the overall level).
     """
     dims = dims or load_model().dimension_ids
     D = len(dims)
@@ -83,8 +89,13 @@ def simulate(sc: Scenario, n: int, rng, waves: int = 1, same_respondents: bool =
         who = rng.random(n) < change_share
         dim = rng.integers(D, size=n)
         sign = np.where(theta[np.arange(n), 0, dim] > sc.centre, -1.0, 1.0)  # move toward the middle: stays on scale
-        theta[who, 1, dim[who]] += sign[who]
-        changed[who, dim[who]] = True
+        if whole_level:
+            sign = np.where(theta[:, 0].mean(axis=1) > sc.centre, -1.0, 1.0)
+            theta[who, 1] += sign[who, None]
+            changed[who] = True
+        else:
+            theta[who, 1, dim[who]] += sign[who]
+            changed[who, dim[who]] = True
     inflation = sc.inflation_mean + sc.inflation_sd * rng.normal(size=n)
     k = rng.choice(sc.respondents, size=n, p=sc.probs)
     indep = rng.random(n) < sc.independent_share
@@ -99,7 +110,8 @@ def simulate(sc: Scenario, n: int, rng, waves: int = 1, same_respondents: bool =
                 if key not in len_:
                     len_[key] = rng.normal(0, sc.leniency_sd)
                 star = theta[c, w] + len_[key] + (inflation[c] if kind == "self" else 0.0) + rng.normal(0, sc.answer_sd, D)
-                ans = np.clip(np.floor(star + 0.5), 1, 5)
+                ans = np.floor(star + 0.5)
+                ans = np.clip(ans, 1, 5) if sc.clip else ans
                 rows.append(pd.DataFrame({"submission_id": sub, "council_code": codes[c], "wave": 2024 + w,
                                           "assessment_type": kind, "respondent_key": key, "dimension_id": dims,
                                           "level": ans}))
@@ -121,6 +133,9 @@ def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draw
                      methods=("latent", "latent_plugin", "latent_mixture")) -> list[dict]:
     """One replication: coverage and width of the 5th-95th rank intervals, new model and old engine.
 
+    ``latent``: the reports' rank intervals (each council as its answers measure it, among the others' posterior
+    draws); ``latent_posterior``: the plain posterior rank interval of rounds 1-2 (the same fit).
+
     ``latent_mixture``: the ``latent`` fit with the councils' normal distribution of overall levels replaced by a
     two-component normal mixture (:func:`dqm.scoring.latent_mixture.mixture_ranks`)."""
     from dqm.scoring.latent_mixture import mixture_ranks
@@ -133,13 +148,16 @@ def rank_replication(sc: Scenario, n: int, seed: int, old: bool = True, old_draw
     out = []
     configs = {"latent": cfg, "latent_plugin": cfg.replace(vc_draws=1, draws_per_vc=cfg.vc_draws * cfg.draws_per_vc)}
     for name, c in configs.items():
-        if name not in methods and not (name == "latent" and "latent_mixture" in methods):
+        if name not in methods and not (name == "latent" and {"latent_mixture", "latent_posterior"} & set(methods)):
             continue
         fit = fit_latent(answers, model, config=c, seed=seed)
         if name in methods:
             out.append(_summ(sc.name, name, seed, _rank_hits(latent_ranks(fit, 2024), truth), fit.cpu_seconds))
         if name == "latent" and "latent_mixture" in methods:
             out.append(_summ(sc.name, "latent_mixture", seed, _rank_hits(mixture_ranks(fit, 2024), truth), np.nan))
+        if name == "latent" and "latent_posterior" in methods:
+            out.append(_summ(sc.name, "latent_posterior", seed,
+                             _rank_hits(latent_ranks(fit, 2024, interval="posterior"), truth), np.nan))
     if old:
         mc = monte_carlo_ranks(answers, model, n_draws=old_draws, seed=seed)
         out.append(_summ(sc.name, "old_engine", seed, _rank_hits(mc, truth), np.nan))
@@ -153,13 +171,19 @@ def _summ(scenario, method, seed, h, cpu):
 
 
 def change_replication(sc: Scenario, n: int, seed: int, same: bool, change_share: float = 0.0, old: bool = True,
-                       old_draws: int = 300) -> list[dict]:
-    """One replication with two waves: false flags on unchanged (council, dimension) pairs, power on changed ones."""
+                       old_draws: int = 300, whole_level: bool = False) -> list[dict]:
+    """One replication with two waves: false flags on unchanged (council, dimension) pairs, power on changed ones;
+    and the same for the overall level (``overall_*``: unchanged councils; with ``whole_level``, the councils whose
+    overall level moved one level)."""
     model = load_model()
     rng = np.random.default_rng(seed)
-    answers, theta, changed, codes = simulate(sc, n, rng, waves=2, same_respondents=same, change_share=change_share)
+    answers, theta, changed, codes = simulate(sc, n, rng, waves=2, same_respondents=same, change_share=change_share,
+                                              whole_level=whole_level)
     fit = fit_latent(answers, model, seed=seed)
     ch = latent_change(fit, model, 2024, 2025)
+    ov = ch[ch["dimension_id"] == "overall"].join(pd.Series(changed.any(axis=1), index=codes, name="changed"),
+                                                  on="council_code")
+    moved = ov["changed"] if whole_level else pd.Series(False, index=ov.index)
     ch = ch[ch["dimension_id"] != "overall"]
     chg = pd.DataFrame(changed, index=codes, columns=model.dimension_ids).stack().rename("changed")
     res = ch.join(chg, on=["council_code", "dimension_id"])
@@ -167,6 +191,9 @@ def change_replication(sc: Scenario, n: int, seed: int, same: bool, change_share
             "false_flag": res.loc[~res["changed"], "flag"].mean(),
             "power": res.loc[res["changed"], "flag"].mean() if res["changed"].any() else np.nan,
             "stated_power": res.loc[res["changed"], "power_one_level"].mean() if res["changed"].any() else np.nan,
+            "overall_false_flag": ov.loc[~ov["changed"], "flag"].mean(),
+            "overall_power": ov.loc[moved, "flag"].mean() if moved.any() else np.nan,
+            "overall_stated_power": ov.loc[moved, "power_one_level"].mean() if moved.any() else np.nan,
             "fit_cpu_s": fit.cpu_seconds}]
     if old:
         lv = council_levels(answers, model)
