@@ -78,7 +78,7 @@ def test_sector_levels_are_the_councils_average_with_an_interval_from_the_draws(
     o = t.loc["overall"]
     assert o["mean"] == pytest.approx(truth, abs=0.1)
     assert o["ci_low"] < o["mean"] < o["ci_high"] and o["ci_high"] - o["ci_low"] < 0.6
-    assert t.attrs["scale"] == "independent" and "estimated from the 7 council(s)" in t.attrs["scale_note"]
+    assert t.attrs["scale"] == "independent" and "estimated from the 7 councils" in t.attrs["scale_note"]
 
 
 def test_group_levels_suppress_groups_under_five_councils_as_before(store, model):
@@ -141,7 +141,7 @@ def _summary(store, model, gaps=None, **kw) -> str:
 def test_the_annual_summary_names_the_scale_and_what_was_assumed(store, model):
     text = _summary(store, model, said=3.4)
     assert "on the scale of independent assessment" in text and "(3.4 overall)" in text
-    assert "estimated from the 7 council(s) with both a self-assessment and an independent" in text
+    assert "estimated from the 7 councils with both a self-assessment and an independent" in text
     assert "councils assessed in both 2025 and 2026" in text and "its level alone would flag about" in text
     # with no independent assessment the levels stay on the self-assessment scale, and the assumption is a note
     alone = Data(_answers(model, independent=False))

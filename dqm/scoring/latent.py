@@ -347,7 +347,7 @@ def _notes(dz: Design, cfg: LatentConfig) -> tuple[dict, list]:
         n_both = int(((both["n_self"] > 0) & (both["n_other"] > 0)).sum())
         notes.append(("self-assessment bias", "estimated",
                       f"The self-assessment bias (its sector mean and its spread between councils) is estimated from the "
-                      f"{n_both} council(s) with both a self-assessment and an independent or peer assessment; for the "
+                      f"{n_both:,} council{'' if n_both == 1 else 's'} with both a self-assessment and an independent or peer assessment; for the "
                       "others it is uncertain by that spread, which their intervals carry."))
     return fixed, notes
 
