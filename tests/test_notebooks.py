@@ -54,7 +54,9 @@ def test_explore_runs_as_committed(tmp_path, demo_store, monkeypatch):
     nb = run_as_committed("explore.ipynb", tmp_path, demo_store[0], monkeypatch)
     text = _text(nb)
     assert "SYNTHETIC demonstration data" in text  # the data are labelled
-    assert text.count("data:image/png;base64,") == 5  # profile, region, deprivation, trend, association
+    # five charts (profile, region, deprivation, trend, association), each one <img> (with a phone drawing beside it
+    # in a <picture> where the desktop labels would be too small on a phone)
+    assert text.count("<img ") == 5 and text.count("data:image/png;base64,") == 5 + text.count("<source ")
     assert "Exploratory association" in text and "overall_mean" in text
     assert "Traceback" not in text and "Error" not in json.dumps([c.get("outputs") for c in nb.cells])
 
