@@ -81,21 +81,21 @@ def _reason_sentence(row, claim) -> str:
         "supported": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; {share} agree",
         "contradicted": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; "
                         f"{percent(row['spec_share_against'])} of the counted specifications agree with the opposite direction",
-        "equivalent": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+        "equivalent": f"the {_level(row['eq_level'])} interval, {number(row['eq_ci_low'], 2)} to "
                       f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}",
         "in_direction_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "in_direction_specs": f"{p_adj}; only {share} agree, and the rule needs at least half with a joint test below 0.05",
         "against_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "against_specs": f"{p_adj}; too few counted specifications agree with the opposite direction",
-        "not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, {number(row['eq_ci_low'], 2)} "
+        "not_rejected": f"{p_adj}; the {_level(row['eq_level'])} equivalence interval, {number(row['eq_ci_low'], 2)} "
                         f"to {number(row['eq_ci_high'], 2)}, is not inside plus or minus {sesoi}",
-        "none_supported": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+        "none_supported": f"the {_level(row['eq_level'])} interval, {number(row['eq_ci_low'], 2)} to "
                           f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}; {share} are equivalent too",
         "none_contradicted": f"{p_adj}; estimate {est} against {sesoi}",
         "none_equivalent_specs": f"only {share} are equivalent",
         "none_rejected_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "none_rejected_specs": f"{p_adj}; too few counted specifications agree",
-        "none_not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, "
+        "none_not_rejected": f"{p_adj}; the {_level(row['eq_level'])} equivalence interval, "
                              f"{number(row['eq_ci_low'], 2)} to {number(row['eq_ci_high'], 2)}, is not inside plus or "
                              f"minus {sesoi}",
     }.get(code, "")
@@ -136,7 +136,7 @@ def _result_sentences(row, claim, model, measure_name: str) -> list[str]:
         f"Across {number(row['n'])} councils, after allowing for {controls_words(claim.controls)}, a council "
         f"{_one_sd(row)} higher on {exposure_words(claim, model)} had, on average, {measure_name[:1].lower() + measure_name[1:]} "
         f"({row['period']}) {number(abs(row['estimate']), 2)} standard deviations of the outcome {more_less} "
-        f"(95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}"
+        f"(95% confidence interval {interval_words(row['ci_low'], row['ci_high'], 2, lines=(0.0,))}"
         + (", which includes no difference" if includes_zero else
            ", which excludes no difference; the verdict uses the wider interval that allows for the other claims "
            "tested with it" if m > 1 else ", which excludes no difference")
@@ -197,6 +197,8 @@ def _level_words(row) -> str:
 
 def _level(level: float) -> str:
     """A confidence level with no needless places: 0.95 -> '95%', 0.975 -> '97.5%', 0.9875 -> '98.75%'."""
+    if level is None or level != level:
+        return "not available"
     text = f"{100 * float(level):.2f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
@@ -353,11 +355,11 @@ def named_interval(row) -> str:
     sesoi = float(row["sesoi"])
     measure = row.get("effect_measure")
     if measure in ("odds ratio", "rate ratio"):
-        ends = f"{measure} {interval_words(math.exp(lo), math.exp(hi), 2, lines=(math.exp(sesoi), math.exp(-sesoi)))}"
+        ends = f"{measure} {interval_words(math.exp(lo), math.exp(hi), 2, lines=(1.0, math.exp(sesoi), math.exp(-sesoi)))}"
     elif row.get("kind") == "assessment_agreement":
-        ends = f"{interval_words(lo, hi, 2, lines=(sesoi, -sesoi))} levels"
-    else:
-        ends = f"{interval_words(lo, hi, 2, lines=(sesoi, -sesoi))} standard deviations of the outcome"
+        ends = f"{interval_words(lo, hi, 2, lines=(0.0, sesoi, -sesoi))} levels"
+    else:  # no end may pass for no relation or for the SESOI that it is not
+        ends = f"{interval_words(lo, hi, 2, lines=(0.0, sesoi, -sesoi))} standard deviations of the outcome"
     m = int(row.get("family_size") or 1)
     level = row.get("adj_level")
     level = _level(level) if level is not None and level == level and m > 1 else "95%"
@@ -482,7 +484,8 @@ def estimate_cell(r) -> str:
         return "–"
     if r.get("kind") == "assessment_agreement":
         return estimate_interval(r["estimate"], r["ci_low"], r["ci_high"], 2, lines=(r["sesoi"], -r["sesoi"]))
-    return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
+    # the tests ask whether an association excludes no relation: no end may print as 0 that is not ('-0.001')
+    return estimate_interval(r["estimate"], r["ci_low"], r["ci_high"], 2, lines=(0.0,))
 
 
 def effect_cell(r) -> str:
@@ -792,7 +795,7 @@ def claim_figures(row) -> "pd.DataFrame":
         (f"Holm test-inversion interval ({percent(row['adj_level'], 2)}): excludes 0 exactly when Holm rejects; "
          "not a joint 95% interval", f"{number(row['adj_ci_low'], 3)} to {number(row['adj_ci_high'], 3)}"),
         ("p-value, Holm-adjusted within family", "less than 0.001" if row["p_adjusted"] < 0.001 else number(row["p_adjusted"], 3)),
-        (f"Equivalence interval ({percent(row['eq_level'], 1)}, family-wise TOST)",
+        (f"Equivalence interval ({_level(row['eq_level'])}, family-wise TOST)",
          f"{number(row['eq_ci_low'], 3)} to {number(row['eq_ci_high'], 3)}"),
         ("Equivalent within the smallest effect of interest (family-wise)", "yes" if row["equivalent"] else "no"),
         ("Minimum detectable effect under the verdict rule (80% chance of a decisive verdict)", number(row["mde"], 3)),
@@ -862,7 +865,7 @@ def reachability_sentence(row, claim, chance_at_zero: float | None = None) -> st
               f"would be {percent(chance_at_zero)}. ")
     elif not row.get("equivalence_reachable"):
         s += (f"The verdict {eq_name} is practically out of reach at this number of councils: with the standard error "
-              f"found here, even an estimate of exactly 0 would leave the {percent(row['eq_level'], 1)} equivalence "
+              f"found here, even an estimate of exactly 0 would leave the {_level(row['eq_level'])} equivalence "
               f"interval wider than plus or minus {number(claim.sesoi, 2)} (the table shows its small chance when the "
               "standard error happens to come out smaller)"
               + (f"; {_needs(row)}, and at least {number(row['councils_needed_reach'])} for it to be possible at all. "

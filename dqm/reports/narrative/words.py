@@ -282,7 +282,7 @@ def signed(value, dp: int = 1) -> str:
 
 def _passes_for(value, line, dp: int) -> bool:
     """Whether ``value`` prints at ``dp`` places as the threshold ``line`` without being it."""
-    return f"{float(value):.{dp}f}" == f"{float(line):.{dp}f}" and abs(float(value) - float(line)) > 1e-12
+    return number(float(value), dp) == number(float(line), dp) and abs(float(value) - float(line)) > 1e-12
 
 
 def figure_words(value, dp: int = 2, lines=(), most: int = 3) -> str:
