@@ -16,7 +16,6 @@ import pytest
 from dqm.reports import narrative
 from dqm.reports.narrative.words import estimate_interval, number
 
-
 NEGATIVE_ZERO = re.compile(r"-0\.0+(?![0-9])")  # '-0.00', but not '-0.001'
 
 
