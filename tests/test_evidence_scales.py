@@ -178,3 +178,21 @@ def model():
     from dqm.model import load_model
 
     return load_model()
+
+
+# ---------------------------------------------------------------- smaller items: an untestable reason; the chance check
+def test_an_untestable_reason_names_the_measure_and_ends_its_sentence():
+    row = _row(verdict="untestable", outcome="govuk_pay_added_any_year_after", settle_with="",
+               reason="no outcome data for govuk_pay_added_any_year_after in 2026-27, the year after wave 2026")
+    s = narrative.plain_verdict(row, measure_name="Added a GOV.UK Pay service in the year after")
+    assert "govuk_pay_added_any_year_after" not in s and "added a GOV.UK Pay service in the year after" in s
+    assert s.endswith("wave 2026.")
+
+
+def test_the_chance_check_is_not_read_as_a_check_of_a_claim_of_no_effect():
+    from tests.test_evidence_words import _checks
+
+    directional = narrative.chance_check_sentence(_checks(False), SimpleNamespace(direction="negative"))
+    assert "optimistic" in directional
+    none = narrative.chance_check_sentence(_checks(False), SimpleNamespace(direction="none"))
+    assert "optimistic" not in none and "not for one like this" in none and "72% chance" in none

@@ -319,6 +319,12 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
         reason = str(row.get("reason") or "").strip()
         if row.get("settle_with") or not reason:
             return w["untestable"]
+        outcome = str(row.get("outcome") or "")
+        if measure_name and outcome and outcome in reason:  # the measure's name, never its raw id
+            reason = reason.replace(outcome, measure_name[:1].lower() + measure_name[1:] if measure_name[1:2].islower()
+                                    else measure_name)
+        reason = period_text(reason) if re.search(r"\d-\d", reason) else reason
+        reason = reason if reason.endswith((".", "!", "?")) else reason + "."
         return w["untestable_other"].format(reason=reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason)
     est, lo, hi, sesoi = (float(row[k]) for k in ("estimate", "ci_low", "ci_high", "sesoi"))
     adj_lo, adj_hi = (float(row.get(k, float("nan"))) for k in ("adj_ci_low", "adj_ci_high"))
@@ -699,9 +705,11 @@ def mismeasured_control_sentence(checks) -> str:
     return s + ". An estimate of that size can come from a control measured with error alone."
 
 
-def chance_check_sentence(checks) -> str:
+def chance_check_sentence(checks, claim=None) -> str:
     """Whether the engine's own check of the printed verdict chances passed, said beside each claim's table of
-    chances: where it failed, by how much and in which direction (empty without the check or when it passed)."""
+    chances: where it failed, by how much and in which direction (empty without the check or when it passed).
+    The check is of a directional claim's 'supported'; for ``claim`` of no meaningful effect (where 'supported'
+    means equivalence) it is said as a check made on another kind of claim, not as a reading of this table."""
     if checks is None or not len(checks):
         return ""
     h = checks[(checks["engine"] == "honest") & checks["check"].str.startswith("printed chance of")]
@@ -718,6 +726,10 @@ def chance_check_sentence(checks) -> str:
                      f"(further apart than two Monte Carlo standard errors, {number(100 * r['tolerance'], 1)} "
                      "percentage points)")
     high = (failed["target"] > failed["value"]).all()
+    if claim is not None and getattr(claim, "direction", "") == "none":
+        return ("The engine's own check of printed chances was made for a claim that predicts a direction, not for "
+                "one like this, whose 'supported' means equivalence; there it failed: " + list_words(parts) + ". "
+                "This table's chances have not been checked in that way: read them as approximate.")
     return ("The engine's own check of these chances failed where it was tested: " + list_words(parts) + ". "
             + ("Read the chances in this table as optimistic." if high else
                "Read the chances in this table as approximate."))
