@@ -238,7 +238,8 @@ MEASURE = "Central services expenditure per resident"
 def test_each_verdict_has_one_plain_sentence(model):
     assert narrative.plain_verdict(_row(), model, MEASURE) == (
         "We can't tell: for councils with higher digital levels, the data fit anything from a sizeable fall to a "
-        "small rise in central services expenditure per resident.")
+        "small rise in central services expenditure per resident (95% interval: -0.23 to 0.07 standard deviations of "
+        "the outcome).")  # the interval the words rest on is named (tests/test_evidence_scales.py)
     yes = narrative.plain_verdict(_row(verdict="supported", estimate=-0.3, ci_low=-0.45, ci_high=-0.15), model, MEASURE)
     assert yes.startswith("Yes, as a pattern: councils with higher digital levels had lower central services")
     none = narrative.plain_verdict(_row(verdict="supported", direction="none"), model, MEASURE)

@@ -128,6 +128,14 @@ class ClaimResult:
     # how many councils the claim kept at each step of the join and how many it lost, and why
     # (dqm.claims.frame.join_losses; {} for a claim with no open data measure)
     losses: dict = field(default_factory=dict)
+    # a logistic or count claim (glm_estimate): what the estimate is the log of, the ratio with its 95% interval and
+    # the events; declared here so that a kept battery (dqm.serial keeps declared fields only) still says so
+    effect_measure: str = "standardised effect"
+    ratio: float = np.nan
+    ratio_ci_low: float = np.nan
+    ratio_ci_high: float = np.nan
+    events: float = np.nan
+    events_needed: float = np.nan
 
     def set_spec_summary(self, summary: dict, direction: str) -> None:
         """Copy a specification-curve summary onto the result; the claim's own share and joint test by direction."""

@@ -484,7 +484,7 @@ def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None
             ax.plot(r.estimate, yi, "o", color="black", zorder=4)
         ax.axvline(0, color="#505a5f", linewidth=1)
         ax.set_yticks(y, shown, fontsize=lay.small)
-        ax.set_xlabel(lay.line("Standardised effect (standard deviations of outcome per SD of digital level)"))
+        ax.set_xlabel(lay.line("Effect per SD of digital level: SD of the outcome, or log odds or log rate ratio (each row names its scale)"))
         ax.grid(axis="y", visible=False)
         lay.legend(ax, -0.1 - 0.35 / len(d), 3, fontsize=lay.small,
                    handles=[Line2D([0], [0], color=colours[0], linewidth=5, label="95% interval"),
@@ -493,7 +493,7 @@ def forest(df: pd.DataFrame, title: str, source: str, sesoi: float | None = None
                             Patch(color="#DDDDDD", label=lay.label("too small to matter (± SESOI)"))])
         return fig
 
-    alt = (f"Forest plot of {len(d)} claims' standardised effects with 95% and adjusted intervals, against a grey band "
+    alt = (f"Forest plot of {len(d)} claims' effects, each on the scale its label names, with 95% and adjusted intervals, against a grey band "
            "marking effects too small to matter. " + "; ".join(
                f"{r.label}: {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}), {r.verdict}" for r in d.itertuples()) + ".")
     data = d[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]].round(3)

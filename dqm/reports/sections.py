@@ -38,7 +38,7 @@ def claim_section(result, row, model: Model, measures: pd.DataFrame, council_lev
                            lead="What this test could find, before the result."),
                  plots.html_table(narrative.power_section_table(rows),
                                   f"Chance of each verdict for claim {c.id} at {row['n']:,} councils, under the rule")]
-        checked = narrative.chance_check_sentence(checks)
+        checked = narrative.chance_check_sentence(checks, c)
         if checked:
             head.append(paragraph(checked))
     head.append(narrative.claim_sentences(row, c, model, measures["name"].get(c.outcome, "the outcome")))

@@ -33,10 +33,31 @@ VERDICT_WORDS = {
 
 
 EXPOSURE_WORDS = {"overall": "overall digital level"}
+MODEL_LEVEL = "as the measurement model estimates it"
 
 
 def exposure_words(claim, model) -> str:
-    return EXPOSURE_WORDS.get(claim.exposure) or f"self-assessed level on {model.dimension_name(claim.exposure)}"
+    """The exposure of an association claim as the engine uses it: the measurement model's level of each council
+    (:func:`dqm.claims.run.evaluate_claims`), never the councils' own self-assessed levels."""
+    what = EXPOSURE_WORDS.get(claim.exposure) or f"level on {model.dimension_name(claim.exposure)}"
+    return f"{what} ({MODEL_LEVEL})"
+
+
+def exposure_description(row) -> str:
+    """How digital level was measured for one claim, with what the measurement model assumed: the calibration's
+    own words (``exposure_scale``) and its notes (``measurement_notes``, with the sentence on how far the effect may
+    be overstated when a self-rating bias was assumed). '' for a claim with no calibrated exposure."""
+    scale = str(row.get("exposure_scale") or "").strip()
+    if not scale:
+        return ""
+    notes = str(row.get("measurement_notes") or "").strip()
+    assumed = (f"What the model assumed: {notes}" if notes else
+               "What the model assumed: nothing it could not estimate from these data, so no overstatement from an "
+               "assumed spread of self-rating bias applies.")
+    return ("Digital level is each council's level estimated by the measurement model from its respondents' answers "
+            f"(self-assessments, and peer and independent assessments where there are any, which put it on the scale of "
+            f"independent assessment), not the council's own self-assessed level: the effect is {scale}. "
+            + assumed)
 
 
 def controls_words(controls) -> str:
@@ -60,21 +81,21 @@ def _reason_sentence(row, claim) -> str:
         "supported": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; {share} agree",
         "contradicted": f"{p_adj}; estimate {est} against a smallest effect of interest of {sesoi}; "
                         f"{percent(row['spec_share_against'])} of the counted specifications agree with the opposite direction",
-        "equivalent": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+        "equivalent": f"the {_level(row['eq_level'])} interval, {number(row['eq_ci_low'], 2)} to "
                       f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}",
         "in_direction_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "in_direction_specs": f"{p_adj}; only {share} agree, and the rule needs at least half with a joint test below 0.05",
         "against_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "against_specs": f"{p_adj}; too few counted specifications agree with the opposite direction",
-        "not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, {number(row['eq_ci_low'], 2)} "
+        "not_rejected": f"{p_adj}; the {_level(row['eq_level'])} equivalence interval, {number(row['eq_ci_low'], 2)} "
                         f"to {number(row['eq_ci_high'], 2)}, is not inside plus or minus {sesoi}",
-        "none_supported": f"the {percent(row['eq_level'], 1)} interval, {number(row['eq_ci_low'], 2)} to "
+        "none_supported": f"the {_level(row['eq_level'])} interval, {number(row['eq_ci_low'], 2)} to "
                           f"{number(row['eq_ci_high'], 2)}, lies inside plus or minus {sesoi}; {share} are equivalent too",
         "none_contradicted": f"{p_adj}; estimate {est} against {sesoi}",
         "none_equivalent_specs": f"only {share} are equivalent",
         "none_rejected_small": f"{p_adj}; estimate {est}, below {sesoi}",
         "none_rejected_specs": f"{p_adj}; too few counted specifications agree",
-        "none_not_rejected": f"{p_adj}; the {percent(row['eq_level'], 1)} equivalence interval, "
+        "none_not_rejected": f"{p_adj}; the {_level(row['eq_level'])} equivalence interval, "
                              f"{number(row['eq_ci_low'], 2)} to {number(row['eq_ci_high'], 2)}, is not inside plus or "
                              f"minus {sesoi}",
     }.get(code, "")
@@ -101,22 +122,27 @@ def _result_sentences(row, claim, model, measure_name: str) -> list[str]:
             f"independent ones (95% confidence interval {interval_words(row['ci_low'], row['ci_high'], 2, lines=(claim.sesoi, -claim.sesoi))}; "
             f"the claim allows a difference of up to {number(claim.sesoi, 2)} levels).",
             f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
+            *_sesoi_not_cleared(row, claim),
         ]
     more_less = "higher" if row["estimate"] > 0 else "lower"
     includes_zero = row["ci_low"] <= 0 <= row["ci_high"]
     if row.get("effect_measure") in ("odds ratio", "rate ratio"):  # a logistic or count model (dqm.claims.engine.glm_estimate)
-        return [ratio_sentence(row, claim, model, measure_name), f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}."]
+        return [ratio_sentence(row, claim, model, measure_name), f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
+                *_sesoi_not_cleared(row, claim)]
     m = int(row.get("family_size") or 1)
     simul = (f"; simultaneous 95% interval over the {number(m)} claims of its family (Bonferroni), "
              f"{number(row['simul_ci_low'], 2)} to {number(row['simul_ci_high'], 2)}" if m > 1 else "")
     s = [
-        f"Across {number(row['n'])} councils, after allowing for {controls_words(claim.controls)}, a council one "
-        f"standard deviation higher on {exposure_words(claim, model)} had, on average, {measure_name[:1].lower() + measure_name[1:]} "
-        f"({row['period']}) {number(abs(row['estimate']), 2)} standard deviations {more_less} "
-        f"(95% confidence interval {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}"
-        + (", which includes no difference" if includes_zero else ", which excludes no difference before adjustment")
+        f"Across {number(row['n'])} councils, after allowing for {controls_words(claim.controls)}, a council "
+        f"{_one_sd(row)} higher on {exposure_words(claim, model)} had, on average, {measure_name[:1].lower() + measure_name[1:]} "
+        f"({row['period']}) {number(abs(row['estimate']), 2)} standard deviations of the outcome {more_less} "
+        f"(95% confidence interval {interval_words(row['ci_low'], row['ci_high'], 2, lines=(0.0,))}"
+        + (", which includes no difference" if includes_zero else
+           ", which excludes no difference; the verdict uses the wider interval that allows for the other claims "
+           "tested with it" if m > 1 else ", which excludes no difference")
         + f"{simul}).",
         f"{VERDICT_WORDS[v]}: verdict “{v}”, because {reason}.",
+        *_sesoi_not_cleared(row, claim),
     ]
     if v == "supported" and claim.direction != "none":
         s.append("This is an association between councils, not evidence that digital quality caused it.")
@@ -127,12 +153,62 @@ def _result_sentences(row, claim, model, measure_name: str) -> list[str]:
     return s
 
 
+def _one_sd(row) -> str:
+    """'one standard deviation (0.57 levels of the true spread between councils)': the step the effect is per."""
+    sd = row.get("exposure_sd_true")
+    if sd is None or sd != sd:
+        return "one standard deviation"
+    return f"one standard deviation of the true spread between councils ({number(sd, 2)} levels)"
+
+
+def _sesoi_not_cleared(row, claim) -> list[str]:
+    """Where a verdict that a relation that matters exists ('supported' for a directional claim, 'contradicted')
+    rests on an estimate at least the SESOI whose interval still reaches inside it, the sentence that says so and
+    why the rule allows it: the rule is the same for every claim (Holm's test rules out no relation; the estimate,
+    not its whole interval, reaches the SESOI), and only 'no meaningful effect' asks for a whole interval.
+    Empty otherwise."""
+    v, sesoi = row["verdict"], float(claim.sesoi)
+    meaningful = v == "contradicted" or (v == "supported" and claim.direction != "none")
+    if not meaningful:
+        return []
+    lo, hi = (float(row.get(k, float("nan"))) for k in ("adj_ci_low", "adj_ci_high"))
+    if lo != lo or hi != hi:
+        lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    near = lo if row["estimate"] > 0 else hi
+    if abs(near) >= sesoi and (near > 0) == (row["estimate"] > 0):
+        return []
+    unit = " levels" if claim.kind == "assessment_agreement" else ""
+    return [f"The interval the rule used ({_level_words(row)}) reaches {figure_words(abs(near), 2, (sesoi,))}{unit}, "
+            f"inside the {number(sesoi, 2)}{unit} the claim treats as too small to matter, so a difference of that size "
+            "or a little less is not ruled out. The rule decides this as it decides every claim that a relation that "
+            "matters exists: Holm's test must rule out no relation, and the estimate itself, not every value in its "
+            "interval, must reach the smallest effect of interest, with the specifications agreeing. Only 'no "
+            "meaningful effect' asks for the whole interval inside that line. So the verdict says the difference is "
+            "most likely larger than the claim allows, not that every difference within the allowance is excluded."]
+
+
+def _level_words(row) -> str:
+    """The interval a verdict rests on, named: '98.75%, allowing for the 4 claims tested with it (Holm)' or '95%'."""
+    level, m = row.get("adj_level"), int(row.get("family_size") or 1)
+    if level is None or level != level or m <= 1:
+        return "95%"
+    return f"{_level(level)}, allowing for the {number(m)} claims tested with it by Holm's method"
+
+
+def _level(level: float) -> str:
+    """A confidence level with no needless places: 0.95 -> '95%', 0.975 -> '97.5%', 0.9875 -> '98.75%'."""
+    if level is None or level != level:
+        return "not available"
+    text = f"{100 * float(level):.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
 def ratio_sentence(row, claim, model, measure_name: str) -> str:
     """The result of a logistic (odds ratio) or count (rate ratio) claim, per standard deviation of digital level."""
     what = "the odds of" if row["effect_measure"] == "odds ratio" else "the expected"
     ratio, lo, hi = row["ratio"], row["ratio_ci_low"], row["ratio_ci_high"]
     return (f"Across {number(row['n'])} councils ({number(row['events'])} of them with the outcome), after allowing for "
-            f"{controls_words(claim.controls)}, a council one standard deviation higher on {exposure_words(claim, model)} "
+            f"{controls_words(claim.controls)}, a council {_one_sd(row)} higher on {exposure_words(claim, model)} "
             f"had {what} {measure_name[:1].lower() + measure_name[1:]} ({row['period']}) multiplied by "
             f"{number(ratio, 2)} ({row['effect_measure']}; 95% confidence interval {number(lo, 2)} to {number(hi, 2)}"
             + (", which includes no difference)." if lo <= 1 <= hi else ", which excludes no difference before adjustment).")
@@ -145,7 +221,8 @@ def claim_caveats(row, claim, measure: dict, wave: int, synthetic: bool) -> list
     if synthetic:
         out.append("The digital levels are synthetic demonstration data, so this result says nothing about real councils.")
     if claim.testable and claim.kind == "association":
-        out.append("Digital levels are councils' own self-assessments, not verified measurements.")
+        measured = exposure_description(row)
+        out.append(measured or "Digital levels are councils' own self-assessments, not verified measurements.")
         period = str(row.get("period") or "")
         if period and period[:4].isdigit() and int(period[:4]) < wave:
             out.append(f"Timing: the outcome was measured in {period}, before the {wave} assessment, so the result "
@@ -208,6 +285,7 @@ def association_statement(claim, model=None, measures=None) -> str:
     else:
         name = model.dimension_name(exposure) if model is not None else exposure.replace("_", " ")
         x = f"levels on {name}"
+    x += " (as the measurement model estimates them)"
     outcome = _field(claim, "outcome")
     if measures is not None and outcome in getattr(measures, "index", []):
         y = str(measures.loc[outcome, "name"])
@@ -216,9 +294,9 @@ def association_statement(claim, model=None, measures=None) -> str:
     y = y[:1].lower() + y[1:]
     direction = _field(claim, "direction")
     if direction == "none":
-        return f"Self-assessed {x} have no association of a size that matters with {y}."
+        return f"{x[:1].upper() + x[1:]} have no association of a size that matters with {y}."
     more = "higher" if direction == "positive" else "lower"
-    return f"Councils with higher self-assessed {x} have {more} values of {y}."
+    return f"Councils with higher {x} have {more} values of {y}."
 
 
 # ---------------------------------------------------------------- verdicts in plain words
@@ -241,6 +319,12 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
         reason = str(row.get("reason") or "").strip()
         if row.get("settle_with") or not reason:
             return w["untestable"]
+        outcome = str(row.get("outcome") or "")
+        if measure_name and outcome and outcome in reason:  # the measure's name, never its raw id
+            reason = reason.replace(outcome, measure_name[:1].lower() + measure_name[1:] if measure_name[1:2].islower()
+                                    else measure_name)
+        reason = period_text(reason) if re.search(r"\d-\d", reason) else reason
+        reason = reason if reason.endswith((".", "!", "?")) else reason + "."
         return w["untestable_other"].format(reason=reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason)
     est, lo, hi, sesoi = (float(row[k]) for k in ("estimate", "ci_low", "ci_high", "sesoi"))
     adj_lo, adj_hi = (float(row.get(k, float("nan"))) for k in ("adj_ci_low", "adj_ci_high"))
@@ -251,7 +335,7 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
         key = v if v in a else "inconclusive"
         low, high = interval_words(lo, hi, 2, lines=(sesoi, -sesoi)).split(" to ")  # no end passes for the SESOI
         return a[key].format(gap=figure_words(abs(est), 2, (sesoi,)), allowed=number(sesoi, 2), low=low, high=high,
-                             direction="higher" if est > 0 else "lower")
+                             direction="higher" if est > 0 else "lower", interval=named_interval(row))
     exposure = str(row.get("exposure") or "overall")
     exposure = ("digital levels" if exposure == "overall" or model is None
                 else f"levels on {model.dimension_name(exposure)}")
@@ -262,7 +346,31 @@ def plain_verdict(row, model=None, measure_name: str | None = None) -> str:
     key = v + ("_none" if row.get("direction") == "none" and v in ("supported", "contradicted") else "")
     return w.get(key, w["inconclusive"]).format(
         exposure=exposure, outcome=outcome, direction="higher" if est > 0 else "lower",
-        low=_end_words(lo, sesoi), high=_end_words(hi, sesoi))
+        low=_end_words(lo, sesoi), high=_end_words(hi, sesoi), interval=named_interval(row))
+
+
+def named_interval(row) -> str:
+    """The interval a plain verdict rests on, named and with its unit, so that it never reads as the 95% interval
+    printed beside it: '98.75% interval allowing for the 4 claims tested with it (Holm): -0.28 to 0.03 standard
+    deviations of the outcome'; a ratio claim's as the ratio ('odds ratio 0.52 to 1.45'); the assessment claim's in
+    levels. The wording is data/claim_wording.yaml's ``plain.interval``."""
+    w = claim_wording()["plain"]
+    lo, hi = (float(row.get(k, float("nan"))) for k in ("adj_ci_low", "adj_ci_high"))
+    if lo != lo or hi != hi:
+        lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    sesoi = float(row["sesoi"])
+    measure = row.get("effect_measure")
+    if measure in ("odds ratio", "rate ratio"):
+        ends = f"{measure} {interval_words(math.exp(lo), math.exp(hi), 2, lines=(1.0, math.exp(sesoi), math.exp(-sesoi)))}"
+    elif row.get("kind") == "assessment_agreement":
+        ends = f"{interval_words(lo, hi, 2, lines=(0.0, sesoi, -sesoi))} levels"
+    else:  # no end may pass for no relation or for the SESOI that it is not
+        ends = f"{interval_words(lo, hi, 2, lines=(0.0, sesoi, -sesoi))} standard deviations of the outcome"
+    m = int(row.get("family_size") or 1)
+    level = row.get("adj_level")
+    level = _level(level) if level is not None and level == level and m > 1 else "95%"
+    allowing = w["interval_allowing"].format(m=number(m)) if m > 1 else ""
+    return w["interval"].format(level=level, allowing=allowing, ends=ends)
 
 
 def _measure_name(row, measures) -> str | None:
@@ -382,7 +490,22 @@ def estimate_cell(r) -> str:
         return "–"
     if r.get("kind") == "assessment_agreement":
         return estimate_interval(r["estimate"], r["ci_low"], r["ci_high"], 2, lines=(r["sesoi"], -r["sesoi"]))
-    return f"{number(r['estimate'], 2)} ({number(r['ci_low'], 2)} to {number(r['ci_high'], 2)})"
+    # the tests ask whether an association excludes no relation: no end may print as 0 that is not ('-0.001')
+    return estimate_interval(r["estimate"], r["ci_low"], r["ci_high"], 2, lines=(0.0,))
+
+
+def effect_cell(r) -> str:
+    """The verdict table's effect with its unit, since one column holds effects on different scales: 'standard
+    deviations of the outcome' per standard deviation of digital level, 'levels' for the assessment claim, and a
+    ratio claim as its odds or rate ratio ('odds ratio 0.86 (0.55 to 1.36)'), never as a bare log ratio."""
+    if r["verdict"] == "untestable":
+        return "–"
+    measure = r.get("effect_measure")
+    if measure in ("odds ratio", "rate ratio"):
+        e = lambda k: math.exp(float(r[k]))
+        return f"{measure} {estimate_interval(e('estimate'), e('ci_low'), e('ci_high'), 2)}"
+    unit = "levels" if r.get("kind") == "assessment_agreement" else "standard deviations"
+    return f"{estimate_cell(r)} {unit}"
 
 
 def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=None) -> "pd.DataFrame":
@@ -407,7 +530,7 @@ def verdict_table(table: "pd.DataFrame", link: str = "", model=None, measures=No
         "Association tested": [claim(r) for _, r in table.iterrows()],
         "Who makes it": table["side"].map(lambda s: s[:1].upper() + s[1:] if s else ""),
         "Verdict": [verdict(r) for _, r in table.iterrows()],
-        "Effect (95% interval)": [estimate_cell(r) for _, r in table.iterrows()],
+        "Effect (95% interval)": [effect_cell(r) for _, r in table.iterrows()],
         "Councils": [number(n) if v != "untestable" else "–" for n, v in zip(table["n"], table["verdict"])],
         "Details": [f"{link}#claim-{i}" for i in table["id"]],
     })
@@ -427,9 +550,11 @@ def verdict_tables(table: "pd.DataFrame", claims=(), link: str = "", model=None,
     return out
 
 
-def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
+def verdict_counts(table: "pd.DataFrame", claims=(), registration: dict | None = None) -> str:
     """How many claims reached each verdict: the registered claims and the exploratory ones counted apart, with
-    what cannot be reached at this number of councils and what is superseded."""
+    what cannot be reached at this number of councils and what is superseded. ``registration``
+    (:func:`registration`): when the claims were fixed, so that the count says exactly how many were fixed after
+    the data they are tested on were given, and which were re-registered in place of claims tested on them."""
     layers = {c.id: c.layer for c in claims}
     groups = pd.Series([claim_group(r, layers) for _, r in table.iterrows()], index=table.index, dtype=object)
     s = ""
@@ -440,8 +565,8 @@ def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
             continue
         c = part["verdict"].value_counts()
         n_exp = int(part["exploratory"].astype(bool).sum())
-        note = ("" if not n_exp else f" ({number(n_exp)} of them exploratory, added after the data were seen)"
-                if g == "registered" else " (exploratory, in multiple-testing families of their own)")
+        note = (_registered_note(part, n_exp, registration) if g == "registered" else
+                " (exploratory, in multiple-testing families of their own)")
         s += (" " if s else "") + (f"Of {plural(len(part), what, many)}{note}: "
                                    f"{list_words([f'{number(v)} {k}' for k, v in c.items()])}.")
     rows = [r for _, r in table.iterrows()]
@@ -457,6 +582,31 @@ def verdict_counts(table: "pd.DataFrame", claims=()) -> str:
     if sup:
         s += f" {number(sup)} of them {'are' if sup != 1 else 'is'} superseded by a later registration; both are shown."
     return s + earlier_outcomes_sentence(table)
+
+
+def _registered_note(part: "pd.DataFrame", n_exp: int, registration: dict | None) -> str:
+    """The registered claims' note in the verdict counts: how many are registered as exploratory, and, from the
+    registration table, exactly how many were fixed after the wave's assessments were given and which are
+    re-registrations made after the claims they replace (tested on the same data): post hoc, said as such.
+    '' when there is nothing to say."""
+    bits = [f"{number(n_exp)} of them registered as exploratory"] if n_exp else []
+    t = (registration or {}).get("table")
+    last = ((registration or {}).get("dates") or {}).get("last")
+    if t is not None and len(t):
+        t = t[t["claim_id"].isin(set(part["id"])) & (t["commit_date"].fillna("") != "")]
+        if last is not None and len(t):
+            after = int((t["commit_date"] > last.isoformat()).sum())
+            if after:
+                every = "all " if after == len(part) else ""
+                bits.append(f"{every}{number(after)} fixed after the {registration['dates']['wave']} self-assessments "
+                            "they are tested on were given")
+        re_reg = part[part.get("supersedes", pd.Series("", index=part.index)).fillna("") != ""]
+        if len(re_reg):
+            days = sorted(set(t.loc[t["claim_id"].isin(set(re_reg["id"])), "commit_date"]))
+            when = f" on {list_words(long_date(d) for d in days)}" if days else ""
+            bits.append(f"{number(len(re_reg))} re-registered{when} in place of claims registered earlier and tested "
+                        "on the same data: post hoc, chosen when the results of the claims they replace could be seen")
+    return f" ({'; '.join(bits)})" if bits else ""
 
 
 def earlier_outcomes_sentence(table: "pd.DataFrame") -> str:
@@ -555,9 +705,11 @@ def mismeasured_control_sentence(checks) -> str:
     return s + ". An estimate of that size can come from a control measured with error alone."
 
 
-def chance_check_sentence(checks) -> str:
+def chance_check_sentence(checks, claim=None) -> str:
     """Whether the engine's own check of the printed verdict chances passed, said beside each claim's table of
-    chances: where it failed, by how much and in which direction (empty without the check or when it passed)."""
+    chances: where it failed, by how much and in which direction (empty without the check or when it passed).
+    The check is of a directional claim's 'supported'; for ``claim`` of no meaningful effect (where 'supported'
+    means equivalence) it is said as a check made on another kind of claim, not as a reading of this table."""
     if checks is None or not len(checks):
         return ""
     h = checks[(checks["engine"] == "honest") & checks["check"].str.startswith("printed chance of")]
@@ -574,15 +726,25 @@ def chance_check_sentence(checks) -> str:
                      f"(further apart than two Monte Carlo standard errors, {number(100 * r['tolerance'], 1)} "
                      "percentage points)")
     high = (failed["target"] > failed["value"]).all()
+    if claim is not None and getattr(claim, "direction", "") == "none":
+        return ("The engine's own check of printed chances was made for a claim that predicts a direction, not for "
+                "one like this, whose 'supported' means equivalence; there it failed: " + list_words(parts) + ". "
+                "This table's chances have not been checked in that way: read them as approximate.")
     return ("The engine's own check of these chances failed where it was tested: " + list_words(parts) + ". "
             + ("Read the chances in this table as optimistic." if high else
                "Read the chances in this table as approximate."))
 
 
+FOREST_SCALES = {"odds ratio": "log odds ratio", "rate ratio": "log rate ratio"}
+
+
 def forest_rows(table: "pd.DataFrame") -> "pd.DataFrame":
-    """Rows for the forest plot; the wider bar is the Bonferroni simultaneous 95% interval within each family."""
+    """Rows for the forest plot; the wider bar is the Bonferroni simultaneous 95% interval within each family.
+    Each label names its scale, since the chart mixes them: standard deviations of the outcome ('SD'), or the log
+    odds or log rate ratio of a logistic or count claim; all per standard deviation of digital level."""
     t = table[(table["verdict"] != "untestable") & (table["outcome"] != "independent_assessment")]
-    t = t.assign(label=t["id"], adj_ci_low=t["simul_ci_low"], adj_ci_high=t["simul_ci_high"])
+    scale = t.get("effect_measure", pd.Series("", index=t.index)).map(lambda m: FOREST_SCALES.get(m, "SD"))
+    t = t.assign(label=t["id"] + " (" + scale + ")", adj_ci_low=t["simul_ci_low"], adj_ci_high=t["simul_ci_high"])
     return t[["label", "estimate", "ci_low", "ci_high", "adj_ci_low", "adj_ci_high", "sesoi", "verdict"]]
 
 
@@ -597,7 +759,9 @@ def claim_header(claim, model, measures) -> Markup:
              association_statement(claim, model, measures)),
             ("Made by", (claim.side[:1].upper() + claim.side[1:]) if claim.side else "–"),
             ("Source", claim.source),
-            ("Exposure", exposure_words(claim, model)),
+            ("Exposure", exposure_words(claim, model) + ("; see the caveats for what the model assumed"
+                                                         if claim.kind == "association" and claim.testable else "")
+             if claim.kind == "association" else "councils' self-assessed overall levels against independent ones"),
             ("Outcome", f"{m['name']} ({m['unit']}); {m['source']}; licence {m['licence']}" if m is not None else
              ("independent assessments of the same councils" if claim.kind == "assessment_agreement" else "no open data yet")),
             ("Predicted direction", {"positive": "higher digital level, higher outcome", "negative": "higher digital level, lower outcome",
@@ -643,7 +807,7 @@ def claim_figures(row) -> "pd.DataFrame":
         (f"Holm test-inversion interval ({percent(row['adj_level'], 2)}): excludes 0 exactly when Holm rejects; "
          "not a joint 95% interval", f"{number(row['adj_ci_low'], 3)} to {number(row['adj_ci_high'], 3)}"),
         ("p-value, Holm-adjusted within family", "less than 0.001" if row["p_adjusted"] < 0.001 else number(row["p_adjusted"], 3)),
-        (f"Equivalence interval ({percent(row['eq_level'], 1)}, family-wise TOST)",
+        (f"Equivalence interval ({_level(row['eq_level'])}, family-wise TOST)",
          f"{number(row['eq_ci_low'], 3)} to {number(row['eq_ci_high'], 3)}"),
         ("Equivalent within the smallest effect of interest (family-wise)", "yes" if row["equivalent"] else "no"),
         ("Minimum detectable effect under the verdict rule (80% chance of a decisive verdict)", number(row["mde"], 3)),
@@ -653,6 +817,11 @@ def claim_figures(row) -> "pd.DataFrame":
          f"{number(row['specifications'])}; {number(row['specifications_counted'])}"),
         ("Counted specifications agreeing with the claim", percent(row["spec_curve_share"])),
     ]
+    if row.get("exposure_reliability") == row.get("exposure_reliability") and row.get("exposure_reliability") is not None:
+        items.append(("Reliability of a council's measured digital level (measurement model, given the controls)",
+                      number(row["exposure_reliability"], 2)))
+        items.append(("One standard deviation of the true spread between councils (levels)",
+                      number(row["exposure_sd_true"], 2)))
     if row["spec_joint_p"] == row["spec_joint_p"]:
         items.append(("Joint test of the counted specifications", p_text(row["spec_joint_p"], B)))
     if row.get("spec_confounding_median") == row.get("spec_confounding_median"):
@@ -708,7 +877,7 @@ def reachability_sentence(row, claim, chance_at_zero: float | None = None) -> st
               f"would be {percent(chance_at_zero)}. ")
     elif not row.get("equivalence_reachable"):
         s += (f"The verdict {eq_name} is practically out of reach at this number of councils: with the standard error "
-              f"found here, even an estimate of exactly 0 would leave the {percent(row['eq_level'], 1)} equivalence "
+              f"found here, even an estimate of exactly 0 would leave the {_level(row['eq_level'])} equivalence "
               f"interval wider than plus or minus {number(claim.sesoi, 2)} (the table shows its small chance when the "
               "standard error happens to come out smaller)"
               + (f"; {_needs(row)}, and at least {number(row['councils_needed_reach'])} for it to be possible at all. "

@@ -35,10 +35,16 @@ def period_text(period) -> str:
 
 
 def number(x, dp: int = 0) -> str:
-    """12,345 or 2.4; 'not available' for missing values."""
+    """12,345 or 2.4; 'not available' for missing values. A value that rounds to zero at ``dp`` places prints
+    without a sign: never '-0.00'.
+
+    >>> number(-0.001, 2), number(-0.004), number(-0.005, 2)
+    ('0.00', '0', '-0.01')
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "not available"
-    return f"{x:,.{dp}f}"
+    text = f"{x:,.{dp}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def percent(share, dp: int = 0) -> str:
@@ -276,7 +282,7 @@ def signed(value, dp: int = 1) -> str:
 
 def _passes_for(value, line, dp: int) -> bool:
     """Whether ``value`` prints at ``dp`` places as the threshold ``line`` without being it."""
-    return f"{float(value):.{dp}f}" == f"{float(line):.{dp}f}" and abs(float(value) - float(line)) > 1e-12
+    return number(float(value), dp) == number(float(line), dp) and abs(float(value) - float(line)) > 1e-12
 
 
 def figure_words(value, dp: int = 2, lines=(), most: int = 3) -> str:
