@@ -71,3 +71,10 @@ def test_verdicts_on_outcomes_measured_before_the_assessment_are_counted_apart(t
     else:
         assert expect in s and "2017\u201118" in s and "cannot show a consequence" in s
         assert expect in narrative.verdict_counts(_table(timings))
+
+
+def test_a_table_never_prints_negative_zero():
+    from dqm.reports.plots import html_table
+
+    t = html_table(pd.DataFrame({"estimate": [-0.0004, 0.25]}).round(3), "Estimates")
+    assert "-0.0" not in str(t) and "<td>0.0</td>" in str(t)

@@ -113,6 +113,8 @@ def html_table(df: pd.DataFrame, caption: str, index: bool = False, links: dict 
     def cell(col, v):
         if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
             return Markup("<td>–</td>")
+        if isinstance(v, float) and v == 0:
+            v = 0.0  # a negative zero (a small negative value rounded) prints as 0.0, never -0.0
         href = safe_href(v) if col in links else None
         if href is not None:  # the fragment names the target, so that repeated link text still reads clearly
             target = str(v).rsplit("#", 1)[-1]
