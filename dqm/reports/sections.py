@@ -133,14 +133,15 @@ def sector_levels_section(data, model: Model, wave: int, source: str, build_dir=
 
 
 def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, interval: str,
-           lines=()) -> pd.DataFrame:
+           off_zero: bool = False) -> pd.DataFrame:
     """The four columns a dot chart draws, named for the reader (they are the chart's data table too), at two
-    places; a value that would print at two places as one of ``lines`` (zero, for a change) without being it gets
-    three, so that the table shows on which side of the line it lies (-0.003 against 0.003, not 0.0 and 0.0)."""
+    places; with ``off_zero`` (a change), a value that is not zero but would print at two places as zero gets the
+    places it needs (:func:`narrative.off_zero_places`), so that the table shows on which side of zero it lies
+    (-0.003 against 0.003, not 0.0 and 0.0)."""
     def shown(col):
         v = df[col].to_numpy(float)
-        near = np.isin(v.round(2), np.asarray(lines, float)) & ~np.isin(v, np.asarray(lines, float))
-        return np.where(near, v.round(3), v.round(2)) + 0.0  # (as the table prints them; no "-0.0")
+        places = np.array([narrative.off_zero_places([x]) if off_zero else 2 for x in v])
+        return np.array([round(x, int(d)) for x, d in zip(v, places)]) + 0.0  # (as the table prints them; no "-0.0")
 
     return pd.DataFrame({"Dimension": df[label].to_numpy(), what: shown(est), f"{interval}, low": shown(lo),
                          f"{interval}, high": shown(hi)})
@@ -160,7 +161,7 @@ def sector_change_section(data, model: Model, wave: int, source: str, build_dir=
     fam["name"] = [("Overall" if d == "overall" else model.dimension_name(d)) for d in fam["dimension"]]
     m = int(fam["family_size"].max())
     w0 = int(fam["wave_from"].iloc[0])
-    shown = _shown(fam, "name", "change", "simul_low", "simul_high", "Change in level", "Interval", lines=(0.0,))
+    shown = _shown(fam, "name", "change", "simul_low", "simul_high", "Change in level", "Interval", off_zero=True)
     return [block(plots.dot_interval(shown, "Dimension", "Change in level", "Interval, low", "Interval, high",
                                      f"Change in average level, same councils, {w0} to {wave} (dimensions: "
                                      f"simultaneous 95% intervals over {m}; overall: 95% interval)", "Change in level",

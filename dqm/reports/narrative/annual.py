@@ -34,19 +34,20 @@ def count_words(n, threshold: int = SUPPRESS_BELOW) -> str:
     return number(n) if n >= threshold else f"fewer than {number(threshold)}"
 
 
-def count_range_words(counts, threshold: int = SUPPRESS_BELOW) -> str:
-    """The range of counts of councils over dimensions, under the disclosure rule: 'between 5 and 14', 'at most 14
-    (fewer than 5 on some)' or 'fewer than 5 on every dimension'.
+def count_range_words(counts, unit: str = "councils per dimension", threshold: int = SUPPRESS_BELOW) -> str:
+    """The range of counts of councils over dimensions, with its ``unit``, under the disclosure rule: 'between 5 and
+    14 councils per dimension', 'at most 14 councils per dimension (fewer than 5 on some)' or 'fewer than 5 councils
+    per dimension'.
 
     >>> count_range_words([5, 14]), count_range_words([2, 14]), count_range_words([0, 3])
-    ('between 5 and 14', 'at most 14 (fewer than 5 on some)', 'fewer than 5')
+    ('between 5 and 14 councils per dimension', 'at most 14 councils per dimension (fewer than 5 on some)', 'fewer than 5 councils per dimension')
     """
     lo, hi = int(min(counts)), int(max(counts))
     if hi < threshold:
-        return f"fewer than {number(threshold)}"
+        return f"fewer than {number(threshold)} {unit}"
     if lo < threshold:
-        return f"at most {number(hi)} (fewer than {number(threshold)} on some)"
-    return f"between {number(lo)} and {number(hi)}" if lo != hi else number(lo)
+        return f"at most {number(hi)} {unit} (fewer than {number(threshold)} on some)"
+    return (f"between {number(lo)} and {number(hi)}" if lo != hi else number(lo)) + f" {unit}"
 
 
 def level_figure(mean, low, high) -> str:
@@ -207,7 +208,7 @@ def overall_change_sentence(change: "pd.DataFrame") -> str:
     r = change[change["dimension"] == "overall"].iloc[0]
     return (f"Among the {number(r['councils'])} councils that self-assessed in both {r['wave_from']} and {r['wave']}, "
             f"the average overall level changed by {number(r['change'], 2)} levels (95% interval "
-            f"{interval_words(r['ci_low'], r['ci_high'], 2, lines=(0.0,))}). The model's test of change flagged the "
+            f"{change_interval(r['ci_low'], r['ci_high'])}). The model's test of change flagged the "
             f"overall level of {count_words(r['flagged'])} of {number(r['tested'])} councils; if no council had "
             f"changed, its level alone would flag about {number(r['expected_flags'])}.")
 
@@ -384,12 +385,37 @@ def change_sentences(family: "pd.DataFrame", alpha: float = 0.05) -> str:
     near = _near_zero(dims)
     if near:
         lines.append(near)
-    lines.append(f"Council by council, the model's test flagged {count_range_words(dims['flagged'])} councils per "
-                 f"dimension; if nothing had changed, the test's level alone would flag about "
+    lines.append(f"Council by council, the model's test flagged {count_range_words(dims['flagged'])}; if nothing "
+                 f"had changed, the test's level alone would flag about "
                  f"{number(r['expected_flags'])} per dimension.")
     lines.append("The change is on the scale of independent assessment, so a rise in how generously councils rate "
                  "themselves is taken off as far as the councils assessed both ways show it.")
     return " ".join(lines)
+
+
+def off_zero_places(values, dp: int = 2, most: int = 3) -> int:
+    """The decimal places at which none of ``values`` that is not zero prints as zero (from ``dp``, at most
+    ``most``): a change's interval end of -0.003 or 0.003 shows on which side of zero it lies, not as 0.00.
+
+    >>> off_zero_places([0.12, -0.0029]), off_zero_places([0.12, 0.25]), off_zero_places([0.0004])
+    (3, 2, 3)
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v != 0)]
+    while dp < most and (np.round(v, dp) == 0).any():
+        dp += 1
+    return dp
+
+
+def change_interval(low, high) -> str:
+    """A change's interval, '0.15 to 0.21', at the places that show each end's side of zero
+    (:func:`off_zero_places`): '-0.003 to 0.240'.
+
+    >>> change_interval(0.154, 0.213), change_interval(-0.0029, 0.2396)
+    ('0.15 to 0.21', '-0.003 to 0.240')
+    """
+    dp = off_zero_places([low, high])
+    return f"{number(low, dp)} to {number(high, dp)}"
 
 
 def _sizes(values: "pd.Series", signed: bool = False) -> str:
@@ -412,7 +438,7 @@ def _near_zero(dims: "pd.DataFrame", within: float = 0.01) -> str:
     close = dims[np.abs(end) < within]
     if close.empty:
         return ""
-    parts = [f"{name} (interval {interval_words(lo, hi, 2, lines=(0.0,))})"
+    parts = [f"{name} (interval {change_interval(lo, hi)})"
              for name, lo, hi in zip(close["name"], close["simul_low"], close["simul_high"])]
     return (f"The verdict is a close call on {list_words(parts)}: the end of "
             f"{'each interval' if len(parts) > 1 else 'the interval'} nearest zero is within {number(within, 2)} of "
