@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from dqm.reports import narrative, sections
+from dqm.reports import narrative, plots, sections
 from dqm.scoring import positions as P
 from dqm.scoring.latent import load_config
 from dqm.scoring.sector_levels import population, suppress_bands
@@ -193,6 +193,9 @@ def test_a_borderline_change_is_printed_on_its_side_of_zero_and_not_called_clear
     assert low["Leadership"] < 0 < low["Strategy"] and {round(low["Leadership"], 3), round(low["Strategy"], 3)} == {
         low["Leadership"], low["Strategy"]}
     assert shown.set_index("Dimension").loc["Culture", "Interval, low"] == round(fam.iloc[2]["simul_low"], 2)
+    table = plots.dot_interval(shown, "Dimension", "Change", "Interval, low", "Interval, high", "t", "x", "src",
+                               xlim=(-1, 1)).data.set_index("Dimension")  # the chart's table keeps those places
+    assert table.loc["Leadership", "Interval, low"] == low["Leadership"] != 0
     text = narrative.change_sentences(fam)
     assert "clearly" not in text
     assert "rose by more than chance would explain with 10 dimensions compared at once on Strategy, Culture" in text

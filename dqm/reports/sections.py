@@ -137,11 +137,13 @@ def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, 
     """The four columns a dot chart draws, named for the reader (they are the chart's data table too), at two
     places; with ``off_zero`` (a change), a value that is not zero but would print at two places as zero gets the
     places it needs (:func:`narrative.off_zero_places`), so that the table shows on which side of zero it lies
-    (-0.003 against 0.003, not 0.0 and 0.0)."""
+    (-0.003 against 0.003, not 0.0 and 0.0): those columns are then of object dtype, which the chart draws as
+    numbers but does not round again for its table."""
     def shown(col):
         v = df[col].to_numpy(float)
-        places = np.array([narrative.off_zero_places([x]) if off_zero else 2 for x in v])
-        return np.array([round(x, int(d)) for x, d in zip(v, places)]) + 0.0  # (as the table prints them; no "-0.0")
+        if not off_zero:
+            return v.round(2) + 0.0  # (as the table prints them; no "-0.0")
+        return pd.Series([round(x, narrative.off_zero_places([x])) + 0.0 for x in v], dtype=object).to_numpy()
 
     return pd.DataFrame({"Dimension": df[label].to_numpy(), what: shown(est), f"{interval}, low": shown(lo),
                          f"{interval}, high": shown(hi)})

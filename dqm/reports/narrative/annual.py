@@ -133,9 +133,8 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     first = (f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in "
              f"{wave}.")
     first += " " + population_sentence(responded, overall.get("councils"), wave)
-    first += (" Every figure below describes the councils that responded, not all councils: councils that consider "
-              "themselves less mature may be less likely to respond, which would make the sector look more mature "
-              "than it is.")
+    first += (" They are the councils that responded, not all councils: councils that consider themselves less mature "
+              "may be less likely to respond, which would make the sector look more mature than it is.")
     words = f": {level_words(overall['mean'], model).split(': ', 1)[1]}" if model is not None else ""
     high = tied(dims["mean"], dims["dimension"])
     low = tied(dims["mean"], dims["dimension"], largest=False)
