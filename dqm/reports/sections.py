@@ -7,7 +7,6 @@ is here, under test.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..markup import block, bullets, heading, paragraph
