@@ -16,9 +16,10 @@ the same councils and respondents) gives three tidy tables for every wave, kept 
 The sector's figures for the annual report come from the same fit (:mod:`dqm.scoring.sector_levels`):
 :func:`sector_levels` (the average level per dimension and overall, with a 95% interval from the draws),
 :func:`group_levels` (the same by council type, region, nation or deprivation quintile, groups of fewer than 5
-councils suppressed), :func:`level_bands` (the share of councils at each level) and :func:`sector_change` (the
-average change among the councils in both waves, and how many councils the change test flags against how many
-its level alone would flag).
+councils suppressed), :func:`level_bands` (the share of councils at each level, shares of fewer than 5 councils
+suppressed) and :func:`sector_change` (the average change among the councils in both waves, and how many councils
+the change test flags against how many its level alone would flag). All are of the councils that self-assessed in
+the wave (:func:`dqm.scoring.sector_levels.population`), the councils the participation tables count.
 
 Each table carries ``attrs["notes"]``: what the data could not identify and what the model assumed
 instead, in words (no council with two respondents; no independent or peer assessment; one wave only;
