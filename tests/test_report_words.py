@@ -192,11 +192,12 @@ def test_the_annual_summary_uses_the_level_names_and_its_counts_add_up(model):
     assert "on the 5-level scale: between Impactful (" in text
     assert ("of the 224 councils 2% (95% interval 1% to 3%) were Passive (1), 16% (95% interval 12% to 20%) "
             "Developing (2)") in text and "6% (95% interval 4% to 8%) Transformative (5)" in text
-    # the model gives every council assessed a level: its count is said against those that self-assessed
-    assert "The levels below are of the 224 councils assessed in 2026 in any way" in text
+    # the figures are of the councils that self-assessed, said once (the model places them from every answer)
+    assert "Every figure in this report is of these 223 councils" in text and "in any way" not in text
     assert BeautifulSoup(str(out), "html.parser").find("a")["href"] == handbook_file_name(model)
-    # when the model's councils are those that took part there is nothing to explain
-    assert "in any way" not in _text(narrative.annual_summary(2026, 221, 382, _means(model), None, gaps, model))
+    # only in a wave with no self-assessment are the figures of the councils assessed by others
+    none = _text(narrative.annual_summary(2026, 0, 382, _means(model, 12), None, gaps, model))
+    assert "No council completed a self-assessment in 2026, so the levels below are of the 12 councils" in none
 
 
 def test_a_first_wave_targets_table_has_no_column_of_not_available(model):

@@ -113,25 +113,37 @@ def sector_levels_section(data, model: Model, wave: int, source: str, build_dir=
     levels = sector_levels(data, model, wave, fit)
     means = narrative.sector_means(levels, model)
     bands = level_bands(data, model, wave, fit)
+    hidden = bands["suppressed"].to_numpy(bool)  # the disclosure rule (dqm.scoring.sector_levels.suppress_bands)
     shares = pd.DataFrame({
         "dimension": [("Overall" if d == "overall" else model.dimension_name(d)) for d in bands["dimension"]],
-        "level": bands["level"], "share": bands["share"],
-        "n": (bands["share"] * bands["councils"]).round().astype(int),  # councils at each level, on average over draws
-        "95% interval": [f"{narrative.percent(lo)} to {narrative.percent(hi)}"
-                         for lo, hi in zip(bands["share_low"], bands["share_high"])]})
+        "level": bands["level"], "share": bands["share"],  # a blanked share is left out of its bar
+        "n": [narrative.SUPPRESSED if h else int(round(c)) for h, c in zip(hidden, bands["count"])],  # on average over draws
+        "95% interval": [narrative.SUPPRESSED if h else f"{narrative.percent(lo)} to {narrative.percent(hi)}"
+                         for h, lo, hi in zip(hidden, bands["share_low"], bands["share_high"])]})
     scale = narrative.scale_sentence(levels.attrs["scale"], "")
     return [block(scale),
             block(plots.level_distribution(shares, model.level_names, f"Share of councils at each level, by dimension, "
-                                           f"{wave} (the model's level, to the nearest whole level)", source)),
+                                           f"{wave} (the model's level, to the nearest whole level)", source),
+                  narrative.band_suppression_note(bands)),
             block(plots.dot_interval(_shown(means, "dimension", "mean", "ci_low", "ci_high", "Average level",
                                             "95% interval"), "Dimension", "Average level", "95% interval, low",
                                      "95% interval, high", f"Average level by dimension, {wave} (95% intervals)",
                                      "Average level (1 to 5)", source))]
 
 
-def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, interval: str) -> pd.DataFrame:
-    """The four columns a dot chart draws, named for the reader (they are the chart's data table too)."""
-    shown = lambda col: df[col].to_numpy(float).round(2) + 0.0  # noqa: E731  (as the table prints them; no "-0.0")
+def _shown(df: pd.DataFrame, label: str, est: str, lo: str, hi: str, what: str, interval: str,
+           off_zero: bool = False) -> pd.DataFrame:
+    """The four columns a dot chart draws, named for the reader (they are the chart's data table too), at two
+    places; with ``off_zero`` (a change), a value that is not zero but would print at two places as zero gets the
+    places it needs (:func:`narrative.off_zero_places`), so that the table shows on which side of zero it lies
+    (-0.003 against 0.003, not 0.0 and 0.0): those columns are then of object dtype, which the chart draws as
+    numbers but does not round again for its table."""
+    def shown(col):
+        v = df[col].to_numpy(float)
+        if not off_zero:
+            return v.round(2) + 0.0  # (as the table prints them; no "-0.0")
+        return pd.Series([round(x, narrative.off_zero_places([x])) + 0.0 for x in v], dtype=object).to_numpy()
+
     return pd.DataFrame({"Dimension": df[label].to_numpy(), what: shown(est), f"{interval}, low": shown(lo),
                          f"{interval}, high": shown(hi)})
 
@@ -150,7 +162,7 @@ def sector_change_section(data, model: Model, wave: int, source: str, build_dir=
     fam["name"] = [("Overall" if d == "overall" else model.dimension_name(d)) for d in fam["dimension"]]
     m = int(fam["family_size"].max())
     w0 = int(fam["wave_from"].iloc[0])
-    shown = _shown(fam, "name", "change", "simul_low", "simul_high", "Change in level", "Interval")
+    shown = _shown(fam, "name", "change", "simul_low", "simul_high", "Change in level", "Interval", off_zero=True)
     return [block(plots.dot_interval(shown, "Dimension", "Change in level", "Interval, low", "Interval, high",
                                      f"Change in average level, same councils, {w0} to {wave} (dimensions: "
                                      f"simultaneous 95% intervals over {m}; overall: 95% interval)", "Change in level",

@@ -16,9 +16,10 @@ the same councils and respondents) gives three tidy tables for every wave, kept 
 The sector's figures for the annual report come from the same fit (:mod:`dqm.scoring.sector_levels`):
 :func:`sector_levels` (the average level per dimension and overall, with a 95% interval from the draws),
 :func:`group_levels` (the same by council type, region, nation or deprivation quintile, groups of fewer than 5
-councils suppressed), :func:`level_bands` (the share of councils at each level) and :func:`sector_change` (the
-average change among the councils in both waves, and how many councils the change test flags against how many
-its level alone would flag).
+councils suppressed), :func:`level_bands` (the share of councils at each level, shares of fewer than 5 councils
+suppressed) and :func:`sector_change` (the average change among the councils in both waves, and how many councils
+the change test flags against how many its level alone would flag). All are of the councils that self-assessed in
+the wave (:func:`dqm.scoring.sector_levels.population`), the councils the participation tables count.
 
 Each table carries ``attrs["notes"]``: what the data could not identify and what the model assumed
 instead, in words (no council with two respondents; no independent or peer assessment; one wave only;
@@ -53,7 +54,16 @@ from ..model import Model
 from .latent import LatentConfig, fit_latent, load_config
 from .latent_ranks import latent_change, latent_levels, latent_ranks
 from .sector import SUPPRESS_BELOW, suppress_small
-from .sector_levels import ALL, BAND_COLUMNS, LEVEL_COLUMNS, group_map, groups_key, sector_tables
+from .sector_levels import (
+    ALL,
+    LEVEL_COLUMNS,
+    SUPPRESSED_BAND_COLUMNS,
+    group_map,
+    groups_key,
+    population,
+    sector_tables,
+    suppress_bands,
+)
 from .uncertainty import rank_statement
 
 CODE = ("latent.py", "latent_ranks.py", "positions.py", "sector_levels.py")  # the code a cached fit depends on (in dqm/scoring/)
@@ -234,7 +244,8 @@ def measurement_positions(data, model: Model, build_dir=None, config: LatentConf
         councils, dims, changes = _tables(fit, model)
         value = MeasurementPositions(key, [int(w) for w in fit.waves], councils, dims, changes,
                                      [tuple(map(str, n)) for n in fit.notes], fit.variance_components(),
-                                     float(fit.cpu_seconds), gkey, *sector_tables(fit, model, groups))
+                                     float(fit.cpu_seconds), gkey,
+                                     *sector_tables(fit, model, groups, population(councils)))
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -336,7 +347,9 @@ def level_scale(pos: MeasurementPositions) -> tuple[str, str]:
 
 
 def sector_levels(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
-    """The average latent level across the councils assessed in ``wave``, per dimension and ``overall``: councils,
+    """The average latent level across the councils that self-assessed in ``wave``
+    (:func:`dqm.scoring.sector_levels.population`: the councils the participation tables count; the model places
+    them using every answer), per dimension and ``overall``: councils,
     mean, ci_low, ci_high (95% of the fit's draws of that average: the uncertainty of the councils' measured levels).
     ``attrs["notes"]``: what the model assumed, in words; ``attrs["scale"]``, ``attrs["scale_note"]``:
     :func:`level_scale` (the scale of independent assessment, unless no council had one)."""
@@ -368,24 +381,36 @@ def group_levels(data, model: Model, wave: int, by: str, build_dir=None, config:
     return out
 
 
-def level_bands(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
-    """The share of the wave's councils at each level, per dimension and ``overall``: a council is at level k when
-    k is the whole level nearest its latent level; ``share`` is the mean over the fit's draws and
-    ``share_low``/``share_high`` their central 95%, so a council near a boundary counts partly on each side."""
+def level_bands(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None,
+                threshold: int = SUPPRESS_BELOW) -> pd.DataFrame:
+    """The share of the wave's councils (as :func:`sector_levels`) at each level, per dimension and ``overall``: a
+    council is at level k when k is the whole level nearest its latent level; ``share`` is the mean over the fit's
+    draws and ``share_low``/``share_high`` their central 95%, so a council near a boundary counts partly on each
+    side; ``count`` is the share times the councils. A level held by fewer than ``threshold`` councils is blanked
+    (``suppressed``), and with it a second level of the dimension where one blank could be worked out from the rest
+    (:func:`dqm.scoring.sector_levels.suppress_bands`; ``threshold=0`` keeps every share)."""
     pos, notes = _sector(data, model, wave, build_dir, config)
     t = pos.sector_bands
-    return _typed(t[t["wave"] == int(wave)], BAND_COLUMNS, notes)
+    t = suppress_bands(t[t["wave"] == int(wave)].reset_index(drop=True), threshold)
+    return _typed(t, SUPPRESSED_BAND_COLUMNS, notes)
 
 
 def sector_change(data, model: Model, wave: int, build_dir=None, config: LatentConfig | None = None) -> pd.DataFrame:
     """The average change per dimension and ``overall`` from the previous wave in the store to ``wave`` among the
-    councils assessed in both (change with the central 95% of the fit's draws), and the council-level test of no
+    councils that self-assessed in both (:func:`sector_levels`' population in each wave; change with the central 95%
+    of the fit's draws), and, for the same councils, the council-level test of no
     change: ``tested`` councils, ``flagged`` by it and ``expected_flags`` (its level alone, alpha x tested, would
     flag this many if nothing had changed). Empty, with a note saying why, for the first wave."""
     pos, notes = _sector(data, model, wave, build_dir, config, part="changes")
     alpha = (config or load_config()).alpha
     ch = pos.sector_change[pos.sector_change["wave"] == int(wave)]
-    test = pos.changes[pos.changes["wave"] == int(wave)].groupby("dimension").agg(
+    ch_rows = pos.changes[pos.changes["wave"] == int(wave)]
+    if len(ch_rows):  # the councils in both waves' populations, as the average change
+        pop = population(pos.councils)
+        both = set(pop.loc[pop["wave"] == int(wave), "council_code"]) & set(
+            pop.loc[pop["wave"] == int(ch_rows["wave_from"].iloc[0]), "council_code"])
+        ch_rows = ch_rows[ch_rows["council_code"].isin(both)]
+    test = ch_rows.groupby("dimension").agg(
         tested=("flagged", "size"), flagged=("flagged", "sum"))
     out = ch.merge(test, left_on="dimension", right_index=True, how="left").fillna({"tested": 0, "flagged": 0})
     out["expected_flags"] = alpha * out["tested"]

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
+from ...scoring.sector import SUPPRESS_BELOW
 from .words import (
     change_sentence,
+    estimate_interval,
     handbook_link,
-    interval,
+    interval_words,
     level_phrase,
     level_words,
     list_words,
@@ -19,6 +21,55 @@ from .words import (
     percent,
     without_constant_columns,
 )
+
+SUPPRESSED = "[c]"  # a figure of fewer than SUPPRESS_BELOW councils, or one that would reveal it (the GSS symbol)
+
+
+def count_words(n, threshold: int = SUPPRESS_BELOW) -> str:
+    """A count of councils in prose under the sector's disclosure rule: '24', or 'fewer than 5' for 0 to 4.
+
+    >>> count_words(24), count_words(3)
+    ('24', 'fewer than 5')
+    """
+    return number(n) if n >= threshold else f"fewer than {number(threshold)}"
+
+
+def count_range_words(counts, unit: str = "councils per dimension", threshold: int = SUPPRESS_BELOW) -> str:
+    """The range of counts of councils over dimensions, with its ``unit``, under the disclosure rule: 'between 5 and
+    14 councils per dimension', 'at most 14 councils per dimension (fewer than 5 on some)' or 'fewer than 5 councils
+    per dimension'.
+
+    >>> count_range_words([5, 14]), count_range_words([2, 14]), count_range_words([0, 3])
+    ('between 5 and 14 councils per dimension', 'at most 14 councils per dimension (fewer than 5 on some)', 'fewer than 5 councils per dimension')
+    """
+    lo, hi = int(min(counts)), int(max(counts))
+    if hi < threshold:
+        return f"fewer than {number(threshold)} {unit}"
+    if lo < threshold:
+        return f"at most {number(hi)} {unit} (fewer than {number(threshold)} on some)"
+    return (f"between {number(lo)} and {number(hi)}" if lo != hi else number(lo)) + f" {unit}"
+
+
+def level_figure(mean, low, high) -> str:
+    """A sector average level with its 95% interval, at two decimal places (the interval lies within a level, so one
+    place would print an interval lopsided about its estimate: 2.8 (2.7 to 2.8) for 2.79 (2.73 to 2.85)).
+
+    >>> level_figure(2.791, 2.734, 2.852)
+    '2.79 (95% interval 2.73 to 2.85)'
+    """
+    return estimate_interval(mean, low, high, 2).replace(" (", " (95% interval ", 1)
+
+
+def population_sentence(responded: int, assessed, wave: int) -> str:
+    """Whom the sector figures describe, in one sentence (:func:`dqm.scoring.sector_levels.population`): the councils
+    that completed a self-assessment, placed by the model from every answer; or, in a wave with no
+    self-assessment, every council assessed."""
+    if responded or assessed is None or assessed != assessed:
+        return (f"Every figure in this report is of these {number(responded)} councils: the measurement model places "
+                "them using every answer in the store, their peer and independent assessments included, and a council "
+                "assessed only by others is not counted.")
+    return (f"No council completed a self-assessment in {wave}, so the levels below are of the "
+            f"{number(int(assessed))} councils assessed by peers or independently.")
 
 
 def sector_means(levels: "pd.DataFrame", model) -> "pd.DataFrame":
@@ -81,14 +132,9 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     named = (lambda v: f", {level_phrase(v, model)}") if model is not None else (lambda v: "")
     first = (f"{number(responded)} of {number(principal)} principal councils ({rate}) completed a self-assessment in "
              f"{wave}.")
-    assessed = overall.get("councils")
-    if assessed is not None and assessed == assessed and int(assessed) != responded:
-        first += (f" The levels below are of the {number(int(assessed))} councils assessed in {wave} in any way (self, "
-                  "peer or independent assessment): the measurement model gives each a level from whatever was "
-                  "answered.")
-    first += (" Every figure below describes the councils that responded, not all councils: councils that consider "
-              "themselves less mature may be less likely to respond, which would make the sector look more mature "
-              "than it is.")
+    first += " " + population_sentence(responded, overall.get("councils"), wave)
+    first += (" They are the councils that responded, not all councils: councils that consider themselves less mature "
+              "may be less likely to respond, which would make the sector look more mature than it is.")
     words = f": {level_words(overall['mean'], model).split(': ', 1)[1]}" if model is not None else ""
     high = tied(dims["mean"], dims["dimension"])
     low = tied(dims["mean"], dims["dimension"], largest=False)
@@ -96,7 +142,7 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     lines = [
         first,
         f"Among the councils that responded ({rate} of principal councils), the average overall level was "
-        f"{interval(overall['mean'], overall['ci_low'], overall['ci_high']).replace('confidence interval', 'interval')}"
+        f"{level_figure(overall['mean'], overall['ci_low'], overall['ci_high'])}"
         f" on the {number(len(model.level_values)) if model is not None else '5'}-level scale{words}. "
         + scale_sentence(means.attrs.get("scale", "independent"), means.attrs.get("scale_note", ""), said),
         f"Councils' levels were highest on {list_words(high)} (average {number(hv, 1)}{named(hv)}) and lowest on "
@@ -116,29 +162,54 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     return bullets(lines) + (handbook_link(model, "annual") if model is not None else Markup(""))
 
 
-def level_shares_sentence(bands: "pd.DataFrame", model) -> str:
+def level_shares_sentence(bands: "pd.DataFrame", model, threshold: int = SUPPRESS_BELOW) -> str:
     """How the councils' overall levels spread over the named levels, from the model
-    (:func:`dqm.scoring.positions.level_bands`): 'Of the 224 councils, 1% (95% interval 1% to 2%) were at Passive (1),
-    …', a council counted at the whole level nearest its overall level, in every draw of the model."""
+    (:func:`dqm.scoring.positions.level_bands`): 'Of the 223 councils, 29% (95% interval 24% to 34%) were at
+    Developing (2), …', a council counted at the whole level nearest its overall level, in every draw of the model.
+    Levels the disclosure rule blanks (``suppressed``) are said as such: 'fewer than 5 councils were Passive (1)',
+    and a level blanked only so that another cannot be worked out is said to be not shown."""
     b = bands[bands["dimension"] == "overall"].set_index("level").reindex(model.level_values)
     if b["councils"].isna().all():
         return "No council has an overall level in this wave."
-    parts = [f"{percent(r.share)} (95% interval {percent(r.share_low)} to {percent(r.share_high)}) "
-             f"{model.level_name(lv)} ({number(lv)})" for lv, r in b.iterrows()]
-    parts[0] = parts[0].replace(") ", ") were ", 1)
-    return (f"Counting each council at the whole level nearest its overall level (partly on each side when the "
-            f"model is unsure which), of the {number(int(b['councils'].max()))} councils {list_words(parts)}.")
+    hidden = b["suppressed"].fillna(False).astype(bool) if "suppressed" in b else pd.Series(False, index=b.index)
+    named = lambda lv: f"{model.level_name(lv)} ({number(lv)})"  # noqa: E731
+    parts = [f"{percent(r.share)} (95% interval {percent(r.share_low)} to {percent(r.share_high)}) {named(lv)}"
+             for lv, r in b[~hidden].iterrows()]
+    if parts:
+        parts[0] = parts[0].replace(") ", ") were ", 1)
+    s = (f"Counting each council at the whole level nearest its overall level (partly on each side when the "
+         f"model is unsure which), of the {number(int(b['councils'].max()))} councils {list_words(parts)}.")
+    small = [lv for lv in b.index[hidden] if bool(b.loc[lv, "small"])]
+    other = [lv for lv in b.index[hidden] if lv not in small]
+    if small:
+        s += (f" Fewer than {number(threshold)} councils were at each of {list_words(named(lv) for lv in small)}"
+              if len(small) > 1 else f" Fewer than {number(threshold)} councils were {named(small[0])}")
+        s += (f"; the share at {list_words(named(lv) for lv in other)} is not shown either, so that "
+              f"{'they' if len(small) > 1 else 'it'} cannot be worked out from the rest." if other else ".")
+    return s
+
+
+def band_suppression_note(bands: "pd.DataFrame", threshold: int = SUPPRESS_BELOW) -> Markup:
+    """Said under the chart of the share of councils at each level when the disclosure rule blanked any share
+    (``bands``: :func:`dqm.scoring.positions.level_bands`): what [c] means and why some bars stop short."""
+    if "suppressed" not in bands or not bands["suppressed"].any():
+        return Markup("")
+    second = bool((bands["suppressed"] & ~bands["small"]).any())
+    return paragraph(f"Levels held by fewer than {number(threshold)} councils are not shown: their share is left out "
+                     f"of the bar and reads {SUPPRESSED} (its count) or – (its share) in the data table"
+                     + (", as is a second level of the same dimension where one blank could otherwise be worked out "
+                        "from the rest" if second else "") + ". So some bars stop short of 100%.")
 
 
 def overall_change_sentence(change: "pd.DataFrame") -> str:
     """The overall level's change among the councils in both waves, and how many councils the model's test flags
     against how many its level alone would (``change``: :func:`dqm.scoring.positions.sector_change`)."""
     r = change[change["dimension"] == "overall"].iloc[0]
-    return (f"Among the {number(r['councils'])} councils assessed in both {r['wave_from']} and {r['wave']}, the "
-            f"average overall level changed by {number(r['change'], 2)} levels (95% interval {number(r['ci_low'], 2)} "
-            f"to {number(r['ci_high'], 2)}). The model's test of change flagged the overall level of "
-            f"{number(r['flagged'])} of {number(r['tested'])} councils; if no council had changed, its level alone "
-            f"would flag about {number(r['expected_flags'])}.")
+    return (f"Among the {number(r['councils'])} councils that self-assessed in both {r['wave_from']} and {r['wave']}, "
+            f"the average overall level changed by {number(r['change'], 2)} levels (95% interval "
+            f"{change_interval(r['ci_low'], r['ci_high'])}). The model's test of change flagged the "
+            f"overall level of {count_words(r['flagged'])} of {number(r['tested'])} councils; if no council had "
+            f"changed, its level alone would flag about {number(r['expected_flags'])}.")
 
 
 def change_list(both: "pd.DataFrame", wave: int) -> Markup:
@@ -156,15 +227,18 @@ def change_list(both: "pd.DataFrame", wave: int) -> Markup:
     return bullets(lines)
 
 
-def gap_table(gaps: "pd.DataFrame") -> "pd.DataFrame":
+def gap_table(gaps: "pd.DataFrame", threshold: int = SUPPRESS_BELOW) -> "pd.DataFrame":
     """What councils said of their current level and target (:func:`dqm.scoring.target_gaps`: a council's level and
-    target are the medians of its respondents'), averaged over councils, with how many councils."""
+    target are the medians of its respondents'), averaged over councils, with how many councils; a dimension
+    answered by fewer than ``threshold`` councils has its figures and count shown as [c]."""
+    small = (gaps["councils"] < threshold).to_numpy()
+    shown = lambda col, fmt: [SUPPRESSED if s else fmt(v) for s, v in zip(small, gaps[col])]  # noqa: E731
     return pd.DataFrame({
         "Dimension": gaps["dimension"],
-        "Average current level (as respondents said)": gaps["current"].map(lambda v: number(v, 1)),
-        "Average target level": gaps["target"].map(lambda v: number(v, 1)),
-        "Average gap (levels)": gaps["gap"].map(lambda v: number(v, 1)),
-        "Councils": gaps["councils"].map(number),
+        "Average current level (as respondents said)": shown("current", lambda v: number(v, 1)),
+        "Average target level": shown("target", lambda v: number(v, 1)),
+        "Average gap (levels)": shown("gap", lambda v: number(v, 1)),
+        "Councils": shown("councils", number),
     })
 
 
@@ -186,13 +260,15 @@ def nonresponse_note(profile: "pd.DataFrame") -> str:
 
 def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
     """Average overall level by group (``trend``: suppressed rows of :func:`dqm.scoring.positions.group_levels`, the
-    group in column ``by``), suppressed figures shown as [c]."""
-    fmt = lambda v, dp=1: "[c]" if v is None or (isinstance(v, float) and math.isnan(v)) else number(v, dp)
+    group in column ``by``), suppressed figures shown as [c]; levels at two places, as the interval lies within a
+    level (:func:`level_figure`)."""
+    gone = lambda v: v is None or (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    fmt = lambda v, dp=2: SUPPRESSED if gone(v) else number(v, dp)  # noqa: E731
     return pd.DataFrame({
         label[:1].upper() + label[1:]: trend[by].astype(str),
         "Councils": [fmt(v, 0) for v in trend["councils"]],
         "Average overall level": [fmt(v) for v in trend["mean"]],
-        "95% interval": ["[c]" if lo is None or hi is None else f"{number(lo, 1)} to {number(hi, 1)}"
+        "95% interval": [SUPPRESSED if gone(lo) or gone(hi) else interval_words(lo, hi, 2)
                          for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
     })
 
@@ -283,31 +359,89 @@ def change_family(change: "pd.DataFrame", alpha: float = 0.05) -> "pd.DataFrame"
 
 
 def change_sentences(family: "pd.DataFrame", alpha: float = 0.05) -> str:
-    """The sector's change in words, from :func:`change_family` with a ``name`` column: the overall level, which
-    dimensions clearly rose or fell (simultaneous intervals), and how many councils the model's test flags on each
-    against how many its level alone would flag."""
+    """The sector's change in words, from :func:`change_family` with a ``name`` column: the overall level; which
+    dimensions rose or fell by more than chance would explain when all of them are compared at once (simultaneous
+    intervals that leave out zero), with how much; those whose interval only just leaves out zero, or only just
+    reaches it, with that end at the places it needs to show its side of zero; and how many councils the model's
+    test flags on each against how many its level alone would flag. The words say what the test says, not how large
+    a change is: the sizes are said beside them."""
     r = family[family["dimension"] == "overall"].iloc[0]
     dims = family[family["dimension"] != "overall"]
     m = len(dims)
     lines = [overall_change_sentence(family)]
-    up = dims[dims["clear"] & (dims["change"] > 0)]["name"].tolist()
-    down = dims[dims["clear"] & (dims["change"] < 0)]["name"].tolist()
-    standard = (f"its simultaneous {percent(1 - alpha)} interval over the {number(m)} dimensions, shown in the chart, "
-                "leaves out zero")
-    if up:
-        lines.append(f"The average level rose clearly on {list_words(up)} ({standard}).")
-    if down:
-        lines.append(f"It fell clearly on {list_words(down)}" + ("." if up else f" ({standard})."))
-    unclear = dims[~dims["clear"]]["name"].tolist()
-    if unclear:
-        lines.append(f"On {list_words(unclear)} the change could be noise once {number(m)} dimensions are compared at "
-                     "once.")
-    lines.append(f"Council by council, the model's test flagged between {number(dims['flagged'].min())} and "
-                 f"{number(dims['flagged'].max())} councils per dimension; if nothing had changed, the test's level "
-                 f"alone would flag about {number(r['expected_flags'])} per dimension.")
+    beyond = f"by more than chance would explain with {number(m)} dimensions compared at once"
+    standard = (f"each one's simultaneous {percent(1 - alpha)} interval over the {number(m)} dimensions, shown in "
+                "the chart, leaves out zero")
+    for rows, verb in ((dims[dims["clear"] & (dims["change"] > 0)], "rose"),
+                       (dims[dims["clear"] & (dims["change"] < 0)], "fell")):
+        if len(rows):
+            lines.append(f"The average level {verb} {beyond} on {list_words(rows['name'])}, by "
+                         f"{_sizes(rows['change'].abs())} of a level ({standard}).")
+    unclear = dims[~dims["clear"]]
+    if len(unclear):
+        lines.append(f"On {list_words(unclear['name'])} the change ({_sizes(unclear['change'], signed=True)} of a "
+                     f"level) could be chance once {number(m)} dimensions are compared at once.")
+    near = _near_zero(dims)
+    if near:
+        lines.append(near)
+    lines.append(f"Council by council, the model's test flagged {count_range_words(dims['flagged'])}; if nothing "
+                 f"had changed, the test's level alone would flag about "
+                 f"{number(r['expected_flags'])} per dimension.")
     lines.append("The change is on the scale of independent assessment, so a rise in how generously councils rate "
                  "themselves is taken off as far as the councils assessed both ways show it.")
     return " ".join(lines)
+
+
+def off_zero_places(values, dp: int = 2, most: int = 3) -> int:
+    """The decimal places at which none of ``values`` that is not zero prints as zero (from ``dp``, at most
+    ``most``): a change's interval end of -0.003 or 0.003 shows on which side of zero it lies, not as 0.00.
+
+    >>> off_zero_places([0.12, -0.0029]), off_zero_places([0.12, 0.25]), off_zero_places([0.0004])
+    (3, 2, 3)
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v != 0)]
+    while dp < most and (np.round(v, dp) == 0).any():
+        dp += 1
+    return dp
+
+
+def change_interval(low, high) -> str:
+    """A change's interval, '0.15 to 0.21', at the places that show each end's side of zero
+    (:func:`off_zero_places`): '-0.003 to 0.240'.
+
+    >>> change_interval(0.154, 0.213), change_interval(-0.0029, 0.2396)
+    ('0.15 to 0.21', '-0.003 to 0.240')
+    """
+    dp = off_zero_places([low, high])
+    return f"{number(low, dp)} to {number(high, dp)}"
+
+
+def _sizes(values: "pd.Series", signed: bool = False) -> str:
+    """'0.13 to 0.23' (or '0.12' for one) at two places: the sizes of a list of changes.
+
+    >>> _sizes(pd.Series([0.127, 0.233])), _sizes(pd.Series([0.118])), _sizes(pd.Series([-0.05, 0.1]), signed=True)
+    ('0.13 to 0.23', '0.12', '-0.05 to +0.10')
+    """
+    from .words import signed as with_sign
+
+    fmt = (lambda v: with_sign(v, 2)) if signed else (lambda v: number(v, 2))  # noqa: E731
+    lo, hi = fmt(values.min()), fmt(values.max())
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
+def _near_zero(dims: "pd.DataFrame", within: float = 0.01) -> str:
+    """A sentence on the dimensions whose simultaneous interval ends within ``within`` of zero, on either side: the
+    verdict turns on that end, so it is printed at the places that show its side of zero ('-0.003', '0.003')."""
+    end = np.where(dims["change"] > 0, dims["simul_low"], dims["simul_high"])
+    close = dims[np.abs(end) < within]
+    if close.empty:
+        return ""
+    parts = [f"{name} (interval {change_interval(lo, hi)})"
+             for name, lo, hi in zip(close["name"], close["simul_low"], close["simul_high"])]
+    return (f"The verdict is a close call on {list_words(parts)}: the end of "
+            f"{'each interval' if len(parts) > 1 else 'the interval'} nearest zero is within {number(within, 2)} of "
+            "it.")
 
 
 REALISM_COLUMN = "Targets beyond what 9 in 10 councils achieved"
