@@ -11,6 +11,7 @@ from .words import (
     TYPE_PLURALS,
     estimate_interval,
     handbook_link,
+    interval_places,
     interval_words,
     level_number,
     level_phrase,
@@ -274,11 +275,12 @@ EXPLAINED = "differences between respondents and rounding to whole levels could 
 def overall_change_words(r, wave_from: int) -> str:
     """The overall change in words, with its 90% interval: 'Since 2025 the model level is up about 0.2 overall (90%
     interval 0.0 to +0.3)', or 'about the same overall' when it rounds to nothing (``r``: the overall change row)."""
-    size = number(abs(r.change), 1)
-    move = ("about the same overall (" if size == number(0, 1) else
+    dp = interval_places(r.change_low, r.change_high, 1, (), sign=True)  # the places the interval needs, for both
+    size = number(abs(r.change), dp)
+    move = ("about the same overall (" if size == number(0, dp) else
             f"{'up' if r.change > 0 else 'down'} about {size} levels overall (")
-    return (f"Since {int(wave_from)} the {scales()['model_name']} is {move}90% interval "
-            f"{interval_words(r.change_low, r.change_high, sign=True)})")
+    return (f"Since {int(wave_from)} its {scales()['model_name']} is {move}90% interval "
+            f"{interval_words(r.change_low, r.change_high, dp, sign=True)})")
 
 
 def change_headline(changes: "pd.DataFrame", model: Model, wave_from: int) -> str:
