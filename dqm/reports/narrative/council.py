@@ -507,9 +507,9 @@ def pool_words(pool: str) -> str:
     >>> pool_words("English single-tier"), pool_words("English counties"), pool_words("Wales")
     ('English single-tier councils', 'English counties', 'councils in Wales')
     """
-    if pool.endswith("s"):
-        return pool
-    return f"{pool} councils" if pool.startswith("English") else f"councils in {pool}"
+    if not pool.startswith("English"):
+        return f"councils in {pool}"
+    return pool if pool.endswith("s") else f"{pool} councils"
 
 
 def peer_note(peers: dict, table: "pd.DataFrame | None" = None) -> str:
