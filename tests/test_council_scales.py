@@ -92,8 +92,11 @@ def test_every_comparison_on_the_first_screen_is_made_on_one_named_scale(model):
     lines = narrative.summary_lines("Anytown", mine, profile, model)
     model_line, score_line = lines[0], lines[1]
     # the model level beside the peers' and type's model levels, and nothing of the answers
-    assert model_line.startswith("Anytown's model level is 2.9: between Developing (")
-    assert "on the scale of independent assessment" in model_line
+    assert model_line.startswith("Anytown's model level is 2.9: between Developing and Impactful; 90% interval 2.7 "
+                                 "to 3.1, on the scale of independent assessment. By it, Anytown ranks between 1st "
+                                 "and 9th of")
+    # the levels' meanings, left off the first screen to keep it on one page, open the position section
+    assert narrative.scale_note("Anytown", mine, model).startswith("Anytown's model level is 2.9: between Developing (")
     assert f"On that scale its peers' median is {narrative.number(mine['peer_median'], 1)} and the median of " \
            f"English unitary councils {narrative.number(mine['type_median'], 1)}." in model_line
     o = profile.set_index("dimension_id").loc["overall_mean"]
@@ -101,7 +104,7 @@ def test_every_comparison_on_the_first_screen_is_made_on_one_named_scale(model):
     # the overall score beside the answers' medians, with the handbook's overall level it gives
     assert score_line.startswith("Its overall score, the mean of its dimension levels in its respondents' own "
                                  "answers, is 3.0 (overall level 3: Impactful, by the handbook's rule).")
-    assert f"In the same answers its peers' median is {narrative.number(o['peer_median'], 1)} and the median of " \
+    assert f"In those answers its peers' median is {narrative.number(o['peer_median'], 1)} and the median of " \
            f"English unitary councils {narrative.number(o['type_median'], 1)}." in score_line
     # the model figure is never called the overall level; strengths and gaps say their scale
     said = " ".join(lines)

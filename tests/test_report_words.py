@@ -73,11 +73,11 @@ def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(m
     mine = MINE
     out = narrative.council_summary("Milton Keynes", mine, profile, model)
     text = _text(out)
-    assert "Milton Keynes's model level is 3.4: between Impactful (" in text  # issue #18: named apart
+    assert "Milton Keynes's model level is 3.4: between Impactful and Mainstreamed; 90% interval" in text  # #18
     assert "on the 5-level scale" not in text
     assert ("Highest in its respondents' own answers: Leadership, Decision-making, Skills and inclusion and Partnerships and collaboration "
             "(4: Mainstreamed).") in text
-    assert ("Lowest in its respondents' own answers: Strategy, Culture, Capacity, Users and services, Data and insight and Technology and "
+    assert ("Lowest: Strategy, Culture, Capacity, Users and services, Data and insight and Technology and "
             "infrastructure (3: Impactful).") in text
     link = BeautifulSoup(str(out), "html.parser").find("a")
     assert link["href"] == "../../" + handbook_file_name(model)  # reports/councils/YEAR/ to reports/

@@ -101,12 +101,15 @@ def same_scale_comparison(peer_median, type_median, type_group, scale: str) -> s
     return f" {scale} {' and '.join(parts)}." if parts else ""
 
 
-def level_sentence(name: str, mine, model: Model) -> str:
-    """The council's model level, in the model's words, with its 90% interval, the scale it is on and, on that same
-    scale, its peers' and type's medians when ``mine`` has them (:func:`dqm.scoring.profile.model_comparison`)."""
+def level_sentence(name: str, mine, model: Model, meanings: bool = True, rank: bool = False) -> str:
+    """The council's model level, in the model's words (with the levels' meanings unless ``meanings`` is False),
+    with its 90% interval, the scale it is on, its rank interval when ``rank`` and, on that same scale, its peers'
+    and type's medians when ``mine`` has them (:func:`dqm.scoring.profile.model_comparison`)."""
     w = scales()
-    return (f"{name}'s {w['model_name']} is {level_words(mine['level'], model)}; 90% interval "
-            f"{interval_words(mine['level_low'], mine['level_high'])}, {w['model_scale']} ({w['model_why']})."
+    ranks = (f" By it, {name} ranks {rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} "
+             f"(90% interval): {POSITION_WORDS[mine['position']]}." if rank else "")
+    return (f"{name}'s {w['model_name']} is {level_words(mine['level'], model, meanings=meanings)}; 90% interval "
+            f"{interval_words(mine['level_low'], mine['level_high'])}, {w['model_scale']}." + ranks
             + same_scale_comparison(mine.get("peer_median"), mine.get("type_median"), mine.get("type_group"),
                                     "On that scale"))
 
@@ -123,15 +126,19 @@ def score_sentence(name: str, profile: "pd.DataFrame", mine, model: Model) -> st
     rule = mine.get("rule_level")
     by_rule = (f" (overall level {level_number(rule)}: {level_phrase(rule, model)}, by the handbook's rule)"
                if rule is not None and rule == rule else "")
-    return (f"Its {w['answers_name']}, the mean of its dimension levels {w['answers_scale']}, is "
+    return (f"Its {w['answers_name']}, the mean of the dimension levels {w['answers_scale']}, is "
             f"{number(o['level'], 1)}{by_rule}."
-            + same_scale_comparison(o["peer_median"], o["type_median"], mine.get("type_group"), "In the same answers"))
+            + same_scale_comparison(o["peer_median"], o["type_median"], mine.get("type_group"), "In those answers"))
 
 
-def scale_note(name: str) -> str:
-    """Why the model level can be lower than the council's overall score and the medians of answers."""
+def scale_note(name: str, mine=None, model: Model | None = None) -> str:
+    """The model level in the model's words with the levels' meanings (when ``mine`` and ``model`` are given; the
+    first screen names the levels only), and why it can be lower than the council's overall score and the medians
+    of answers."""
     w = scales()
-    return (f"{name}'s {w['model_name']} allows for what its respondents' answers cannot settle (their disagreement "
+    said = (f"{name}'s {w['model_name']} is {level_words(mine['level'], model)}. It"
+            if mine is not None and model is not None else f"{name}'s {w['model_name']}")
+    return (f"{said} allows for what its respondents' answers cannot settle (their disagreement "
             f"and leniency, rounding to whole levels and the bias of self-assessment). It is {w['model_scale']}: "
             f"{w['model_why']}, so it can be lower than the council's {w['answers_name']} (the mean of its own "
             "answers, shown with the chart of levels). Peers and councils of the same type are compared with it on "
@@ -170,7 +177,7 @@ def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensi
         return [f"{name} has no overall score this wave, so it is given no model level and is not placed among other "
                 f"councils: its respondents answered {number(answered(profile))} dimensions, and an overall score "
                 f"needs at least {number(model.min_coverage)}.", assumptions_paragraph(notes)]
-    return [scale_note(name), position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
+    return [scale_note(name, mine, model), position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
             assumptions_paragraph(notes)]
 
 
@@ -344,7 +351,7 @@ def tied_names(rows: "pd.DataFrame", value: float) -> list[str]:
 
 
 def strengths_and_gaps(profile: "pd.DataFrame", model: Model) -> list[str]:
-    """'Highest in its respondents' own answers: A, B and C (4: Mainstreamed).' and 'Lowest …', with every
+    """'Highest in its respondents' own answers: A, B and C (4: Mainstreamed). Lowest: …', one line, with every
     dimension tied at the top or bottom named; one sentence when every answered dimension is at the same level.
     The levels are the medians of the respondents' answers, so the scale is said."""
     dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"])
@@ -356,7 +363,7 @@ def strengths_and_gaps(profile: "pd.DataFrame", model: Model) -> list[str]:
     if round(hi, 2) == round(lo, 2):
         return [f"Every answered dimension is at the same level {where} ({say(hi)})."]
     top, bottom = tied_names(dims, hi), tied_names(dims, lo)
-    return [f"Highest {where}: {list_words(top)} ({say(hi)}).", f"Lowest {where}: {list_words(bottom)} ({say(lo)})."]
+    return [f"Highest {where}: {list_words(top)} ({say(hi)}). Lowest: {list_words(bottom)} ({say(lo)})."]
 
 
 def targets_below_level(profile: "pd.DataFrame") -> str:
@@ -382,15 +389,11 @@ def summary_lines(name: str, mine, profile: "pd.DataFrame", model: Model) -> lis
     target below the current level. A council that answered too few dimensions for an overall score is given no
     model level and no position."""
     if has_overall(profile):
-        lines = [level_sentence(name, mine, model), score_sentence(name, profile, mine, model)]
+        lines = [level_sentence(name, mine, model, meanings=False, rank=True), score_sentence(name, profile, mine, model)]
     else:
         lines = [f"{name} has no overall score in this wave, and so no model level: too few dimensions were answered."]
     lines += strengths_and_gaps(profile, model)
-    if has_overall(profile):
-        lines.append(f"By its {scales()['model_name']}, allowing for what its respondents' answers cannot settle, it ranks "
-                     f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])}: "
-                     f"{POSITION_WORDS[mine['position']]}.")
-    else:
+    if not has_overall(profile):
         lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
     below = targets_below_level(profile)
     if below:
@@ -407,8 +410,7 @@ def council_summary(name: str, mine, profile: "pd.DataFrame", model: Model) -> M
 NEXT_ACTIONS = 3
 ACTIONS_RULE = ("Picked by one rule: for each dimension in the order of \u201cWhere to focus\u201d (how far it is below "
                 "the peers\u2019 median, plus half its distance from its target), the action library\u2019s first "
-                "action for its next level, the levels being those of the respondents\u2019 own answers. All the "
-                "library\u2019s actions are listed under \u201cWhere to focus\u201d.")
+                "action for its next level. All the library\u2019s actions are listed under \u201cWhere to focus\u201d.")
 
 
 def next_actions(profile: "pd.DataFrame", realism, model: Model, library, n: int = NEXT_ACTIONS) -> "pd.DataFrame":
