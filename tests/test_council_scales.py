@@ -102,7 +102,7 @@ def test_every_comparison_on_the_first_screen_is_made_on_one_named_scale(model):
     o = profile.set_index("dimension_id").loc["overall_mean"]
     assert narrative.number(o["peer_median"], 1) not in model_line
     # the overall score beside the answers' medians, with the handbook's overall level it gives
-    assert score_line.startswith("Its overall score, the mean of its dimension levels in its respondents' own "
+    assert score_line.startswith("Its overall score, the mean of the dimension levels in its respondents' own "
                                  "answers, is 3.0 (overall level 3: Impactful, by the handbook's rule).")
     assert f"In those answers its peers' median is {narrative.number(o['peer_median'], 1)} and the median of " \
            f"English unitary councils {narrative.number(o['type_median'], 1)}." in score_line
