@@ -192,3 +192,9 @@ def test_about_this_report_and_the_handbook_name_the_figures_alike(model):
     assert "The overall score is the mean of the dimension levels, unrounded" in handbook
     assert "The model level is the measurement model's estimate" in handbook
     assert "on the scale of independent assessment" in handbook and "on the scale of independent assessment" in note
+
+
+def test_where_to_focus_and_the_evidence_say_what_their_figures_and_text_are():
+    text = " ".join(_notebook_text().split())
+    assert "the levels here, and the next levels the actions aim for, are those answers, not the model level" in text
+    assert "a spreadsheet formula or an HTML tag appears as written and is never run" in text
