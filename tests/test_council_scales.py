@@ -198,3 +198,18 @@ def test_where_to_focus_and_the_evidence_say_what_their_figures_and_text_are():
     text = " ".join(_notebook_text().split())
     assert "the levels here, and the next levels the actions aim for, are those answers, not the model level" in text
     assert "a spreadsheet formula or an HTML tag appears as written and is never run" in text
+
+
+def test_a_council_with_too_few_dimensions_gets_no_model_level_and_says_why_once(model):
+    lv, answers, ref, nn, pos = _wave(model)
+    profile, _ = council_profile("A", lv, answers, ref, model, WAVE, neighbours=nn)
+    short = profile.copy()
+    dims = short["dimension_id"] != "overall_mean"
+    short.loc[dims & (short.index >= 5), "level"] = np.nan  # 5 of 10 answered
+    short.loc[~dims, "level"] = np.nan
+    lines = narrative.summary_lines("A", model_comparison("A", pos, lv, ref, WAVE, nn), short, model)
+    said = " ".join(lines)
+    assert lines[0] == ("A has no overall score in this wave, and so no model level and no place among other councils: "
+                        f"its respondents answered 5 dimensions, and an overall score needs at least "
+                        f"{model.min_coverage}.")
+    assert "model level is" not in said and "ranks" not in said and said.count("too few") + said.count("needs") == 1

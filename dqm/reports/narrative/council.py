@@ -391,10 +391,10 @@ def summary_lines(name: str, mine, profile: "pd.DataFrame", model: Model) -> lis
     if has_overall(profile):
         lines = [level_sentence(name, mine, model, meanings=False, rank=True), score_sentence(name, profile, mine, model)]
     else:
-        lines = [f"{name} has no overall score in this wave, and so no model level: too few dimensions were answered."]
+        lines = [f"{name} has no overall score in this wave, and so no model level and no place among other councils: "
+                 f"its respondents answered {number(answered(profile))} dimensions, and an overall score needs at "
+                 f"least {number(model.min_coverage)}."]
     lines += strengths_and_gaps(profile, model)
-    if not has_overall(profile):
-        lines.append("Too few dimensions were answered for an overall score, so it is not placed among other councils.")
     below = targets_below_level(profile)
     if below:
         lines.append(below)
