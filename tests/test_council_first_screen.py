@@ -70,11 +70,15 @@ def test_the_first_screen_says_the_level_ties_change_and_the_next_three_actions_
     section = soup.find("section", class_="dqm-first-screen")
     assert section is not None and section.find("h2").get_text() == "Summary"
     text = _text(section)
-    assert "overall level in this wave is 2.6: between Developing (" in text
+    # issue #18: the model level and the answers' figures are named apart (pinned words changed deliberately)
+    assert ("Cheshire West and Chester's model level is 2.6: between Developing and Impactful; 90% interval 2.3 to "
+            "2.8, on the scale of independent assessment.") in text  # the meanings: the position section, and linked
     assert "Lowest: Users and services and Data and insight (2.5: between Developing and Impactful)." in text
-    assert "Highest: Leadership, Strategy, Culture, Capacity, Decision-making, Technology and infrastructure" in text
-    assert ("What changed. Nothing changed since 2025 beyond what the disagreement between respondents, their "
-            "leniency and rounding to whole levels explain, except Decision-making (up 0.3 levels).") in text
+    assert ("Highest in its respondents' own answers: Leadership, Strategy, Culture, Capacity, Decision-making, "
+            "Technology and infrastructure") in text
+    assert ("What changed. Since 2025 its model level is up about 0.10 levels overall (90% interval +0.16 to +0.24), "
+            "within what differences between respondents and rounding to whole levels could explain. "
+            "Decision-making (up 0.3 levels) changed by more than that; no other dimension did.") in text
     assert section.find("h3").get_text() == "The next three actions"
     assert [li.find("strong").get_text() for li in section.find("ol").find_all("li")] == list(actions["Dimension"])
     assert "Picked by one rule" in text and "first action" in text
@@ -99,7 +103,7 @@ def test_what_changed_is_one_sentence_or_why_there_is_none(model):
     assert narrative.change_line("ZZZ", "Nowhere", _changes(), model, WAVE, 2025) == (
         "Nowhere did not take part in 2025, so there is no change to report.")
     quiet = narrative.change_line("CHW", "X", _changes(), model, WAVE, 2025)
-    assert quiet.endswith("rounding to whole levels explain.") and "except" not in quiet
+    assert quiet.endswith("No dimension changed by more than that, so none is a change to be sure of.")
 
 
 # ---------------------------------------------------------------- one precision, one way of printing an interval
@@ -154,17 +158,21 @@ def _first_screens(inputs, model) -> pd.DataFrame:
     """Every council's first screen, computed as the report computes it: its text length and how many dimensions
     its strengths and gaps name."""
     from dqm.scoring.profile import council_profile as profile_of
+    from dqm.scoring.profile import model_comparison
 
     ref = inputs.ref.set_index("local-authority-code")
     positions = inputs.positions.set_index("council_code")
     rows = []
     for code in positions.index:
+        if code not in set(inputs.data.councils.query("wave == @WAVE and assessment_type == 'self'")["council_code"]):
+            continue  # assessed only independently: it has no council report
         name = ref.loc[code, "nice-name"]
         profile, _ = profile_of(code, inputs.data.councils, inputs.data.answers, inputs.ref, model, WAVE,
                                 neighbours=inputs.neighbours)
         change = narrative.change_line(code, name, inputs.changes, model, WAVE, inputs.wave_from)
         actions = narrative.next_actions(profile, inputs.realism, model, inputs.actions)
-        screen = _text(narrative.first_screen(name, positions.loc[code], profile, model, change, actions))
+        mine = model_comparison(code, inputs.positions, inputs.data.councils, inputs.ref, WAVE, inputs.neighbours)
+        screen = _text(narrative.first_screen(name, mine, profile, model, change, actions))
         ties = " ".join(narrative.strengths_and_gaps(profile, model))
         rows.append({"code": code, "length": len(screen), "tied": sum(d in ties for d in profile["dimension"])})
     return pd.DataFrame(rows)

@@ -26,7 +26,7 @@ def _report_text(path) -> str:
 def _no_interval_of_no_width(text: str) -> None:
     """Every interval the report states has two different ends: 'between A and B', 'A to B', 'Nth and Mth'."""
     ranks = re.findall(r"between ([\d,]+)(?:st|nd|rd|th) and ([\d,]+)(?:st|nd|rd|th)", text)
-    levels = re.findall(r"between ([-+]?\d+\.\d+) and ([-+]?\d+\.\d+)", text)
+    levels = re.findall(r"(?:between|interval) ([-+]?\d+\.\d+) (?:and|to) ([-+]?\d+\.\d+)", text)
     spans = re.findall(r"\(([-+]?\d+\.\d+) to ([-+]?\d+\.\d+)\)", text)
     assert ranks and levels, text[:2000]
     for lo, hi in ranks + levels + spans:
@@ -119,8 +119,8 @@ def test_the_council_report_reads_the_model(demo_store, data, model, tmp_path):
     res = run_report("council", WAVE, store=demo_store[0], out_dir=tmp_path, council=code, extra={"draws": 50})
     text = _report_text(res.html)
     row = council_positions(data, model, WAVE).set_index("council_code").loc[code]
-    assert f"overall level in this wave is {narrative.level_words(row['level'], model)}" in text
-    assert narrative.interval_words(row["level_low"], row["level_high"], joiner="and") + " (90% interval)" in text
+    assert f"model level is {narrative.level_words(row['level'], model)}" in text  # issue #18: named apart
+    assert "; 90% interval " + narrative.interval_words(row["level_low"], row["level_high"]) + ", on the scale" in text
     assert narrative.rank_range(row["rank_low"], row["rank_high"], row["councils_ranked"]) in text
     assert "Under other defensible rules for building the overall score from the same answers" in text
     assert "it is not part of the interval above" in text
@@ -128,9 +128,9 @@ def test_the_council_report_reads_the_model(demo_store, data, model, tmp_path):
                           text)) == 1
     ch = dimension_changes(data, model, WAVE)
     mine = ch[ch["council_code"] == code]
-    said = re.search(r"Nothing changed since 2025 beyond [^.]*\.", text).group(0)
+    said = re.search(r"What changed\. (Since 2025 its model level is .*?) (The next|Next actions)", text).group(1)
     flagged = [model.dimension_name(d) for d in mine.loc[mine["flagged"] & (mine["dimension"] != "overall"), "dimension"]]
-    assert ("except" in said) == bool(mine["flagged"].any()) and all(f"{d} (" in said for d in flagged)
+    assert ("No dimension changed" in said) == (not flagged) and all(f"{d} (" in said for d in flagged)
     assert "Monte Carlo" not in text
     _no_interval_of_no_width(text)
 

@@ -73,9 +73,9 @@ def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(m
     mine = MINE
     out = narrative.council_summary("Milton Keynes", mine, profile, model)
     text = _text(out)
-    assert "overall level in this wave is 3.4: between Impactful (" in text
+    assert "Milton Keynes's model level is 3.4: between Impactful and Mainstreamed; 90% interval" in text  # #18
     assert "on the 5-level scale" not in text
-    assert ("Highest: Leadership, Decision-making, Skills and inclusion and Partnerships and collaboration "
+    assert ("Highest in its respondents' own answers: Leadership, Decision-making, Skills and inclusion and Partnerships and collaboration "
             "(4: Mainstreamed).") in text
     assert ("Lowest: Strategy, Culture, Capacity, Users and services, Data and insight and Technology and "
             "infrastructure (3: Impactful).") in text
@@ -83,7 +83,7 @@ def test_the_council_summary_names_the_level_shows_ties_and_links_the_handbook(m
     assert link["href"] == "../../" + handbook_file_name(model)  # reports/councils/YEAR/ to reports/
     # every dimension at one level: said once, not as a highest and a lowest
     same = narrative.council_summary("X", mine, _profile(model, [3.0] * 10)[0], model)
-    assert "Every answered dimension is at the same level (3: Impactful)." in _text(same)
+    assert "Every answered dimension is at the same level in its respondents' own answers (3: Impactful)." in _text(same)
     assert "Highest" not in _text(same)
 
 
@@ -151,11 +151,13 @@ def test_change_is_one_table_and_one_sentence_not_a_bullet_per_dimension(model):
     assert len(table) == 11 and list(table.iloc[0]) == ["Leadership", "+0.5 (-0.2 to +0.9)"]
     assert table.iloc[-1, 0] == "Overall" and table.iloc[1, 1] == "0.0 (-0.2 to +0.9)"
     said = narrative.council_change_summary(quiet, model, 2025, 0.05)
-    assert said.startswith("Nothing changed since 2025 beyond what the disagreement between respondents")
-    assert "a real change of one whole level on a dimension would be flagged about 4 in 10 times (on the overall " \
-           "level, about 9 in 10 times)" in said
+    assert said.startswith("Since 2025 its model level is up about 0.2 levels overall (90% interval -0.2 to +0.9), "
+                           "within what differences between respondents")  # issue #18: the overall change said
+    assert "a real change of one whole level on a dimension would be flagged about 4 in 10 times (on the model " \
+           "level overall, about 9 in 10 times)" in said
     one = _changes(model, flagged=("leadership",))
-    assert "except Leadership (up 0.5 levels)." in narrative.council_change_summary(one, model, 2025, 0.05)
+    assert "Leadership (up 0.5 levels) changed by more than that; no other dimension did." in \
+        narrative.council_change_summary(one, model, 2025, 0.05)
     table = narrative.council_change_table(one, model)
     assert table.shape[1] == 3 and table.iloc[0, 2] == "larger than disagreement explains"
 

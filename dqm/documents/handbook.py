@@ -89,7 +89,16 @@ def handbook_html(model: Model) -> str:
              Markup("<h2>The overall level</h2>"),
              paragraph(f"The overall level is {model.describe_overall_rule()}. A council that answers fewer than "
                 f"{model.min_coverage} of the {len(dims)} dimensions gets no overall level. \"Don't know\" and blank "
-                "answers count as not answered, never as zero.")]
+                "answers count as not answered, never as zero."),
+             paragraph("Council reports name two other overall figures, and never call either the overall level. "
+                "The overall score is the mean of the dimension levels, unrounded: the council's own answers, on "
+                "the scale of self-assessment, compared only with other councils' answers. The model level is the "
+                "measurement model's estimate of the council's level, to one decimal place with a 90% interval: it "
+                "allows for disagreement between respondents, their leniency and rounding to whole levels, and it is "
+                "on the scale of independent assessment, because the model takes off the amount by which councils' "
+                "self-assessments run above independent ones. It is compared only with other councils' model levels, "
+                "and it can be lower than the overall level the pack's calculator gives.", lead="Overall score and model "
+                "level.")]
     groups = list(dict.fromkeys(dims["group"]))
     gdesc = dict(zip(model.groups["id"], model.groups["description"])) if len(model.groups) else {}
     for g in groups:

@@ -29,11 +29,9 @@ def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.Data
     lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
     me = lv[lv["council_code"] == council]
     nn = nearest_neighbours(reference, k=k) if neighbours is None else neighbours
-    peer_codes = nn.loc[nn["council_code"] == council, "peer_code"].tolist()
-    peers = lv[lv["council_code"].isin(peer_codes)]
-    ref = reference.set_index("local-authority-code")
-    tg = ref.loc[council, "type_group"]
-    same_type = lv[(lv["council_code"] != council) & (lv["council_code"].map(ref["type_group"]) == tg)]
+    peer_codes, peer_set, type_set, tg = comparison_groups(council, council_levels, reference, wave, nn)
+    peers = lv[lv["council_code"].isin(peer_set)]
+    same_type = lv[lv["council_code"].isin(type_set)]
     a = answers[(answers["wave"] == wave) & (answers["assessment_type"] == "self") & (answers["council_code"] == council)]
     targets = a.assign(t=a["target_level"].astype(float)).groupby("dimension_id")["t"].median()
     show_peers = len(peers) >= MIN_PEERS
@@ -59,6 +57,43 @@ def council_profile(council: str, council_levels: pd.DataFrame, answers: pd.Data
             "type_group": tg, "type_responding": int(len(same_type)), "pool": nn.loc[nn["council_code"] == council, "pool"].iloc[0]
             if (nn["council_code"] == council).any() else None}
     return pd.DataFrame(rows), info
+
+
+def comparison_groups(council: str, council_levels: pd.DataFrame, reference: pd.DataFrame, wave: int,
+                      neighbours: pd.DataFrame) -> tuple[list, list, list, str]:
+    """(the council's nearest neighbours, those of them that self-assessed in ``wave`` (its peers), the other
+    councils of its type that self-assessed in ``wave``, its type group): the two groups every comparison in the
+    council report is made with, whichever scale it is on (:func:`council_profile`, :func:`model_comparison`)."""
+    lv = council_levels[(council_levels["wave"] == wave) & (council_levels["assessment_type"] == "self")]
+    responding = set(lv["council_code"])
+    peer_codes = neighbours.loc[neighbours["council_code"] == council, "peer_code"].tolist()
+    ref = reference.set_index("local-authority-code")
+    tg = ref.loc[council, "type_group"]
+    same_type = sorted(c for c in responding if c != council and ref["type_group"].get(c) == tg)
+    return peer_codes, [c for c in peer_codes if c in responding], same_type, tg
+
+
+def model_comparison(council: str, positions: pd.DataFrame, council_levels: pd.DataFrame, reference: pd.DataFrame,
+                     wave: int, neighbours: pd.DataFrame) -> pd.Series:
+    """The council's row of ``positions`` (:func:`dqm.scoring.positions.council_positions`: its model level on the
+    scale of independent assessment, with its interval and rank) with, on that same scale, ``peer_median`` and
+    ``type_median``: the median model level of the same peers and councils of its type as
+    :func:`council_profile` compares its answers with (:func:`comparison_groups`), to one decimal place, each
+    withheld (NaN) when fewer than :data:`MIN_PEERS` councils are in the group. Also ``type_group`` and
+    ``rule_level``, the council's overall level by the model file's rule from its own answers (the handbook's;
+    NaN when it answered too few dimensions), so the report can name both."""
+    _, peer_set, type_set, tg = comparison_groups(council, council_levels, reference, wave, neighbours)
+    levels = positions.set_index("council_code")["level"]
+    row = positions.set_index("council_code").loc[council].copy()
+    for name, codes in (("peer", peer_set), ("type", type_set)):
+        v = levels.reindex([c for c in codes if c in levels.index]).dropna()
+        row[f"{name}_median"] = at_step(v.median(), 0.1, "nearest") if len(v) >= MIN_PEERS else np.nan
+    lv = council_levels
+    own = lv.loc[(lv["wave"] == wave) & (lv["assessment_type"] == "self") & (lv["council_code"] == council),
+                 "overall_level"]
+    row["type_group"] = tg
+    row["rule_level"] = float(own.iloc[0]) if len(own) and pd.notna(own.iloc[0]) else np.nan
+    return row
 
 
 def level_step(values) -> float:

@@ -11,6 +11,7 @@ from .words import (
     TYPE_PLURALS,
     estimate_interval,
     handbook_link,
+    interval_places,
     interval_words,
     level_number,
     level_phrase,
@@ -79,22 +80,70 @@ def rank_range(low, high, n) -> str:
     return f"{where} of {plural(n, 'council')}"
 
 
-def level_sentence(name: str, mine, model: Model) -> str:
-    """The council's overall level from the measurement model, in the model's words, with its 90% interval and, in
-    one clause, the scale it is on (:func:`scale_note` says why it can be below the council's own average)."""
-    return (f"{name}'s overall level in this wave is {level_words(mine['level'], model)}, between "
-            f"{interval_words(mine['level_low'], mine['level_high'], joiner='and')} (90% interval), on the scale of "
-            "independent assessment.")
+def scales() -> dict:
+    """The council report's two scales in words (data/report_wording.yaml, ``council_scales``): the model level,
+    on the scale of independent assessment, and the overall score, in the respondents' own answers."""
+    return report_wording()["council_scales"]
 
 
-def scale_note(name: str) -> str:
-    """Why the model's level can be lower than the council's own average and the sector averages."""
-    return (f"{name}'s overall level allows for what its respondents' answers cannot settle (their disagreement and "
-            "leniency, rounding to whole levels and the bias of self-assessment). It is on the scale of independent "
-            "assessment: the model takes off the amount by which councils' self-assessments run above independent "
-            "ones, so it can be lower than the plain average of the council's own answers (the score shown with the "
-            "chart of levels) and than the peers' and type medians shown there, which are of self-assessments too. "
-            "The State of Digital report's sector averages are on the model's scale, like this level.")
+def _type_plural(type_group) -> str:
+    return TYPE_PLURALS.get(type_group, str(type_group))
+
+
+def same_scale_comparison(peer_median, type_median, type_group, scale: str) -> str:
+    """'On that scale its peers' median is 3.0 and the median of English unitary councils 2.9.' (either left out
+    when withheld: fewer than 5 councils; '' when both are)."""
+    parts = []
+    if peer_median == peer_median and peer_median is not None:
+        parts.append(f"its peers' median is {number(peer_median, 1)}")
+    if type_median == type_median and type_median is not None:
+        parts.append(f"the median of {_type_plural(type_group)} {'is ' if not parts else ''}{number(type_median, 1)}")
+    return f" {scale} {' and '.join(parts)}." if parts else ""
+
+
+def level_sentence(name: str, mine, model: Model, meanings: bool = True, rank: bool = False) -> str:
+    """The council's model level, in the model's words (with the levels' meanings unless ``meanings`` is False),
+    with its 90% interval, the scale it is on, its rank interval when ``rank`` and, on that same scale, its peers'
+    and type's medians when ``mine`` has them (:func:`dqm.scoring.profile.model_comparison`)."""
+    w = scales()
+    ranks = (f" By it, {name} ranks {rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} "
+             f"(90% interval): {POSITION_WORDS[mine['position']]}." if rank else "")
+    return (f"{name}'s {w['model_name']} is {level_words(mine['level'], model, meanings=meanings)}; 90% interval "
+            f"{interval_words(mine['level_low'], mine['level_high'])}, {w['model_scale']}." + ranks
+            + same_scale_comparison(mine.get("peer_median"), mine.get("type_median"), mine.get("type_group"),
+                                    "On that scale"))
+
+
+def score_sentence(name: str, profile: "pd.DataFrame", mine, model: Model) -> str:
+    """The council's overall score (the mean of its dimension levels in its respondents' own answers), the handbook's
+    overall level it gives when ``mine`` has it (``rule_level``), and its peers' and type's medians of the same
+    answers ('' when there is no overall score)."""
+    w = scales()
+    o = profile[profile["dimension_id"] == "overall_mean"]
+    if not len(o) or o["level"].iloc[0] != o["level"].iloc[0]:
+        return ""
+    o = o.iloc[0]
+    rule = mine.get("rule_level")
+    by_rule = (f" (overall level {level_number(rule)}: {level_phrase(rule, model)}, by the handbook's rule)"
+               if rule is not None and rule == rule else "")
+    return (f"Its {w['answers_name']}, the mean of the dimension levels {w['answers_scale']}, is "
+            f"{number(o['level'], 1)}{by_rule}."
+            + same_scale_comparison(o["peer_median"], o["type_median"], mine.get("type_group"), "In those answers"))
+
+
+def scale_note(name: str, mine=None, model: Model | None = None) -> str:
+    """The model level in the model's words with the levels' meanings (when ``mine`` and ``model`` are given; the
+    first screen names the levels only), and why it can be lower than the council's overall score and the medians
+    of answers."""
+    w = scales()
+    said = (f"{name}'s {w['model_name']} is {level_words(mine['level'], model)}. It"
+            if mine is not None and model is not None else f"{name}'s {w['model_name']}")
+    return (f"{said} allows for what its respondents' answers cannot settle (their disagreement "
+            f"and leniency, rounding to whole levels and the bias of self-assessment). It is {w['model_scale']}: "
+            f"{w['model_why']}, so it can be lower than the council's {w['answers_name']} (the mean of its own "
+            "answers, shown with the chart of levels). Peers and councils of the same type are compared with it on "
+            "the same scale, and with the overall score in their own answers; never one scale against the other. "
+            "The State of Digital report's sector averages are on the model's scale, like the model level.")
 
 
 def answered(profile: "pd.DataFrame") -> int:
@@ -114,7 +163,7 @@ def position_sentence(name: str, mine, wave: int) -> str:
     whole interval supports, never a bare rank (``mine``: its row of :func:`dqm.scoring.positions.council_positions`)."""
     k = int(mine["n_respondents"])
     who = f"its {number(k)} respondents" if k > 1 else "its single respondent"
-    return (f"Allowing for what {who} cannot settle, {name} ranks "
+    return (f"By its {scales()['model_name']}, allowing for what {who} cannot settle, {name} ranks "
             f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])} assessed in "
             f"{int(wave)} (self, peer or independent assessment; 90% interval; 1st is the highest level). That places it {POSITION_WORDS[mine['position']]}.")
 
@@ -125,10 +174,10 @@ def position_parts(name: str, council: str, mine, profile: "pd.DataFrame", sensi
     other aggregation rules, and what the model had to assume; or, for a council that answered too few dimensions
     for an overall level, why it is not placed."""
     if not has_overall(profile):
-        return [f"{name} has no overall level this wave, so it is not placed among other councils: its respondents "
-                f"answered {number(answered(profile))} dimensions, and an overall level needs at least "
-                f"{number(model.min_coverage)}.", assumptions_paragraph(notes)]
-    return [scale_note(name), position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
+        return [f"{name} has no overall score this wave, so it is given no model level and is not placed among other "
+                f"councils: its respondents answered {number(answered(profile))} dimensions, and an overall score "
+                f"needs at least {number(model.min_coverage)}.", assumptions_paragraph(notes)]
+    return [scale_note(name, mine, model), position_sentence(name, mine, wave), rules_sensitivity_sentence(sensitivity, council),
             assumptions_paragraph(notes)]
 
 
@@ -144,8 +193,9 @@ def rules_sensitivity_sentence(sensitivity: "pd.DataFrame", council: str) -> str
                 "dimensions were answered.")
     lo, hi = round(float(sensitivity["rank_p5"])), round(float(sensitivity["rank_p95"]))
     return (f"Under other defensible rules for building the overall score from the same answers ({rules}), its "
-            f"position would be {rank_range(lo, hi, sensitivity['councils_ranked'])} with an overall score. This "
-            "shows how much the choice of rule matters; it is not part of the interval above.")
+            f"position would be {rank_range(lo, hi, sensitivity['councils_ranked'])} with an overall score (the "
+            "councils that self-assessed enough dimensions for one; the range above counts every council assessed "
+            "in any way). This shows how much the choice of rule matters; it is not part of the interval above.")
 
 
 def assumptions_paragraph(notes) -> Markup:
@@ -209,9 +259,9 @@ def change_power_sentence(changes: "pd.DataFrame") -> str:
     if len(dims):
         s += f" on a dimension would be flagged {in_tens(dims.median())}"
         if len(overall):
-            s += f" (on the overall level, {in_tens(overall.iloc[0])})"
+            s += f" (on the {scales()['model_name']} overall, {in_tens(overall.iloc[0])})"
     elif len(overall):
-        s += f" on the overall level would be flagged {in_tens(overall.iloc[0])}"
+        s += f" on the {scales()['model_name']} overall would be flagged {in_tens(overall.iloc[0])}"
     return s + ", so a dimension that is not flagged may still have changed."
 
 
@@ -226,23 +276,50 @@ def no_change_reason(name: str, changes: "pd.DataFrame", wave: int, wave_from: i
     return ""
 
 
+EXPLAINED = "differences between respondents and rounding to whole levels could explain"
+
+
+def overall_change_words(r, wave_from: int) -> str:
+    """The overall change in words, with its 90% interval: 'Since 2025 the model level is up about 0.2 overall (90%
+    interval 0.0 to +0.3)', or 'about the same overall' when it rounds to nothing (``r``: the overall change row)."""
+    dp = interval_places(r.change_low, r.change_high, 1, (), sign=True)  # the places the interval needs, for both
+    size = number(abs(r.change), dp)
+    move = ("about the same overall (" if size == number(0, dp) else
+            f"{'up' if r.change > 0 else 'down'} about {size} levels overall (")
+    return (f"Since {int(wave_from)} its {scales()['model_name']} is {move}90% interval "
+            f"{interval_words(r.change_low, r.change_high, dp, sign=True)})")
+
+
 def change_headline(changes: "pd.DataFrame", model: Model, wave_from: int) -> str:
-    """What changed since ``wave_from``, in one sentence: 'Nothing changed since 2025 beyond what the disagreement
-    between respondents, their leniency and rounding to whole levels explain, except Leadership (up 0.6 levels).'"""
+    """What changed since ``wave_from``, in two sentences: the overall change with its interval and whether it is
+    more than :data:`EXPLAINED`, then which dimensions, if any, changed by more than that: 'Since 2025 the model
+    level is up about 0.2 overall (90% interval 0.0 to +0.3), within what differences between respondents and
+    rounding to whole levels could explain. No dimension changed by more than that, so none is a change to be sure
+    of.'"""
     if changes.empty:
         return "No dimension was answered in both waves, so there is no change to report."
     c = _ordered(changes, model)
-    flagged = c[c["flagged"]]
-    said = lambda r: (f"{_dimension_label(r.dimension, model)} ({'up' if r.change > 0 else 'down'} "
+    overall = c[c["dimension"] == "overall"]
+    dims = c[c["dimension"] != "overall"]
+    flagged = dims[dims["flagged"]]
+    said = lambda r: (f"{_dimension_label(r.dimension, model)} ({'up' if r.change > 0 else 'down'} "  # noqa: E731
                       f"{number(abs(r.change), 1)} levels)")
-    base = (f"Nothing changed since {int(wave_from)} beyond what the disagreement between respondents, their "
-            "leniency and rounding to whole levels explain")
+    if len(overall):
+        o = next(overall.itertuples())
+        first = overall_change_words(o, wave_from) + (f", more than {EXPLAINED}." if o.flagged else
+                                                      f", within what {EXPLAINED}.")
+        than = "that"
+    else:
+        first, than = f"Since {int(wave_from)}:", f"what {EXPLAINED}"
     if flagged.empty:
-        return base + "."
-    if len(flagged) == len(c):
-        return (f"Every change since {int(wave_from)} is larger than the disagreement between respondents, their "
-                "leniency and rounding to whole levels explain.")
-    return f"{base}, except {list_words(said(r) for r in flagged.itertuples())}."
+        second = f"no dimension changed by more than {than}, so none is a change to be sure of."
+    elif len(flagged) == len(dims):
+        second = f"every dimension changed by more than {than}."
+    else:
+        second = (f"{list_words(said(r) for r in flagged.itertuples())} changed by more than {than}; no other "
+                  "dimension did.")
+    second = second if first.endswith(":") else second[:1].upper() + second[1:]
+    return f"{first} {second}"
 
 
 def change_line(council: str, name: str, changes: "pd.DataFrame", model: Model, wave: int,
@@ -274,17 +351,19 @@ def tied_names(rows: "pd.DataFrame", value: float) -> list[str]:
 
 
 def strengths_and_gaps(profile: "pd.DataFrame", model: Model) -> list[str]:
-    """'Highest: A, B and C (4: Mainstreamed).' and 'Lowest: …', with every dimension tied at the top or bottom
-    named; one sentence when every answered dimension is at the same level."""
+    """'Highest in its respondents' own answers: A, B and C (4: Mainstreamed). Lowest: …', one line, with every
+    dimension tied at the top or bottom named; one sentence when every answered dimension is at the same level.
+    The levels are the medians of the respondents' answers, so the scale is said."""
     dims = profile[profile["dimension_id"] != "overall_mean"].dropna(subset=["level"])
     if dims.empty:
         return []
     hi, lo = dims["level"].max(), dims["level"].min()
     say = lambda v: f"{level_number(v)}: {level_phrase(v, model)}"
+    where = scales()["answers_scale"]
     if round(hi, 2) == round(lo, 2):
-        return [f"Every answered dimension is at the same level ({say(hi)})."]
+        return [f"Every answered dimension is at the same level {where} ({say(hi)})."]
     top, bottom = tied_names(dims, hi), tied_names(dims, lo)
-    return [f"Highest: {list_words(top)} ({say(hi)}).", f"Lowest: {list_words(bottom)} ({say(lo)})."]
+    return [f"Highest {where}: {list_words(top)} ({say(hi)}). Lowest: {list_words(bottom)} ({say(lo)})."]
 
 
 def targets_below_level(profile: "pd.DataFrame") -> str:
@@ -302,21 +381,20 @@ def targets_below_level(profile: "pd.DataFrame") -> str:
 
 
 def summary_lines(name: str, mine, profile: "pd.DataFrame", model: Model) -> list[str]:
-    """The council report's summary as lines: the overall level from the measurement model in the model's words
-    with its 90% interval, strengths and gaps with ties shown, where the council stands (``mine``: its row of
-    :func:`dqm.scoring.positions.council_positions`), and any target below the current level. A council that
-    answered too few dimensions for an overall level is given none, and no position."""
+    """The council report's summary as lines, each figure on a named scale and compared only with figures on the
+    same one: the model level in the model's words with its 90% interval (and, when ``mine`` has them, its peers'
+    and type's medians on that scale), the overall score in the respondents' own answers (with theirs), strengths
+    and gaps in those answers with ties shown, where the model level places the council (``mine``: its row of
+    :func:`dqm.scoring.positions.council_positions`, or of :func:`dqm.scoring.profile.model_comparison`), and any
+    target below the current level. A council that answered too few dimensions for an overall score is given no
+    model level and no position."""
     if has_overall(profile):
-        lines = [level_sentence(name, mine, model)]
+        lines = [level_sentence(name, mine, model, meanings=False, rank=True), score_sentence(name, profile, mine, model)]
     else:
-        lines = [f"{name} has no overall level in this wave: too few dimensions were answered."]
+        lines = [f"{name} has no overall score in this wave, and so no model level and no place among other councils: "
+                 f"its respondents answered {number(answered(profile))} dimensions, and an overall score needs at "
+                 f"least {number(model.min_coverage)}."]
     lines += strengths_and_gaps(profile, model)
-    if has_overall(profile):
-        lines.append(f"Allowing for what its respondents' answers cannot settle, it ranks "
-                     f"{rank_range(mine['rank_low'], mine['rank_high'], mine['councils_ranked'])}: "
-                     f"{POSITION_WORDS[mine['position']]}.")
-    else:
-        lines.append("Too few dimensions were answered for an overall level, so it is not placed among other councils.")
     below = targets_below_level(profile)
     if below:
         lines.append(below)
@@ -400,12 +478,15 @@ def _type_column(peers: dict) -> str:
     return f"Median of {TYPE_PLURALS.get(peers['type_group'], peers['type_group'])}"
 
 
-def overall_sentence(profile: "pd.DataFrame", peers: dict) -> str:
-    """The overall row of the profile in one sentence (the table holds the dimensions)."""
+def overall_sentence(profile: "pd.DataFrame", peers: dict, mine=None) -> str:
+    """The overall row of the profile in one sentence, in the respondents' own answers like the table that holds
+    the dimensions; with ``mine`` (:func:`dqm.scoring.profile.model_comparison`), a second sentence puts the model
+    level beside its peers' and type's medians on the model's own scale."""
     o = profile[profile["dimension_id"] == "overall_mean"].iloc[0]
     if o["level"] != o["level"]:
         return "There is no overall score: too few dimensions were answered."
-    parts = [f"Overall: score {number(o['level'], 1)}"]
+    w = scales()
+    parts = [f"Overall score {w['answers_scale']}: {number(o['level'], 1)}"]
     if o["target"] == o["target"]:
         parts[0] += f", average target {number(o['target'], 1)}"
     if peers["peers_shown"] and o["peer_median"] == o["peer_median"]:
@@ -414,7 +495,23 @@ def overall_sentence(profile: "pd.DataFrame", peers: dict) -> str:
     if o["type_median"] == o["type_median"]:
         col = _type_column(peers)
         parts.append(f"{col[:1].lower() + col[1:]} {number(o['type_median'], 1)}")
-    return "; ".join(parts) + "."
+    s = "; ".join(parts) + "."
+    if mine is not None:
+        s += (f" {w['model_name'][:1].upper() + w['model_name'][1:]}, {w['model_scale']}: "
+              f"{number(mine['level'], 1)}." + same_scale_comparison(mine.get("peer_median"), mine.get("type_median"),
+                                                                   mine.get("type_group"), "On that scale"))
+    return s
+
+
+def pool_words(pool: str) -> str:
+    """The council group neighbours are drawn from, for prose (:data:`dqm.scoring.peers.PEER_POOLS`).
+
+    >>> pool_words("English single-tier"), pool_words("English counties"), pool_words("Wales")
+    ('English single-tier councils', 'English counties', 'councils in Wales')
+    """
+    if not pool.startswith("English"):
+        return f"councils in {pool}"
+    return pool if pool.endswith("s") else f"{pool} councils"
 
 
 def peer_note(peers: dict, table: "pd.DataFrame | None" = None) -> str:
@@ -422,15 +519,16 @@ def peer_note(peers: dict, table: "pd.DataFrame | None" = None) -> str:
     the same on every row (``table``: :func:`profile_table`)."""
     notes = " ".join((table.attrs.get("notes") if table is not None else None) or [])
     kind = TYPE_PLURALS.get(peers["type_group"], peers["type_group"])
+    among = f" among {pool_words(peers['pool'])}" if peers.get("pool") else ""
     if not peers["peers_shown"]:
-        s = (f"Only {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
-             f"neighbours took part, fewer than 5, so peer figures are withheld to protect their answers; the chart "
-             f"and table show no peers. Councils of the same type: all {number(peers['type_responding'])} other "
-             f"responding {kind}.")
+        s = (f"Fewer than 5 of this council's {number(peers['peers_defined'])} nearest neighbours{among} took part, "
+             "so peer figures are withheld to protect their answers; the chart and table show no peers. Councils of "
+             f"the same type: all {number(peers['type_responding'])} other responding {kind}.")
     else:
-        s = (f"Peers: {number(peers['peers_responding'])} of this council's {number(peers['peers_defined'])} nearest "
-             f"neighbours ({peers['pool']}) took part. Councils of the same type: all {number(peers['type_responding'])} "
-             f"other responding {kind}.")
+        s = (f"Peers: those of this council's {number(peers['peers_defined'])} nearest neighbours{among} (by "
+             "population, deprivation, rurality and density) that took part; how many is not given, as the "
+             "neighbours can be worked out from public data. Councils of "
+             f"the same type: all {number(peers['type_responding'])} other responding {kind}.")
     return s + (" " + notes if notes else "")
 
 
@@ -463,3 +561,18 @@ def evidence_table(answers: "pd.DataFrame", council: str, wave: int, model) -> "
     # free text is escaped by html_table (dqm.markup); spreadsheet formulas are shown as text, never evaluated
     return pd.DataFrame({"Dimension": a["dimension_id"].map(model.dimension_name), "Respondent's role":
                          a["respondent_role"].fillna("–"), "Evidence": short}).reset_index(drop=True)
+
+
+def council_model_note(model: Model) -> Markup:
+    """The model paragraph (:func:`.words.model_note`: the overall level by the handbook's rule), and what the
+    council report's two overall figures are beside it, so the report and the handbook name them alike."""
+    from .words import model_note
+
+    w = scales()
+    return model_note(model) + paragraph(
+        f"This report's {w['answers_name']} is the mean of the dimension levels, unrounded (the respondents' own "
+        f"answers). Its {w['model_name']} is not the overall level: it is the measurement model's "
+        "estimate of the council's level from every answer it had, allowing for disagreement between respondents, "
+        f"their leniency and rounding to whole levels, {w['model_scale']} ({w['model_why']}), given to one decimal "
+        "place with a 90% interval. The two can differ by more than a level's rounding: compare each only with "
+        "figures on its own scale.", lead="Two overall figures.")
