@@ -158,9 +158,9 @@ def test_small_counts_of_flagged_councils_and_targets_are_not_printed(model):
                            "ci_high": [0.4, 0.14, 0.22], "simul_low": [0.2, -0.1, 0.1], "simul_high": [0.4, 0.14, 0.22],
                            "clear": [True, False, True], "tested": 40, "flagged": [6, 2, 3], "expected_flags": 2.0})
     text = narrative.change_sentences(change)
-    assert "overall level of fewer than 5 of 40 councils" in text
+    assert "model level of fewer than 5 of 40 councils" in text
     assert "flagged at most 6 councils per dimension (fewer than 5 on some)" in text
-    assert not re.search(r"flagged (the overall level of )?[0-4] ", text)
+    assert not re.search(r"flagged (the (overall|model) level of )?[0-4] ", text)
     gaps = pd.DataFrame({"dimension": ["Leadership", "Strategy"], "current": [3.1, 2.9], "target": [4.0, 4.1],
                          "gap": [0.9, 1.2], "councils": [30, 4]})
     t = narrative.gap_table(gaps).set_index("Dimension")

@@ -85,7 +85,7 @@ def test_annual_report_content(demo_run):
     text = soup.get_text(" ")
     assert "principal councils" in text and "completed a self-assessment in 2026" in text
     # the headline level is said to be of the councils that responded, with the response rate
-    assert re.search(r"Among the councils that responded \(\d+% of principal councils\), the average overall level", text)
+    assert re.search(r"Among the councils that responded \(\d+% of principal councils\), the average model level \(overall\)", text)
     # the levels are the measurement model's, and the report says on which scale
     assert "These levels are the measurement model's, on the scale of independent assessment" in text
     # a change is called clear only when its simultaneous interval over the dimensions leaves out zero

@@ -282,7 +282,7 @@ def test_headlines_say_among_responding_councils_and_use_holm(demo_store, model)
     this = lv[(lv["wave"] == 2026) & (lv["assessment_type"] == "self")]
     gaps = scoring.target_gaps(data.answers[(data.answers["wave"] == 2026)], model)
     text = str(narrative.annual_summary(2026, 223, 382, scoring.dimension_means(this, model), None, gaps))
-    assert "Among the councils that responded (58% of principal councils), the average overall level" in text
+    assert "Among the councils that responded (58% of principal councils), the average model level (overall)" in text
     panel = scoring.panel_change(lv, model, 2025, 2026)
     fam = narrative.dimension_family(panel)
     dims = fam[fam["dimension_id"] != "overall_mean"]

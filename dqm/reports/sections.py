@@ -180,7 +180,7 @@ def group_overall_section(data, model: Model, wave: int, build_dir=None,
     parts = []
     for by, label in groupings:
         t = group_levels(data, model, wave, by, _fit_dir(build_dir)).rename(columns={"group": by})
-        parts.append(block(plots.html_table(narrative.group_table(t, by, label), f"Average overall level by {label}, {wave}"),
+        parts.append(block(plots.html_table(narrative.group_table(t, by, label), f"Average model level by {label}, {wave}"),
                            narrative.suppression_note(t, label)))
     return parts
 

@@ -141,7 +141,7 @@ def annual_summary(wave: int, responded: int, principal: int, means: "pd.DataFra
     hv, lv = dims["mean"].max(), dims["mean"].min()
     lines = [
         first,
-        f"Among the councils that responded ({rate} of principal councils), the average overall level was "
+        f"Among the councils that responded ({rate} of principal councils), the average model level (overall) was "
         f"{level_figure(overall['mean'], overall['ci_low'], overall['ci_high'])}"
         f" on the {number(len(model.level_values)) if model is not None else '5'}-level scale{words}. "
         + scale_sentence(means.attrs.get("scale", "independent"), means.attrs.get("scale_note", ""), said),
@@ -170,14 +170,14 @@ def level_shares_sentence(bands: "pd.DataFrame", model, threshold: int = SUPPRES
     and a level blanked only so that another cannot be worked out is said to be not shown."""
     b = bands[bands["dimension"] == "overall"].set_index("level").reindex(model.level_values)
     if b["councils"].isna().all():
-        return "No council has an overall level in this wave."
+        return "No council has a model level in this wave."
     hidden = b["suppressed"].fillna(False).astype(bool) if "suppressed" in b else pd.Series(False, index=b.index)
     named = lambda lv: f"{model.level_name(lv)} ({number(lv)})"  # noqa: E731
     parts = [f"{percent(r.share)} (95% interval {percent(r.share_low)} to {percent(r.share_high)}) {named(lv)}"
              for lv, r in b[~hidden].iterrows()]
     if parts:
         parts[0] = parts[0].replace(") ", ") were ", 1)
-    s = (f"Counting each council at the whole level nearest its overall level (partly on each side when the "
+    s = (f"Counting each council at the whole level nearest its model level (partly on each side when the "
          f"model is unsure which), of the {number(int(b['councils'].max()))} councils {list_words(parts)}.")
     small = [lv for lv in b.index[hidden] if bool(b.loc[lv, "small"])]
     other = [lv for lv in b.index[hidden] if lv not in small]
@@ -206,9 +206,9 @@ def overall_change_sentence(change: "pd.DataFrame") -> str:
     against how many its level alone would (``change``: :func:`dqm.scoring.positions.sector_change`)."""
     r = change[change["dimension"] == "overall"].iloc[0]
     return (f"Among the {number(r['councils'])} councils that self-assessed in both {r['wave_from']} and {r['wave']}, "
-            f"the average overall level changed by {number(r['change'], 2)} levels (95% interval "
+            f"the average model level (overall) changed by {number(r['change'], 2)} levels (95% interval "
             f"{change_interval(r['ci_low'], r['ci_high'])}). The model's test of change flagged the "
-            f"overall level of {count_words(r['flagged'])} of {number(r['tested'])} councils; if no council had "
+            f"model level of {count_words(r['flagged'])} of {number(r['tested'])} councils; if no council had "
             f"changed, its level alone would flag about {number(r['expected_flags'])}.")
 
 
@@ -267,7 +267,7 @@ def group_table(trend: "pd.DataFrame", by: str, label: str) -> "pd.DataFrame":
     return pd.DataFrame({
         label[:1].upper() + label[1:]: trend[by].astype(str),
         "Councils": [fmt(v, 0) for v in trend["councils"]],
-        "Average overall level": [fmt(v) for v in trend["mean"]],
+        "Average model level": [fmt(v) for v in trend["mean"]],
         "95% interval": [SUPPRESSED if gone(lo) or gone(hi) else interval_words(lo, hi, 2)
                          for lo, hi in zip(trend["ci_low"], trend["ci_high"])],
     })
