@@ -217,15 +217,18 @@ def claims_battery(store, wave: int, bootstrap: int, null_bootstrap: int) -> tup
     from ..claims.registry import load_evidence
     from ..model import load_model
     from ..reference import councils
+    from ..scoring.latent import salt_free_keys
     from ..store import load
     from .cache import content_sha256, disk_cached
 
     model = load_model()
     evidence = load_evidence(None, None, None, model=model)
     data = load(store, model=model)
+    # respondents by salt-free labels: `dqm run` rebuilds its store, whose salt (and so every respondent_key) is new
+    subs = data.submissions.assign(respondent_key=salt_free_keys(data.submissions))
     key = {"wave": int(wave), "bootstrap": int(bootstrap), "null_bootstrap": int(null_bootstrap),
-           "inputs": content_sha256(evidence.claims, data.councils, data.answers, data.submissions, evidence.outcomes,
-                                    model, councils())}
+           "inputs": content_sha256(evidence.claims, data.councils, data.answers, subs, evidence.outcomes, model,
+                                    councils())}
     return evidence.claims, disk_cached("claims-battery", key, lambda: evaluate_claims(
         evidence.claims, data.councils, evidence.outcomes, model, wave,
         EngineConfig(n_boot=bootstrap, n_null_boot=null_bootstrap), measurement=data),

@@ -126,12 +126,27 @@ class Design:
         return len(self.councils)
 
 
+def salt_free_keys(frame: pd.DataFrame) -> pd.Series:
+    """Each row's respondent as a label that does not depend on the store's salt: ``r`` and the first submission id
+    of its ``respondent_key`` (missing where the key is). A store hashes respondents with a salt of its own, so the
+    same exports ingested into a new store (``dqm run`` rebuilds its store) give other keys but the same labels:
+    the fit, and every cache keyed by it, is the same.
+
+    >>> salt_free_keys(pd.DataFrame({"submission_id": [4, 7, 9], "respondent_key": ["b", "a", "b"]})).tolist()
+    ['r4', 'r7', 'r4']
+    """
+    key = frame["respondent_key"].astype("string")
+    first = frame["submission_id"].groupby(key, dropna=True).transform("min")
+    return ("r" + first.astype("Int64").astype("string")).where(key.notna())
+
+
 def _people(a: pd.DataFrame, submissions: pd.DataFrame | None) -> pd.Series:
-    """A key per respondent: respondent_key (persists across waves) where known, else the submission."""
+    """A key per respondent: respondent_key (persists across waves) where known, else the submission; the key as
+    :func:`salt_free_keys` labels it, so that the fit does not depend on the store's salt."""
     if "respondent_key" not in a.columns and submissions is not None and "respondent_key" in submissions.columns:
         a = a.merge(submissions[["submission_id", "respondent_key"]], on="submission_id", how="left")
     if "respondent_key" in a.columns:
-        key = a["respondent_key"].astype("string").fillna("sub:" + a["submission_id"].astype(str))
+        key = salt_free_keys(a).fillna("sub:" + a["submission_id"].astype(str))
     else:
         key = "sub:" + a["submission_id"].astype(str)
     return (a["council_code"].astype(str) + "|" + a["assessment_type"].astype(str) + "|" + key.astype(str)).to_numpy()
