@@ -26,6 +26,7 @@ from dqm.claims.engine import ClaimResult, EngineConfig
 from dqm.claims.frame import LOSS_STEPS, analysis_frame, join_losses
 from dqm.claims.registration import (
     claim_registration_note,
+    day_words,
     differences,
     from_git,
     has_history,
@@ -326,22 +327,22 @@ WAVE = {"wave": 2026, "first": dt.date(2026, 3, 2), "last": dt.date(2026, 5, 20)
 
 
 @pytest.mark.parametrize("dates, said", [
-    (("2026-11-22", "2026-11-29"), "given from 2026-03-02 to 2026-05-20, before any claim was fixed: the claims were "
+    (("2026-11-22", "2026-11-29"), "given from 2 March 2026 to 20 May 2026, before any claim was fixed: the claims were "
                                    "fixed before they were tested, not before these data existed"),
     (("2026-01-10",), "after every claim was fixed: the claims were written before these data existed"),
     (("2026-01-10", "2026-04-01"), "1 of the claims were fixed before the first of them and 1 after it"),
 ], ids=["after-the-data", "before-the-data", "between"])
 def test_the_review_says_what_was_fixed_before_which_data(dates, said):
     text = registration_sentence(_table(*dates), WAVE)
-    assert said in text and "in commit aaaaaaaaaaaa of " + dates[0] in text, text
+    assert said in text and "in commit aaaaaaaaaaaa of " + day_words(dates[0]) in text, text
 
 
 def test_a_claims_own_note_gives_its_commit_and_the_data_dates():
     row = registration_table(load_claims()).iloc[0]
     note = claim_registration_note(row, WAVE)
-    assert note == (f"Registered on {row['registered']} in commit {row['first_commit'][:12]} of data/claims.yaml "
-                    f"(committed {row['commit_date']}), after the 2026 self-assessments it is tested on were given "
-                    "(from 2026-03-02 to 2026-05-20).")
+    assert note == (f"Registered on {day_words(row['registered'])} in commit {row['first_commit'][:12]} of "
+                    f"data/claims.yaml (committed {day_words(row['commit_date'])}), after the 2026 self-assessments it "
+                    "is tested on were given (from 2 March 2026 to 20 May 2026).")
 
 
 def test_wave_dates_are_the_current_self_assessments():

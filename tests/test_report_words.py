@@ -294,7 +294,7 @@ def test_the_registration_of_each_claim_is_said_and_tabled():
                           "status": ["committed", "your own claim"]})
     reg = {"table": table, "dates": {"wave": 2026, "first": dt.date(2026, 3, 2), "last": dt.date(2026, 5, 20)}}
     said = _text(narrative.registration_summary(reg))
-    assert said.startswith("When the claims were fixed. The 1 registered claim was fixed on 2026-11-22")
+    assert said.startswith("When the claims were fixed. The 1 registered claim was fixed on 22 November 2026")
     assert "written down before the data were analysed" not in said
     assert "after the 2026 self-assessments it is tested on were given" in narrative.registration_note(reg, "a")
     assert narrative.registration_note(reg, "nothing") == "" and narrative.registration_note(None, "a") == ""
@@ -323,7 +323,7 @@ def test_each_claims_section_says_when_it_was_fixed_and_which_councils_it_lost(m
     parts = sections.claim_section(result, row, model, pd.DataFrame(columns=["name"]), pd.DataFrame(), pd.DataFrame(),
                                    2026, False, "src", reg)
     text = _text(parts[0].data)
-    assert "When it was fixed. Registered on 2026-11-22 in commit cccccccccccc" in text
+    assert "When it was fixed. Registered on 22 November 2026 in commit cccccccccccc" in text
     assert "Councils used. Of the 317 councils in the claim's population, 0 were used: 128 had no usable self-assessment" in text
 
 

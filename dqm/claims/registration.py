@@ -206,10 +206,23 @@ def wave_dates(submissions: pd.DataFrame, wave: int, assessment_type: str = "sel
             "last": when.max().date() if len(when) else None}
 
 
+def day_words(value) -> str:
+    """A date as GOV.UK writes it ('22 November 2026') from an ISO date or a date; other text as it is.
+
+    >>> day_words("2026-11-22"), day_words(dt.date(2026, 3, 2)), day_words("unknown")
+    ('22 November 2026', '2 March 2026', 'unknown')
+    """
+    try:
+        d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return f"{d.day} {d:%B %Y}"
+
+
 def _commits(table: pd.DataFrame) -> str:
-    """'11 in commit c1bbc8a… of 2026-11-22, 2 in …' for the bundled claims of a registration table."""
+    """'11 in commit c1bbc8a… of 22 November 2026, 2 in …' for the bundled claims of a registration table."""
     groups = table.groupby(["commit", "commit_date"], sort=False).size()
-    return ", ".join(f"{n} in commit {commit} of {day}" for (commit, day), n in groups.items())
+    return ", ".join(f"{n} in commit {commit} of {day_words(day)}" for (commit, day), n in groups.items())
 
 
 def registration_sentence(table: pd.DataFrame, dates: dict | None = None) -> str:
@@ -233,7 +246,7 @@ def registration_sentence(table: pd.DataFrame, dates: dict | None = None) -> str
     parts = []
     if len(recorded):
         first, last = recorded["commit_date"].min(), recorded["commit_date"].max()
-        when = f"on {first}" if first == last else f"between {first} and {last}"
+        when = f"on {day_words(first)}" if first == last else f"between {day_words(first)} and {day_words(last)}"
         n = len(recorded)
         parts.append(f"The {n} registered claim{'s were' if n > 1 else ' was'} fixed {when}, each in the commit of "
                      f"{CLAIMS_FILE} that first held it ({_commits(recorded)}); `git show COMMIT:{CLAIMS_FILE}` shows "
@@ -244,7 +257,8 @@ def registration_sentence(table: pd.DataFrame, dates: dict | None = None) -> str
                          f"{', '.join(changed['claim_id'])}.")
         if dates and dates.get("first") and dates.get("last"):
             d0, d1 = dates["first"].isoformat(), dates["last"].isoformat()
-            given = f"The {dates['wave']} self-assessments they are tested on were given from {d0} to {d1}"
+            given = (f"The {dates['wave']} self-assessments they are tested on were given from {day_words(d0)} to "
+                     f"{day_words(d1)}")
             if last < d0:
                 parts.append(f"{given}, after every claim was fixed: the claims were written before these data "
                              "existed.")
@@ -273,14 +287,16 @@ def claim_registration_note(row: pd.Series | dict, dates: dict | None = None) ->
     :func:`registration_table`)."""
     r = dict(row)
     if r.get("layer") != "bundled":
-        return f"Your own claim, dated {r['registered']} in its file; it is not in the registry's history."
+        return f"Your own claim, dated {day_words(r['registered'])} in its file; it is not in the registry's history."
     if not r.get("commit"):
-        return (f"Registered on {r['registered']} by the registry's own word; no commit is recorded for it in "
+        return (f"Registered on {day_words(r['registered'])} by the registry's own word; no commit is recorded for it in "
                 "data/claims_registration.csv.")
-    text = f"Registered on {r['registered']} in commit {r['commit']} of {CLAIMS_FILE} (committed {r['commit_date']})"
+    text = (f"Registered on {day_words(r['registered'])} in commit {r['commit']} of {CLAIMS_FILE} (committed "
+            f"{day_words(r['commit_date'])})")
     if dates and dates.get("first") and dates.get("last"):
         d0, d1 = dates["first"].isoformat(), dates["last"].isoformat()
-        span = f"the {dates['wave']} self-assessments it is tested on were given (from {d0} to {d1})"
+        span = (f"the {dates['wave']} self-assessments it is tested on were given (from {day_words(d0)} to "
+                f"{day_words(d1)})")
         text += (f", before {span}" if r["commit_date"] < d0 else f", after {span}" if r["commit_date"] > d1
                  else f", while {span}")
     return text + "."
