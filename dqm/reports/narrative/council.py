@@ -143,7 +143,11 @@ def scale_note(name: str, mine=None, model: Model | None = None) -> str:
             f"{w['model_why']}, so it can be lower than the council's {w['answers_name']} (the mean of its own "
             "answers, shown with the chart of levels). Peers and councils of the same type are compared with it on "
             "the same scale, and with the overall score in their own answers; never one scale against the other. "
-            "The State of Digital report's sector averages are on the model's scale, like the model level.")
+            "The State of Digital report's sector averages are on the model's scale, like the model level. "
+            "The model level's own interval is the model's (posterior) interval: for a council far from the middle "
+            "it is pulled a little toward the middle, so it holds the true level less often at the very top and "
+            "bottom than in between; the range of ranks is built so that it holds there too (the study in "
+            "studies/measurement, round 3).")
 
 
 def answered(profile: "pd.DataFrame") -> int:
