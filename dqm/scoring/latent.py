@@ -140,6 +140,20 @@ def salt_free_keys(frame: pd.DataFrame) -> pd.Series:
     return ("r" + first.astype("Int64").astype("string")).where(key.notna())
 
 
+def answers_digest(h, answers: pd.DataFrame, submissions: pd.DataFrame | None = None) -> None:
+    """Feed what a fit reads from ``answers`` (and ``submissions``) into the hash ``h``: each answer's submission,
+    council, wave, kind, dimension and level, and who answered as :func:`salt_free_keys` labels them (a rebuilt
+    store has other salted keys, and must give the same key)."""
+    cols = [c for c in ("submission_id", "council_code", "wave", "assessment_type", "dimension_id", "level")
+            if c in answers.columns]
+    h.update(pd.util.hash_pandas_object(answers[cols].astype(str), index=False).to_numpy().tobytes())
+    for frame in (answers, submissions):
+        if frame is not None and {"submission_id", "respondent_key"} <= set(frame.columns):
+            who = frame[["submission_id"]].assign(respondent=salt_free_keys(frame)).astype(str)
+            h.update(pd.util.hash_pandas_object(who.sort_values("submission_id", kind="mergesort"), index=False)
+                     .to_numpy().tobytes())
+
+
 def _people(a: pd.DataFrame, submissions: pd.DataFrame | None) -> pd.Series:
     """A key per respondent: respondent_key (persists across waves) where known, else the submission; the key as
     :func:`salt_free_keys` labels it, so that the fit does not depend on the store's salt."""

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Model
-from .latent import _G, _H, _K, _S, LatentFit, fit_latent, load_config, salt_free_keys
+from .latent import _G, _H, _K, _S, LatentFit, answers_digest, fit_latent, load_config
 
 LATENT_COLUMN = "latent_exposure"  # the calibrated exposure in a claim's analysis table (already standardised)
 _CACHE: dict = {}  # content hash -> ClaimsExposure (the last few fits, so a battery or a run fits once)
@@ -116,14 +116,8 @@ FROM_LEVELS_NOTE = ("source", "assumed",
 
 
 def _key(answers: pd.DataFrame, submissions, model: Model, cfg) -> str:
-    cols = [c for c in ("submission_id", "council_code", "wave", "assessment_type", "dimension_id", "level")
-            if c in answers.columns]
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(answers[cols].astype(str), index=False).to_numpy().tobytes())
-    for frame in (answers, submissions):  # who answered, as salt-free labels (a rebuilt store has other keys)
-        if frame is not None and {"submission_id", "respondent_key"} <= set(frame.columns):
-            h.update(pd.util.hash_pandas_object(frame[["submission_id"]].assign(respondent=salt_free_keys(frame))
-                                                .astype(str), index=False).to_numpy().tobytes())
+    answers_digest(h, answers, submissions)
     h.update(repr((list(model.dimension_ids), list(model.level_values), cfg)).encode())
     return h.hexdigest()
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Model
-from .latent import LatentConfig, fit_latent, load_config, salt_free_keys
+from .latent import LatentConfig, answers_digest, fit_latent, load_config
 from .latent_ranks import latent_change, latent_levels, latent_ranks
 from .sector import SUPPRESS_BELOW, suppress_small
 from .sector_levels import (
@@ -155,15 +155,8 @@ def content_key(data, model: Model, config: LatentConfig) -> str:
     from importlib.metadata import version
 
     answers, submissions = _answers_of(data)
-    cols = [c for c in ("submission_id", "council_code", "wave", "assessment_type", "dimension_id", "level")
-            if c in answers.columns]
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(answers[cols].astype(str), index=False).to_numpy().tobytes())
-    for frame in (answers, submissions):  # who answered, as salt-free labels (a rebuilt store has other keys)
-        if frame is not None and {"submission_id", "respondent_key"} <= set(frame.columns):
-            s = frame[["submission_id"]].assign(respondent=salt_free_keys(frame)).astype(str)
-            h.update(pd.util.hash_pandas_object(s.sort_values("submission_id", kind="mergesort"), index=False)
-                     .to_numpy().tobytes())
+    answers_digest(h, answers, submissions)
     h.update(json.dumps({"dimensions": list(model.dimension_ids), "levels": [float(v) for v in model.level_values],
                          "config": repr(config), "code": _code_sha256(),
                          "versions": [version(p) for p in ("numpy", "scipy", "pandas")]}, sort_keys=True).encode())
