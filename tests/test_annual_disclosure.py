@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from sector_data import SectorData
 
 from dqm.reports import narrative, plots, sections
 from dqm.scoring import positions as P
@@ -33,18 +34,8 @@ def _fresh(monkeypatch):
     monkeypatch.setenv("DQM_CACHE_KEY", "0123456789abcdef" * 4)
 
 
-class Data:
-    """What dqm.store.load gives, as far as the annual report's sector figures read it."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.submissions = answers[["submission_id", "respondent_key"]].drop_duplicates().reset_index(drop=True)
-        codes = sorted(answers["council_code"].unique())
-        ref = pd.DataFrame({"council_code": codes, "nice-name": [f"Council {c}" for c in codes],
-                            "type_group": ["High" if c.startswith("H") else "Low" for c in codes],
-                            "nation": "England", "region": "North", "deprivation_quintile": 5.0})
-        said = answers.groupby(["council_code", "wave", "assessment_type"])["level"].mean()
-        self.councils = said.rename("overall_mean").reset_index().merge(ref)
+def Data(answers):  # noqa: N802  (what dqm.store.load gives, as the sector figures read it)
+    return SectorData(answers, quintile=5.0, self_only=False)
 
 
 def _answers(model) -> pd.DataFrame:

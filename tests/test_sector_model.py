@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from sector_data import SectorData
 
 from dqm.cli import main
 from dqm.reports import narrative
@@ -32,19 +33,8 @@ def _fresh(monkeypatch):
     monkeypatch.setenv("DQM_CACHE_KEY", "0123456789abcdef" * 4)
 
 
-class Data:
-    """What dqm.store.load gives, as far as the sector figures read it: answers, submissions and councils with their
-    reference groups and self-assessed overall means."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.submissions = answers[["submission_id", "respondent_key"]].drop_duplicates().reset_index(drop=True)
-        codes = sorted(answers["council_code"].unique())
-        ref = pd.DataFrame({"council_code": codes, "nice-name": [f"Council {c}" for c in codes],
-                            "type_group": ["High" if c.startswith("H") else "Low" for c in codes],
-                            "nation": "England", "region": "North", "deprivation_quintile": 3.0})
-        said = answers[answers["assessment_type"] == "self"].groupby(["council_code", "wave"])["level"].mean()
-        self.councils = said.rename("overall_mean").reset_index().assign(assessment_type="self").merge(ref)
+def Data(answers):  # noqa: N802  (what dqm.store.load gives, as the sector figures read it)
+    return SectorData(answers)
 
 
 def _answers(model, independent=True, waves=(2025, 2026), rise=1) -> pd.DataFrame:

@@ -10,7 +10,6 @@ import pandas as pd
 from ...markup import Markup, bullets, escape, html, paragraph  # noqa: F401  (escape: the one escaping path)
 from ...scoring.sector import SUPPRESS_BELOW
 from .words import (
-    change_sentence,
     estimate_interval,
     handbook_link,
     interval_words,
@@ -210,21 +209,6 @@ def overall_change_sentence(change: "pd.DataFrame") -> str:
             f"{change_interval(r['ci_low'], r['ci_high'])}). The model's test of change flagged the "
             f"model level of {count_words(r['flagged'])} of {number(r['tested'])} councils; if no council had "
             f"changed, its level alone would flag about {number(r['expected_flags'])}.")
-
-
-def change_list(both: "pd.DataFrame", wave: int) -> Markup:
-    """One sentence per dimension on change between two waves, with a caution when intervals overlap."""
-    lines = []
-    for dim, g in both.groupby("dimension", sort=False):
-        g = g.set_index("wave")
-        if wave - 1 not in g.index or wave not in g.index:
-            continue
-        a, b = g.loc[wave - 1], g.loc[wave]
-        s = change_sentence(f"{dim}:", a["mean"], b["mean"])
-        overlap = not (b["ci_low"] > a["ci_high"] or b["ci_high"] < a["ci_low"])
-        s = s[:-1] + (" (the intervals overlap, so this may be noise)." if overlap else " (the intervals do not overlap).")
-        lines.append(s)
-    return bullets(lines)
 
 
 def gap_table(gaps: "pd.DataFrame", threshold: int = SUPPRESS_BELOW) -> "pd.DataFrame":
