@@ -224,11 +224,12 @@ def engine_checks(replications: int) -> pd.DataFrame:
                        lambda: simulation.run_checks(simulation.setting_for(replications)), code=["claims", "scoring"])
 
 
-def engine_checks_section(replications: int) -> list:
-    """The honesty suite's table: the engine and deliberately broken engines on synthetic data with known truth."""
+def engine_checks_section(replications: int, checks: pd.DataFrame | None = None) -> list:
+    """The honesty suite's table: the engine and deliberately broken engines on synthetic data with known truth.
+    ``checks``: :func:`engine_checks` of ``replications`` when the caller already has it (read once per report)."""
     from ..claims import simulation
 
-    checks = engine_checks(replications)
+    checks = engine_checks(replications) if checks is None else checks
     honest = checks[checks["engine"] == "honest"]
     return [block(paragraph(narrative.checks_summary(checks)),
                   plots.html_table(narrative.engines_table(simulation.engine_table(checks)),
